@@ -1,0 +1,58 @@
+"""The browser's MediaRecorder (W3C MediaStream Recording) for Python, with a Rust core.
+
+    import mediarecorder as mr
+    tone = mr.ToneSource(440)
+    rec = mr.MediaRecorder(mr.MediaStream([tone.track]))
+    rec.ondataavailable = lambda e: chunks.append(e.data)
+    rec.start(timeslice=500)
+"""
+
+from __future__ import annotations
+
+import atexit as _atexit
+
+from . import _native
+from ._errors import (
+    DOMException,
+    EncodingError,
+    InvalidModificationError,
+    InvalidStateError,
+    NotFoundError,
+    NotReadableError,
+    NotSupportedError,
+    OverconstrainedError,
+    SecurityError,
+    UnknownError,
+)
+from ._events import Blob, BlobEvent, ErrorEvent, Event
+from ._recorder import MediaRecorder
+from ._sources import AudioSource, ToneSource
+from ._stream import MediaStream, MediaStreamTrack
+
+__version__ = _native.__version__
+
+__all__ = [
+    "AudioSource",
+    "Blob",
+    "BlobEvent",
+    "DOMException",
+    "EncodingError",
+    "ErrorEvent",
+    "Event",
+    "InvalidModificationError",
+    "InvalidStateError",
+    "MediaRecorder",
+    "MediaStream",
+    "MediaStreamTrack",
+    "NotFoundError",
+    "NotReadableError",
+    "NotSupportedError",
+    "OverconstrainedError",
+    "SecurityError",
+    "ToneSource",
+    "UnknownError",
+    "__version__",
+]
+
+# No callback may enter an interpreter that is finalizing.
+_atexit.register(_native.shutdown)

@@ -1,0 +1,219 @@
+//! MIME type parsing and the support table (reference §3).
+//!
+//! Parsing follows what browsers accept rather than strict RFC 7231: case-insensitive type,
+//! subtype and parameter names, quoted or unquoted `codecs` lists (`codecs=vp8,opus`), and codec
+//! identifiers compared by the lowercased part before the first `.` (`VP8`, `vp8.0`).
+
+/// The top-level type of a recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopLevel {
+    Audio,
+    Video,
+}
+
+/// A codec this build can encode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    Opus,
+}
+
+impl Codec {
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::Opus => "opus",
+        }
+    }
+}
+
+/// A parsed, supported MIME type. An empty type parses to `top = None` (the recorder chooses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MimeType {
+    pub top: Option<TopLevel>,
+    /// Codecs exactly as listed (lowercased, suffix stripped), empty when the type has none.
+    pub audio_codec: Option<Codec>,
+    pub has_codecs: bool,
+}
+
+/// Why a type is not supported; the text ends up in `NotSupportedError`.
+pub fn parse(type_: &str) -> Result<MimeType, String> {
+    let s = type_.trim_matches(is_ascii_ws);
+    if s.is_empty() {
+        return Ok(MimeType { top: None, audio_codec: None, has_codecs: false });
+    }
+    let (essence, params) = match s.find(';') {
+        Some(i) => (&s[..i], &s[i + 1..]),
+        None => (s, ""),
+    };
+    let essence = essence.trim_end_matches(is_ascii_ws);
+    let (top, sub) = essence
+        .split_once('/')
+        .ok_or_else(|| format!("{type_:?} is not a MIME type (expected type/subtype)"))?;
+    if !is_token(top) || !is_token(sub) {
+        return Err(format!("{type_:?} is not a valid MIME type"));
+    }
+    let top = match top.to_ascii_lowercase().as_str() {
+        "audio" => TopLevel::Audio,
+        "video" => TopLevel::Video,
+        other => return Err(format!("top-level type {other:?} cannot be recorded")),
+    };
+    if !sub.eq_ignore_ascii_case("webm") {
+        return Err(format!("container {sub:?} is not supported (supported: webm)"));
+    }
+    let mut codecs: Option<Vec<String>> = None;
+    for param in split_params(params)? {
+        let (name, value) = param;
+        if name.eq_ignore_ascii_case("codecs") {
+            let list = value
+                .split(',')
+                .map(|c| c.trim_matches(is_ascii_ws))
+                .map(|c| c.split('.').next().unwrap_or("").to_ascii_lowercase())
+                .collect::<Vec<_>>();
+            if list.iter().any(|c| c.is_empty()) {
+                return Err(format!("empty codec in {type_:?}"));
+            }
+            codecs = Some(list);
+        }
+    }
+    let mut mime = MimeType { top: Some(top), audio_codec: None, has_codecs: codecs.is_some() };
+    for codec in codecs.unwrap_or_default() {
+        match codec.as_str() {
+            "opus" => {
+                if mime.audio_codec.replace(Codec::Opus).is_some() {
+                    return Err(format!("more than one audio codec in {type_:?}"));
+                }
+            }
+            "vp8" | "vp9" | "av1" | "av01" | "h264" | "avc1" | "avc3" | "hvc1" | "hev1" => {
+                return Err(format!("video codec {codec:?} is not supported by this build"))
+            }
+            other => return Err(format!("codec {other:?} is not supported")),
+        }
+    }
+    Ok(mime)
+}
+
+/// Whether the recorder accepts `type_` (the constructor and `is_type_supported` always agree).
+pub fn is_type_supported(type_: &str) -> bool {
+    parse(type_).is_ok()
+}
+
+/// The type reported once recording starts: the constrained type when it already names its
+/// codecs (kept verbatim, as Firefox does), else `type/subtype;codecs=...` for what is recorded.
+pub fn extended(constrained: &str, mime: &MimeType, has_audio: bool, has_video: bool) -> String {
+    if mime.has_codecs {
+        return constrained.to_string();
+    }
+    let top = match mime.top {
+        Some(TopLevel::Video) => "video",
+        Some(TopLevel::Audio) => "audio",
+        None if has_video => "video",
+        None => "audio",
+    };
+    let mut codecs = Vec::new();
+    if has_audio {
+        codecs.push(mime.audio_codec.unwrap_or(Codec::Opus).name());
+    }
+    format!("{top}/webm;codecs={}", codecs.join(","))
+}
+
+fn is_ascii_ws(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0c')
+}
+
+fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Splits `name=value` parameters on `;`, honouring quoted values (which may hold `;` and `,`).
+fn split_params(params: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    let mut rest = params;
+    loop {
+        rest = rest.trim_start_matches(is_ascii_ws);
+        if rest.is_empty() {
+            return Ok(out);
+        }
+        let eq = rest.find(['=', ';']).filter(|&i| rest.as_bytes()[i] == b'=');
+        let Some(eq) = eq else {
+            return Err(format!("parameter {:?} has no value", rest.split(';').next().unwrap_or("")));
+        };
+        let name = &rest[..eq];
+        if !is_token(name) {
+            return Err(format!("invalid parameter name {name:?}"));
+        }
+        let after = &rest[eq + 1..];
+        let (value, tail) = if let Some(quoted) = after.strip_prefix('"') {
+            let mut value = String::new();
+            let mut chars = quoted.char_indices();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => value.extend(chars.next().map(|(_, c)| c)),
+                    '"' => {
+                        end = Some(i + 1);
+                        break;
+                    }
+                    c => value.push(c),
+                }
+            }
+            let end = end.ok_or_else(|| format!("unterminated quote in parameter {name:?}"))?;
+            let tail = quoted[end..].trim_start_matches(is_ascii_ws);
+            if !(tail.is_empty() || tail.starts_with(';')) {
+                return Err(format!("unexpected text after the quoted value of {name:?}"));
+            }
+            (value, tail)
+        } else {
+            let end = after.find(';').unwrap_or(after.len());
+            (after[..end].trim_matches(is_ascii_ws).to_string(), &after[end..])
+        };
+        out.push((name.to_string(), value));
+        rest = tail.strip_prefix(';').unwrap_or(tail);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn support_table() {
+        for t in [
+            "",
+            "audio/webm",
+            "audio/webm;codecs=opus",
+            "audio/webm; codecs=\"opus\"",
+            "AUDIO/WEBM;CODECS=OPUS",
+            "audio/webm;codecs=opus.0",
+            "video/webm",
+            "video/webm;codecs=opus",
+            " audio/webm ; codecs = opus ",
+        ] {
+            assert!(is_type_supported(t), "{t:?} should be supported");
+        }
+        for t in [
+            "audio/mp4: codecs=\"opus\"",
+            "video/invalid",
+            "audio/banana",
+            "video/webm;codecs=daala",
+            "audio/webm;codecs=vorbis",
+            "audio/webm;codecs=opus,opus",
+            "audio/webm;codecs=",
+            "audio/webm;codecs=\"opus",
+            "audio/ogg",
+            "''",
+            "audio",
+            "video/webm;codecs=vp8",
+        ] {
+            assert!(!is_type_supported(t), "{t:?} should not be supported");
+        }
+    }
+
+    #[test]
+    fn extension() {
+        let m = parse("").unwrap();
+        assert_eq!(extended("", &m, true, false), "audio/webm;codecs=opus");
+        let m = parse("video/webm").unwrap();
+        assert_eq!(extended("video/webm", &m, true, false), "video/webm;codecs=opus");
+        let t = "audio/webm; codecs=\"opus\"";
+        assert_eq!(extended(t, &parse(t).unwrap(), true, false), t);
+    }
+}

@@ -1,0 +1,434 @@
+//! The `MediaRecorder` state machine (reference §2).
+//!
+//! Methods change `state` synchronously in the caller's thread and never wait for media work.
+//! Everything the spec queues becomes a [`Task`] handed to the embedder's [`EventSink`]; the
+//! embedder runs tasks one at a time, in order, on its delivery thread. Running a task makes the
+//! state changes the spec ties to it (the extended `mimeType` before `start`, inactivation
+//! before an `error`) and yields the [`Event`] to dispatch, if any.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::Mutex;
+
+use crate::core::bitrate::{self, DEFAULT_AUDIO_BPS, DEFAULT_VIDEO_BPS};
+use crate::core::encode::BitrateMode;
+use crate::core::media::Media;
+use crate::core::mime::{self, MimeType, TopLevel};
+use crate::core::pipeline::{self, Command, PipelineConfig, SessionInput};
+use crate::core::sink::{Budget, BudgetGuard};
+use crate::core::track::{Track, TrackKind};
+use crate::core::{Error, Result};
+
+/// Undelivered blobs a recorder may hold before its pipeline waits for the handlers.
+const BLOB_BUDGET: usize = 64 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordingState {
+    Inactive,
+    Recording,
+    Paused,
+}
+
+impl RecordingState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordingState::Inactive => "inactive",
+            RecordingState::Recording => "recording",
+            RecordingState::Paused => "paused",
+        }
+    }
+}
+
+/// `MediaRecorderOptions`, validated by the embedder for types.
+#[derive(Debug, Clone)]
+pub struct RecorderOptions {
+    pub mime_type: String,
+    pub audio_bits_per_second: Option<u32>,
+    pub video_bits_per_second: Option<u32>,
+    pub bits_per_second: Option<u32>,
+    pub audio_bitrate_mode: BitrateMode,
+    pub video_key_frame_interval_duration: Option<f64>,
+    pub video_key_frame_interval_count: Option<u32>,
+}
+
+/// An event for the embedder to dispatch.
+#[derive(Debug)]
+pub enum Event {
+    Start,
+    /// `budget` returns the blob's bytes to the recorder's budget when the event is dropped.
+    DataAvailable { data: Vec<u8>, mime_type: String, timecode: f64, budget: BudgetGuard },
+    Pause,
+    Resume,
+    Error(Error),
+    Stop,
+}
+
+impl Event {
+    pub fn type_(&self) -> &'static str {
+        match self {
+            Event::Start => "start",
+            Event::DataAvailable { .. } => "dataavailable",
+            Event::Pause => "pause",
+            Event::Resume => "resume",
+            Event::Error(_) => "error",
+            Event::Stop => "stop",
+        }
+    }
+}
+
+/// Receives the recorder's queued tasks. `post` may be called from any thread, including
+/// from inside a task's run; it must not block on the delivery thread.
+pub trait EventSink: Send + Sync + 'static {
+    fn post(&self, task: Task);
+}
+
+/// A queued task of one recording session. Run it on the delivery thread, in posting order.
+pub struct Task {
+    shared: Arc<Shared>,
+    session: u64,
+    kind: TaskKind,
+}
+
+pub(crate) enum TaskKind {
+    Start,
+    Data { data: Vec<u8>, timecode: f64, budget: BudgetGuard },
+    Pause,
+    Resume,
+    /// The session ends on its own (error or all tracks ended): inactivate, then the error.
+    Teardown(Option<Error>),
+    Stop { media_ms: f64 },
+    TrackSetCheck,
+}
+
+impl Task {
+    /// Applies the task's state changes and returns the event to dispatch.
+    pub fn run(self) -> Option<Event> {
+        let mut inner = self.shared.inner.lock();
+        let current = inner.session.as_ref().is_some_and(|s| s.id == self.session);
+        match self.kind {
+            TaskKind::Start => {
+                if current {
+                    inner.mime_type = inner.session.as_ref().map(|s| s.mime.clone()).unwrap_or_default();
+                }
+                Some(Event::Start)
+            }
+            TaskKind::Data { data, timecode, budget } => {
+                let mime_type = inner.session_mime(self.session);
+                let timecode = inner.timecode_base + timecode;
+                Some(Event::DataAvailable { data, mime_type, timecode, budget })
+            }
+            TaskKind::Pause => Some(Event::Pause),
+            TaskKind::Resume => Some(Event::Resume),
+            TaskKind::Teardown(error) => {
+                if current {
+                    inner.inactivate();
+                }
+                error.map(Event::Error)
+            }
+            TaskKind::Stop { media_ms } => {
+                inner.timecode_base += media_ms;
+                inner.mimes.retain(|(id, _)| *id != self.session);
+                Some(Event::Stop)
+            }
+            TaskKind::TrackSetCheck => {
+                if current {
+                    let session = inner.inactivate();
+                    if let Some(s) = session {
+                        s.send(Command::Abort(Error::InvalidModification(
+                            "the stream's track set changed during recording".into(),
+                        )));
+                    }
+                }
+                None
+            }
+        }
+    }
+}
+
+/// What a pipeline needs to post tasks for its session.
+#[derive(Clone)]
+pub(crate) struct SessionPost {
+    shared: Arc<Shared>,
+    session: u64,
+}
+
+impl SessionPost {
+    pub(crate) fn post(&self, kind: TaskKind) {
+        let task = Task { shared: self.shared.clone(), session: self.session, kind };
+        self.shared.sink.post(task);
+    }
+    pub(crate) fn budget(&self) -> &Arc<Budget> {
+        &self.shared.budget
+    }
+}
+
+struct Shared {
+    inner: Mutex<Inner>,
+    sink: Arc<dyn EventSink>,
+    budget: Arc<Budget>,
+}
+
+struct ActiveSession {
+    id: u64,
+    control: Sender<pipeline::Control>,
+    sent: Arc<AtomicU64>,
+    tracks: Vec<Arc<Track>>,
+    mime: String,
+}
+
+impl ActiveSession {
+    /// Queues `cmd` behind every media item already sent to the session.
+    fn send(&self, cmd: Command) {
+        let seq = self.sent.load(Ordering::SeqCst);
+        let _ = self.control.send(pipeline::Control { seq, cmd });
+    }
+}
+
+struct Inner {
+    state: RecordingState,
+    constrained: String,
+    parsed: MimeType,
+    mime_type: String,
+    options: RecorderOptions,
+    audio_bps: u32,
+    video_bps: u32,
+    session: Option<ActiveSession>,
+    /// Extended types of sessions whose blobs are still being delivered.
+    mimes: Vec<(u64, String)>,
+    next_session: u64,
+    /// Dropped (disconnected) when the last session's pipeline has posted its last task.
+    last_done: Option<Receiver<()>>,
+    timecode_base: f64,
+}
+
+impl Inner {
+    fn session_mime(&self, session: u64) -> String {
+        self.mimes.iter().find(|(id, _)| *id == session).map(|(_, m)| m.clone()).unwrap_or_default()
+    }
+
+    /// "Inactivate the recorder" (§2.4); returns the session so the caller can end it.
+    fn inactivate(&mut self) -> Option<ActiveSession> {
+        self.state = RecordingState::Inactive;
+        self.mime_type = self.constrained.clone();
+        if let Some(bps) = self.options.bits_per_second {
+            (self.video_bps, self.audio_bps) = bitrate::select(bps, 1, 1);
+        }
+        let session = self.session.take();
+        if let Some(s) = &session {
+            for t in &s.tracks {
+                t.detach(s.id);
+            }
+        }
+        session
+    }
+}
+
+/// A recorder. Cheap to share; dropping the last handle stops an active session.
+pub struct Recorder {
+    shared: Arc<Shared>,
+}
+
+impl Recorder {
+    pub fn new(options: RecorderOptions, sink: Arc<dyn EventSink>) -> Result<Self> {
+        let parsed = mime::parse(&options.mime_type).map_err(|why| {
+            Error::NotSupported(format!("mime_type {:?} is not supported: {why}", options.mime_type))
+        })?;
+        if options.video_key_frame_interval_duration.is_some()
+            && options.video_key_frame_interval_count.is_some()
+        {
+            return Err(Error::NotSupported(
+                "video_key_frame_interval_duration and video_key_frame_interval_count cannot \
+                 both be set"
+                    .into(),
+            ));
+        }
+        let mut video_bps = options.video_bits_per_second.unwrap_or(DEFAULT_VIDEO_BPS);
+        let mut audio_bps = options.audio_bits_per_second.unwrap_or(DEFAULT_AUDIO_BPS);
+        if let Some(bps) = options.bits_per_second {
+            (video_bps, audio_bps) = bitrate::select(bps, 1, 1);
+        }
+        let inner = Inner {
+            state: RecordingState::Inactive,
+            constrained: options.mime_type.clone(),
+            mime_type: options.mime_type.clone(),
+            parsed,
+            options,
+            audio_bps,
+            video_bps,
+            session: None,
+            mimes: Vec::new(),
+            next_session: 1,
+            last_done: None,
+            timecode_base: 0.0,
+        };
+        let shared = Arc::new(Shared { inner: Mutex::new(inner), sink, budget: Budget::new(BLOB_BUDGET) });
+        Ok(Recorder { shared })
+    }
+
+    pub fn state(&self) -> RecordingState {
+        self.shared.inner.lock().state
+    }
+    pub fn mime_type(&self) -> String {
+        self.shared.inner.lock().mime_type.clone()
+    }
+    pub fn audio_bits_per_second(&self) -> u32 {
+        self.shared.inner.lock().audio_bps
+    }
+    pub fn video_bits_per_second(&self) -> u32 {
+        self.shared.inner.lock().video_bps
+    }
+    pub fn audio_bitrate_mode(&self) -> BitrateMode {
+        self.shared.inner.lock().options.audio_bitrate_mode
+    }
+    pub fn options(&self) -> RecorderOptions {
+        self.shared.inner.lock().options.clone()
+    }
+
+    /// `start(timeslice)` (§2.3): `stream_tracks` is the stream's track set at this moment.
+    pub fn start(&self, stream_tracks: &[Arc<Track>], timeslice_ms: Option<u64>) -> Result<()> {
+        let mut inner = self.shared.inner.lock();
+        if inner.state != RecordingState::Inactive {
+            return Err(Error::InvalidState(format!(
+                "start: the recorder is already {}",
+                inner.state.as_str()
+            )));
+        }
+        let live: Vec<&Arc<Track>> = stream_tracks.iter().filter(|t| t.is_live()).collect();
+        if live.is_empty() {
+            return Err(Error::NotSupported(
+                "start: the stream is inactive (it has no live track)".into(),
+            ));
+        }
+        if live.iter().any(|t| t.kind() == TrackKind::Video) {
+            return Err(Error::NotSupported(
+                "start: video tracks cannot be recorded by this build".into(),
+            ));
+        }
+        // One track of each kind, the first, as Chrome does.
+        let recorded: Vec<Arc<Track>> =
+            live.iter().find(|t| t.kind() == TrackKind::Audio).map(|t| (*t).clone()).into_iter().collect();
+        if inner.parsed.top == Some(TopLevel::Audio) && recorded.iter().any(|t| t.kind() == TrackKind::Video) {
+            return Err(Error::NotSupported(format!(
+                "start: {:?} cannot hold a video track",
+                inner.constrained
+            )));
+        }
+        if let Some(bps) = inner.options.bits_per_second {
+            let n_video = recorded.iter().filter(|t| t.kind() == TrackKind::Video).count() as u32;
+            let n_audio = recorded.len() as u32 - n_video;
+            (inner.video_bps, inner.audio_bps) = bitrate::select(bps, n_video, n_audio);
+        }
+        let id = inner.next_session;
+        inner.next_session += 1;
+        let mime = mime::extended(&inner.constrained, &inner.parsed, true, false);
+        let (media_tx, media_rx) = crossbeam_channel::bounded(pipeline::MEDIA_QUEUE);
+        let (control_tx, control_rx) = crossbeam_channel::unbounded();
+        let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(0);
+        let sent = Arc::new(AtomicU64::new(0));
+        let input = SessionInput::new(media_tx, sent.clone());
+        let config = PipelineConfig {
+            tracks: recorded.iter().map(|t| t.settings().clone()).collect(),
+            timeslice_ms,
+            audio_bps: inner.audio_bps,
+            bitrate_mode: inner.options.audio_bitrate_mode,
+            post: SessionPost { shared: self.shared.clone(), session: id },
+            after: inner.last_done.take(),
+            done: done_tx,
+        };
+        pipeline::spawn(config, media_rx, control_rx)?;
+        inner.last_done = Some(done_rx);
+        for (index, track) in recorded.iter().enumerate() {
+            if !track.attach(id, index, input.clone()) {
+                input.send_media(index, Media::End);
+            }
+        }
+        inner.mimes.push((id, mime.clone()));
+        inner.session = Some(ActiveSession { id, control: control_tx, sent, tracks: recorded, mime });
+        inner.state = RecordingState::Recording;
+        Ok(())
+    }
+
+    /// `stop()` (§2.5): never fails.
+    pub fn stop(&self) {
+        let mut inner = self.shared.inner.lock();
+        if inner.state == RecordingState::Inactive {
+            return;
+        }
+        if let Some(s) = inner.inactivate() {
+            s.send(Command::Stop);
+        }
+    }
+
+    pub fn pause(&self) -> Result<()> {
+        let mut inner = self.shared.inner.lock();
+        match inner.state {
+            RecordingState::Inactive => Err(Error::InvalidState("pause: the recorder is inactive".into())),
+            RecordingState::Paused => Ok(()),
+            RecordingState::Recording => {
+                inner.state = RecordingState::Paused;
+                inner.session.as_ref().map(|s| s.send(Command::Pause));
+                Ok(())
+            }
+        }
+    }
+
+    pub fn resume(&self) -> Result<()> {
+        let mut inner = self.shared.inner.lock();
+        match inner.state {
+            RecordingState::Inactive => Err(Error::InvalidState("resume: the recorder is inactive".into())),
+            RecordingState::Recording => Ok(()),
+            RecordingState::Paused => {
+                inner.state = RecordingState::Recording;
+                inner.session.as_ref().map(|s| s.send(Command::Resume));
+                Ok(())
+            }
+        }
+    }
+
+    pub fn request_data(&self) -> Result<()> {
+        let inner = self.shared.inner.lock();
+        match &inner.session {
+            None => Err(Error::InvalidState("request_data: the recorder is inactive".into())),
+            Some(s) => {
+                s.send(Command::RequestData);
+                Ok(())
+            }
+        }
+    }
+
+    /// A track was added to or removed from the recorded stream (§2.13): queues the check that
+    /// tears the session down unless it has ended by the time the check runs.
+    pub fn track_set_changed(&self) {
+        let inner = self.shared.inner.lock();
+        if let Some(s) = &inner.session {
+            let task = Task { shared: self.shared.clone(), session: s.id, kind: TaskKind::TrackSetCheck };
+            drop(inner);
+            self.shared.sink.post(task);
+        }
+    }
+
+    /// Makes the active session fail as an encoder or muxer failure would (for tests).
+    pub fn inject_failure(&self, error: Error) -> Result<()> {
+        let inner = self.shared.inner.lock();
+        match &inner.session {
+            None => Err(Error::InvalidState("inject_failure: the recorder is inactive".into())),
+            Some(s) => {
+                s.send(Command::Abort(error));
+                Ok(())
+            }
+        }
+    }
+
+    /// Bytes of blobs produced but not yet delivered.
+    pub fn pending_bytes(&self) -> usize {
+        self.shared.budget.used()
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

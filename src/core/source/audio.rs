@@ -1,0 +1,110 @@
+//! Audio pushed by the embedder: validated, converted to f32 and handed to the track.
+
+use std::sync::Arc;
+
+use crate::core::media::AudioBlock;
+use crate::core::track::{Track, TrackKind, TrackSettings};
+use crate::core::{Error, Result};
+
+pub const MIN_SAMPLE_RATE: u32 = 8_000;
+pub const MAX_SAMPLE_RATE: u32 = 192_000;
+pub const MAX_CHANNELS: u16 = 8;
+
+/// Samples as the embedder holds them, interleaved, in C order.
+pub enum Samples<'a> {
+    F32(&'a [f32]),
+    F64(&'a [f64]),
+    I16(&'a [i16]),
+}
+
+pub struct AudioInput {
+    track: Arc<Track>,
+    sample_rate: u32,
+    channels: u16,
+}
+
+/// Checks the format arguments shared by every audio source.
+pub fn check_format(sample_rate: u32, channels: u16) -> Result<()> {
+    if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&sample_rate) {
+        return Err(Error::InvalidValue(format!(
+            "sample_rate: expected {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz, got {sample_rate}"
+        )));
+    }
+    if !(1..=MAX_CHANNELS).contains(&channels) {
+        return Err(Error::InvalidValue(format!(
+            "channels: expected 1 to {MAX_CHANNELS}, got {channels}"
+        )));
+    }
+    Ok(())
+}
+
+impl AudioInput {
+    pub fn new(sample_rate: u32, channels: u16, label: &str) -> Result<Self> {
+        check_format(sample_rate, channels)?;
+        let settings = TrackSettings {
+            sample_rate: Some(sample_rate),
+            channel_count: Some(channels),
+            device_id: None,
+        };
+        Ok(AudioInput { track: Track::new(TrackKind::Audio, label, settings), sample_rate, channels })
+    }
+
+    pub fn track(&self) -> &Arc<Track> {
+        &self.track
+    }
+    pub fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+    pub fn channels(&self) -> u16 {
+        self.channels
+    }
+
+    /// Converts and records `samples`. Everything is checked before anything is queued, so a
+    /// rejected call records nothing and loses nothing recorded before it.
+    pub fn write(&self, samples: Samples<'_>) -> Result<()> {
+        if !self.track.is_live() {
+            return Err(Error::InvalidState(
+                "write: the source is closed (its track has ended)".into(),
+            ));
+        }
+        let converted: Vec<f32> = match samples {
+            Samples::F32(s) => {
+                check_finite(s.iter().map(|&v| v as f64))?;
+                s.to_vec()
+            }
+            Samples::F64(s) => {
+                check_finite(s.iter().copied())?;
+                s.iter().map(|&v| v as f32).collect()
+            }
+            Samples::I16(s) => s.iter().map(|&v| v as f32 / 32768.0).collect(),
+        };
+        if converted.is_empty() {
+            return Ok(());
+        }
+        self.track.push_audio(AudioBlock {
+            sample_rate: self.sample_rate,
+            channels: self.channels,
+            samples: converted,
+        });
+        Ok(())
+    }
+
+    pub fn close(&self) {
+        self.track.end();
+    }
+}
+
+fn check_finite(mut values: impl Iterator<Item = f64>) -> Result<()> {
+    match values.position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::InvalidValue(format!(
+            "samples: expected finite values, found a NaN or infinity at flat index {i}"
+        ))),
+    }
+}
+
+impl Drop for AudioInput {
+    fn drop(&mut self) {
+        self.track.end();
+    }
+}

@@ -1,0 +1,7 @@
+//! Sources: what produces media for a track.
+//!
+//! - [`audio::AudioInput`]: samples pushed from the embedder (NumPy arrays in Python).
+//! - [`tone::ToneGenerator`]: a sine produced live on a thread of its own, paced in real time.
+
+pub mod audio;
+pub mod tone;

@@ -1,0 +1,194 @@
+//! `MediaStreamTrack`: what a source produces and recorders attach to.
+//!
+//! A track fans each block its source pushes out to every session attached to it. Pushing
+//! blocks while a session's input queue is full: a source that writes faster than the encoder
+//! runs is slowed down, never dropped (the explicit policy for audio).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::core::media::{AudioBlock, Media};
+use crate::core::pipeline::SessionInput;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackKind {
+    Audio,
+    Video,
+}
+
+impl TrackKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrackKind::Audio => "audio",
+            TrackKind::Video => "video",
+        }
+    }
+}
+
+/// What `get_settings()` reports.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrackSettings {
+    pub sample_rate: Option<u32>,
+    pub channel_count: Option<u16>,
+    pub device_id: Option<String>,
+}
+
+struct Attached {
+    session: u64,
+    index: usize,
+    input: SessionInput,
+}
+
+type EndListener = Box<dyn FnOnce() + Send>;
+
+pub struct Track {
+    id: String,
+    kind: TrackKind,
+    label: String,
+    settings: TrackSettings,
+    enabled: AtomicBool,
+    muted: AtomicBool,
+    ended: AtomicBool,
+    attached: Mutex<Vec<Attached>>,
+    end_listeners: Mutex<Vec<EndListener>>,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A process-unique id shaped like the web's UUIDs (tests and apps only compare them).
+pub(crate) fn new_id() -> String {
+    let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let pid = std::process::id() as u64;
+    let a = t ^ (pid << 32);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        (a >> 32) as u32,
+        (a >> 16) as u16,
+        a as u16 & 0xfff,
+        (n >> 48) as u16 & 0xfff,
+        n & 0xffff_ffff_ffff
+    )
+}
+
+impl Track {
+    pub fn new(kind: TrackKind, label: impl Into<String>, settings: TrackSettings) -> Arc<Self> {
+        Arc::new(Track {
+            id: new_id(),
+            kind,
+            label: label.into(),
+            settings,
+            enabled: AtomicBool::new(true),
+            muted: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
+            attached: Mutex::new(Vec::new()),
+            end_listeners: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    pub fn kind(&self) -> TrackKind {
+        self.kind
+    }
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+    pub fn settings(&self) -> &TrackSettings {
+        &self.settings
+    }
+    pub fn enabled(&self) -> bool {
+        self.enabled.load(Ordering::Acquire)
+    }
+    pub fn set_enabled(&self, on: bool) {
+        self.enabled.store(on, Ordering::Release)
+    }
+    pub fn muted(&self) -> bool {
+        self.muted.load(Ordering::Acquire)
+    }
+    pub fn set_muted(&self, on: bool) {
+        self.muted.store(on, Ordering::Release)
+    }
+    pub fn is_live(&self) -> bool {
+        !self.ended.load(Ordering::Acquire)
+    }
+
+    /// Runs `f` once when the track ends (at once if it has ended already).
+    pub fn on_end(&self, f: impl FnOnce() + Send + 'static) {
+        let mut listeners = self.end_listeners.lock();
+        if self.is_live() {
+            listeners.push(Box::new(f));
+        } else {
+            drop(listeners);
+            f();
+        }
+    }
+
+    /// Pushes audio to every attached session. A disabled or muted track records silence of the
+    /// same length, so the timeline keeps moving. Blocks while a session's queue is full.
+    pub fn push_audio(&self, mut block: AudioBlock) {
+        if !self.is_live() {
+            return;
+        }
+        if !self.enabled() || self.muted() {
+            block.samples.fill(0.0);
+        }
+        // Clone the senders out of the lock: a blocking send must not hold it, or a session
+        // that ends (and detaches) while we wait would deadlock against us.
+        let targets: Vec<(usize, SessionInput)> =
+            self.attached.lock().iter().map(|a| (a.index, a.input.clone())).collect();
+        let n = targets.len();
+        for (i, (index, input)) in targets.into_iter().enumerate() {
+            let block = if i + 1 == n { std::mem::take(&mut block) } else { block.clone() };
+            input.send_media(index, Media::Audio(block));
+        }
+    }
+
+    /// Ends the track: attached sessions receive `Media::End` after everything pushed before,
+    /// end listeners run. Idempotent.
+    pub fn end(&self) {
+        if self.ended.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let attached = std::mem::take(&mut *self.attached.lock());
+        for a in attached {
+            a.input.send_media(a.index, Media::End);
+        }
+        let listeners = std::mem::take(&mut *self.end_listeners.lock());
+        for f in listeners {
+            f();
+        }
+    }
+
+    pub(crate) fn attach(&self, session: u64, index: usize, input: SessionInput) -> bool {
+        let mut attached = self.attached.lock();
+        // Checked under the lock that `end()` takes, so a session never misses the end.
+        if !self.is_live() {
+            return false;
+        }
+        attached.push(Attached { session, index, input });
+        true
+    }
+
+    pub(crate) fn detach(&self, session: u64) {
+        self.attached.lock().retain(|a| a.session != session);
+    }
+}
+
+impl Default for AudioBlock {
+    fn default() -> Self {
+        AudioBlock { sample_rate: 48_000, channels: 1, samples: Vec::new() }
+    }
+}
+
+impl std::fmt::Debug for Track {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Track").field("id", &self.id).field("kind", &self.kind).finish()
+    }
+}

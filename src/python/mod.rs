@@ -1,0 +1,27 @@
+//! The binding: `mediarecorder._native`. It converts arguments, releases the GIL around
+//! anything that can wait (`gil::detach`), maps core errors (`errors.rs`) and runs Python
+//! callbacks on one delivery thread (`delivery.rs`). The public classes are Python
+//! (`python/mediarecorder/`), built on these handles.
+
+mod delivery;
+mod errors;
+mod gil;
+mod recorder;
+mod sources;
+mod track;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<track::Track>()?;
+    m.add_class::<sources::AudioInput>()?;
+    m.add_class::<sources::Tone>()?;
+    m.add_class::<recorder::Recorder>()?;
+    m.add_function(wrap_pyfunction!(recorder::is_type_supported, m)?)?;
+    m.add_function(wrap_pyfunction!(delivery::report_unraisable, m)?)?;
+    m.add_function(wrap_pyfunction!(sources::encode_opus_only, m)?)?;
+    m.add_function(wrap_pyfunction!(delivery::shutdown, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

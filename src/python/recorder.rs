@@ -1,0 +1,121 @@
+//! `_native.Recorder`: the handle behind `mediarecorder.MediaRecorder`.
+
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+
+use crate::core::encode::BitrateMode;
+use crate::core::mime;
+use crate::core::recorder::{Recorder as CoreRecorder, RecorderOptions};
+use crate::core::Error;
+use crate::python::delivery::PySink;
+use crate::python::errors::IntoPyResult;
+use crate::python::track::Track;
+
+#[pyclass(frozen, module = "mediarecorder._native")]
+pub struct Recorder {
+    inner: CoreRecorder,
+}
+
+#[pymethods]
+impl Recorder {
+    /// Arguments arrive checked for type and sign by the Python layer.
+    #[new]
+    #[pyo3(signature = (dispatch, mime_type, audio_bits_per_second, video_bits_per_second,
+                        bits_per_second, audio_bitrate_mode, video_key_frame_interval_duration,
+                        video_key_frame_interval_count))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        dispatch: Py<PyAny>,
+        mime_type: String,
+        audio_bits_per_second: Option<u32>,
+        video_bits_per_second: Option<u32>,
+        bits_per_second: Option<u32>,
+        audio_bitrate_mode: &str,
+        video_key_frame_interval_duration: Option<f64>,
+        video_key_frame_interval_count: Option<u32>,
+    ) -> PyResult<Self> {
+        let audio_bitrate_mode =
+            if audio_bitrate_mode == "constant" { BitrateMode::Constant } else { BitrateMode::Variable };
+        let options = RecorderOptions {
+            mime_type,
+            audio_bits_per_second,
+            video_bits_per_second,
+            bits_per_second,
+            audio_bitrate_mode,
+            video_key_frame_interval_duration,
+            video_key_frame_interval_count,
+        };
+        let sink = Arc::new(PySink { dispatch: Arc::new(dispatch) });
+        Ok(Recorder { inner: CoreRecorder::new(options, sink).py(py)? })
+    }
+
+    #[getter]
+    fn state(&self) -> &'static str {
+        self.inner.state().as_str()
+    }
+    #[getter]
+    fn mime_type(&self) -> String {
+        self.inner.mime_type()
+    }
+    #[getter]
+    fn audio_bits_per_second(&self) -> u32 {
+        self.inner.audio_bits_per_second()
+    }
+    #[getter]
+    fn video_bits_per_second(&self) -> u32 {
+        self.inner.video_bits_per_second()
+    }
+    #[getter]
+    fn audio_bitrate_mode(&self) -> &'static str {
+        self.inner.audio_bitrate_mode().as_str()
+    }
+    /// Bytes of chunks produced but not yet delivered to Python.
+    #[getter]
+    fn pending_bytes(&self) -> usize {
+        self.inner.pending_bytes()
+    }
+
+    #[pyo3(signature = (tracks, timeslice))]
+    fn start(&self, py: Python<'_>, tracks: Vec<PyRef<'_, Track>>, timeslice: Option<u64>) -> PyResult<()> {
+        let tracks: Vec<_> = tracks.iter().map(|t| t.inner.clone()).collect();
+        self.inner.start(&tracks, timeslice).py(py)
+    }
+    fn stop(&self) {
+        self.inner.stop()
+    }
+    fn pause(&self, py: Python<'_>) -> PyResult<()> {
+        self.inner.pause().py(py)
+    }
+    fn resume(&self, py: Python<'_>) -> PyResult<()> {
+        self.inner.resume().py(py)
+    }
+    fn request_data(&self, py: Python<'_>) -> PyResult<()> {
+        self.inner.request_data().py(py)
+    }
+    fn track_set_changed(&self) {
+        self.inner.track_set_changed()
+    }
+
+    /// Fails the active session as an internal error named `name` would ("EncodingError" or
+    /// "UnknownError"): for testing the spec's teardown path.
+    fn inject_failure(&self, py: Python<'_>, name: &str, message: String) -> PyResult<()> {
+        let error = match name {
+            "EncodingError" => Error::Encoding(message),
+            "UnknownError" => Error::Unknown(message),
+            other => Error::InvalidValue(format!(
+                "name: expected 'EncodingError' or 'UnknownError', got {other:?}"
+            )),
+        };
+        if let Error::InvalidValue(_) = error {
+            return Err(error).py(py);
+        }
+        self.inner.inject_failure(error).py(py)
+    }
+}
+
+#[pyfunction]
+pub fn is_type_supported(mime_type: &str) -> bool {
+    mime::is_type_supported(mime_type)
+}

@@ -1,0 +1,83 @@
+//! `_native.Track`: the handle behind `mediarecorder.MediaStreamTrack`.
+
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::core::track::Track as CoreTrack;
+use crate::python::delivery::{queue, with_python};
+
+#[pyclass(frozen, module = "mediarecorder._native")]
+pub struct Track {
+    pub inner: Arc<CoreTrack>,
+}
+
+#[pymethods]
+impl Track {
+    #[getter]
+    fn id(&self) -> &str {
+        self.inner.id()
+    }
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.inner.kind().as_str()
+    }
+    #[getter]
+    fn label(&self) -> &str {
+        self.inner.label()
+    }
+    #[getter]
+    fn enabled(&self) -> bool {
+        self.inner.enabled()
+    }
+    #[setter]
+    fn set_enabled(&self, on: bool) {
+        self.inner.set_enabled(on)
+    }
+    #[getter]
+    fn muted(&self) -> bool {
+        self.inner.muted()
+    }
+    #[getter]
+    fn ready_state(&self) -> &'static str {
+        if self.inner.is_live() {
+            "live"
+        } else {
+            "ended"
+        }
+    }
+
+    fn stop(&self, py: Python<'_>) {
+        let track = self.inner.clone();
+        crate::python::gil::detach(py, move || track.end());
+    }
+
+    fn settings<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.inner.settings();
+        let d = PyDict::new(py);
+        if let Some(v) = s.sample_rate {
+            d.set_item("sample_rate", v)?;
+        }
+        if let Some(v) = s.channel_count {
+            d.set_item("channel_count", v)?;
+        }
+        if let Some(v) = &s.device_id {
+            d.set_item("device_id", v)?;
+        }
+        Ok(d)
+    }
+
+    /// Calls `callback()` on the delivery thread when the track ends (at once if it has).
+    fn on_end(&self, callback: Py<PyAny>) {
+        self.inner.on_end(move || {
+            queue(Box::new(move || {
+                with_python(|py| {
+                    if let Err(e) = callback.bind(py).call0() {
+                        e.write_unraisable(py, Some(callback.bind(py)));
+                    }
+                })
+            }))
+        });
+    }
+}
