@@ -18,7 +18,7 @@ class Blob(bytes):
     type: str
 
     def __new__(cls, data: bytes | bytearray | memoryview = b"", type: str = "") -> Blob:
-        if not isinstance(data, bytes | bytearray | memoryview):
+        if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(
                 f"data: expected bytes, bytearray or memoryview, got {type_name(data)}"
             )
@@ -63,7 +63,7 @@ class BlobEvent(Event):
     ) -> None:
         if not isinstance(data, Blob):
             raise TypeError(f"data: expected a mediarecorder.Blob, got {type_name(data)}")
-        if isinstance(timecode, bool) or not isinstance(timecode, int | float):
+        if isinstance(timecode, bool) or not isinstance(timecode, (int, float)):
             raise TypeError(f"timecode: expected a number of milliseconds, got {type_name(timecode)}")
         super().__init__(type, target=target)
         self.data = data

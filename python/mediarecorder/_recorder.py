@@ -59,7 +59,7 @@ class MediaRecorder:
             _check_uint(value, name)
         if video_key_frame_interval_duration is not None:
             d = video_key_frame_interval_duration
-            if isinstance(d, bool) or not isinstance(d, int | float):
+            if isinstance(d, bool) or not isinstance(d, (int, float)):
                 raise TypeError(
                     "video_key_frame_interval_duration: expected a number of milliseconds, "
                     f"got {type_name(d)}"

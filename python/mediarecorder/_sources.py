@@ -55,7 +55,7 @@ class ToneSource:
     def __init__(
         self, frequency: float = 440.0, sample_rate: int = 48000, channels: int = 1
     ) -> None:
-        if isinstance(frequency, bool) or not isinstance(frequency, int | float):
+        if isinstance(frequency, bool) or not isinstance(frequency, (int, float)):
             raise TypeError(f"frequency: expected a number of Hz, got {type_name(frequency)}")
         _check_int(sample_rate, "sample_rate")
         _check_int(channels, "channels")

@@ -38,7 +38,11 @@ pub struct MimeType {
 pub fn parse(type_: &str) -> Result<MimeType, String> {
     let s = type_.trim_matches(is_ascii_ws);
     if s.is_empty() {
-        return Ok(MimeType { top: None, audio_codec: None, has_codecs: false });
+        return Ok(MimeType {
+            top: None,
+            audio_codec: None,
+            has_codecs: false,
+        });
     }
     let (essence, params) = match s.find(';') {
         Some(i) => (&s[..i], &s[i + 1..]),
@@ -57,7 +61,9 @@ pub fn parse(type_: &str) -> Result<MimeType, String> {
         other => return Err(format!("top-level type {other:?} cannot be recorded")),
     };
     if !sub.eq_ignore_ascii_case("webm") {
-        return Err(format!("container {sub:?} is not supported (supported: webm)"));
+        return Err(format!(
+            "container {sub:?} is not supported (supported: webm)"
+        ));
     }
     let mut codecs: Option<Vec<String>> = None;
     for param in split_params(params)? {
@@ -74,7 +80,11 @@ pub fn parse(type_: &str) -> Result<MimeType, String> {
             codecs = Some(list);
         }
     }
-    let mut mime = MimeType { top: Some(top), audio_codec: None, has_codecs: codecs.is_some() };
+    let mut mime = MimeType {
+        top: Some(top),
+        audio_codec: None,
+        has_codecs: codecs.is_some(),
+    };
     for codec in codecs.unwrap_or_default() {
         match codec.as_str() {
             "opus" => {
@@ -83,7 +93,9 @@ pub fn parse(type_: &str) -> Result<MimeType, String> {
                 }
             }
             "vp8" | "vp9" | "av1" | "av01" | "h264" | "avc1" | "avc3" | "hvc1" | "hev1" => {
-                return Err(format!("video codec {codec:?} is not supported by this build"))
+                return Err(format!(
+                    "video codec {codec:?} is not supported by this build"
+                ))
             }
             other => return Err(format!("codec {other:?} is not supported")),
         }
@@ -120,7 +132,9 @@ fn is_ascii_ws(c: char) -> bool {
 }
 
 fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Splits `name=value` parameters on `;`, honouring quoted values (which may hold `;` and `,`).
@@ -132,15 +146,20 @@ fn split_params(params: &str) -> Result<Vec<(String, String)>, String> {
         if rest.is_empty() {
             return Ok(out);
         }
-        let eq = rest.find(['=', ';']).filter(|&i| rest.as_bytes()[i] == b'=');
+        let eq = rest
+            .find(['=', ';'])
+            .filter(|&i| rest.as_bytes()[i] == b'=');
         let Some(eq) = eq else {
-            return Err(format!("parameter {:?} has no value", rest.split(';').next().unwrap_or("")));
+            return Err(format!(
+                "parameter {:?} has no value",
+                rest.split(';').next().unwrap_or("")
+            ));
         };
-        let name = &rest[..eq];
+        let name = rest[..eq].trim_end_matches(is_ascii_ws);
         if !is_token(name) {
             return Err(format!("invalid parameter name {name:?}"));
         }
-        let after = &rest[eq + 1..];
+        let after = rest[eq + 1..].trim_start_matches(is_ascii_ws);
         let (value, tail) = if let Some(quoted) = after.strip_prefix('"') {
             let mut value = String::new();
             let mut chars = quoted.char_indices();
@@ -158,12 +177,17 @@ fn split_params(params: &str) -> Result<Vec<(String, String)>, String> {
             let end = end.ok_or_else(|| format!("unterminated quote in parameter {name:?}"))?;
             let tail = quoted[end..].trim_start_matches(is_ascii_ws);
             if !(tail.is_empty() || tail.starts_with(';')) {
-                return Err(format!("unexpected text after the quoted value of {name:?}"));
+                return Err(format!(
+                    "unexpected text after the quoted value of {name:?}"
+                ));
             }
             (value, tail)
         } else {
             let end = after.find(';').unwrap_or(after.len());
-            (after[..end].trim_matches(is_ascii_ws).to_string(), &after[end..])
+            (
+                after[..end].trim_matches(is_ascii_ws).to_string(),
+                &after[end..],
+            )
         };
         out.push((name.to_string(), value));
         rest = tail.strip_prefix(';').unwrap_or(tail);
@@ -212,7 +236,10 @@ mod tests {
         let m = parse("").unwrap();
         assert_eq!(extended("", &m, true, false), "audio/webm;codecs=opus");
         let m = parse("video/webm").unwrap();
-        assert_eq!(extended("video/webm", &m, true, false), "video/webm;codecs=opus");
+        assert_eq!(
+            extended("video/webm", &m, true, false),
+            "video/webm;codecs=opus"
+        );
         let t = "audio/webm; codecs=\"opus\"";
         assert_eq!(extended(t, &parse(t).unwrap(), true, false), t);
     }

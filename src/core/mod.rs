@@ -26,4 +26,7 @@ pub mod sink;
 pub mod source;
 pub mod track;
 
+#[cfg(test)]
+mod tests;
+
 pub use error::{Error, Result};

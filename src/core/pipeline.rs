@@ -261,7 +261,11 @@ impl Session {
         let data = self.muxer.flush();
         let timecode = self.cutter.cut();
         let budget = self.post.budget().acquire(data.len());
-        self.post.post(TaskKind::Data { data, timecode, budget });
+        self.post.post(TaskKind::Data {
+            data,
+            timecode,
+            budget,
+        });
     }
 
     /// Ends the session: flushes what was gathered, then (teardown) `error`, `dataavailable`,
@@ -286,6 +290,8 @@ impl Session {
             self.post.post(TaskKind::Teardown(error));
         }
         self.cut();
-        self.post.post(TaskKind::Stop { media_ms: self.cutter.media_end_ms() });
+        self.post.post(TaskKind::Stop {
+            media_ms: self.cutter.media_end_ms(),
+        });
     }
 }

@@ -58,7 +58,12 @@ pub struct RecorderOptions {
 pub enum Event {
     Start,
     /// `budget` returns the blob's bytes to the recorder's budget when the event is dropped.
-    DataAvailable { data: Vec<u8>, mime_type: String, timecode: f64, budget: BudgetGuard },
+    DataAvailable {
+        data: Vec<u8>,
+        mime_type: String,
+        timecode: f64,
+        budget: BudgetGuard,
+    },
     Pause,
     Resume,
     Error(Error),
@@ -93,12 +98,18 @@ pub struct Task {
 
 pub(crate) enum TaskKind {
     Start,
-    Data { data: Vec<u8>, timecode: f64, budget: BudgetGuard },
+    Data {
+        data: Vec<u8>,
+        timecode: f64,
+        budget: BudgetGuard,
+    },
     Pause,
     Resume,
     /// The session ends on its own (error or all tracks ended): inactivate, then the error.
     Teardown(Option<Error>),
-    Stop { media_ms: f64 },
+    Stop {
+        media_ms: f64,
+    },
     TrackSetCheck,
 }
 
@@ -110,14 +121,27 @@ impl Task {
         match self.kind {
             TaskKind::Start => {
                 if current {
-                    inner.mime_type = inner.session.as_ref().map(|s| s.mime.clone()).unwrap_or_default();
+                    inner.mime_type = inner
+                        .session
+                        .as_ref()
+                        .map(|s| s.mime.clone())
+                        .unwrap_or_default();
                 }
                 Some(Event::Start)
             }
-            TaskKind::Data { data, timecode, budget } => {
+            TaskKind::Data {
+                data,
+                timecode,
+                budget,
+            } => {
                 let mime_type = inner.session_mime(self.session);
                 let timecode = inner.timecode_base + timecode;
-                Some(Event::DataAvailable { data, mime_type, timecode, budget })
+                Some(Event::DataAvailable {
+                    data,
+                    mime_type,
+                    timecode,
+                    budget,
+                })
             }
             TaskKind::Pause => Some(Event::Pause),
             TaskKind::Resume => Some(Event::Resume),
@@ -156,7 +180,11 @@ pub(crate) struct SessionPost {
 
 impl SessionPost {
     pub(crate) fn post(&self, kind: TaskKind) {
-        let task = Task { shared: self.shared.clone(), session: self.session, kind };
+        let task = Task {
+            shared: self.shared.clone(),
+            session: self.session,
+            kind,
+        };
         self.shared.sink.post(task);
     }
     pub(crate) fn budget(&self) -> &Arc<Budget> {
@@ -205,7 +233,11 @@ struct Inner {
 
 impl Inner {
     fn session_mime(&self, session: u64) -> String {
-        self.mimes.iter().find(|(id, _)| *id == session).map(|(_, m)| m.clone()).unwrap_or_default()
+        self.mimes
+            .iter()
+            .find(|(id, _)| *id == session)
+            .map(|(_, m)| m.clone())
+            .unwrap_or_default()
     }
 
     /// "Inactivate the recorder" (§2.4); returns the session so the caller can end it.
@@ -233,7 +265,10 @@ pub struct Recorder {
 impl Recorder {
     pub fn new(options: RecorderOptions, sink: Arc<dyn EventSink>) -> Result<Self> {
         let parsed = mime::parse(&options.mime_type).map_err(|why| {
-            Error::NotSupported(format!("mime_type {:?} is not supported: {why}", options.mime_type))
+            Error::NotSupported(format!(
+                "mime_type {:?} is not supported: {why}",
+                options.mime_type
+            ))
         })?;
         if options.video_key_frame_interval_duration.is_some()
             && options.video_key_frame_interval_count.is_some()
@@ -263,7 +298,11 @@ impl Recorder {
             last_done: None,
             timecode_base: 0.0,
         };
-        let shared = Arc::new(Shared { inner: Mutex::new(inner), sink, budget: Budget::new(BLOB_BUDGET) });
+        let shared = Arc::new(Shared {
+            inner: Mutex::new(inner),
+            sink,
+            budget: Budget::new(BLOB_BUDGET),
+        });
         Ok(Recorder { shared })
     }
 
@@ -307,16 +346,25 @@ impl Recorder {
             ));
         }
         // One track of each kind, the first, as Chrome does.
-        let recorded: Vec<Arc<Track>> =
-            live.iter().find(|t| t.kind() == TrackKind::Audio).map(|t| (*t).clone()).into_iter().collect();
-        if inner.parsed.top == Some(TopLevel::Audio) && recorded.iter().any(|t| t.kind() == TrackKind::Video) {
+        let recorded: Vec<Arc<Track>> = live
+            .iter()
+            .find(|t| t.kind() == TrackKind::Audio)
+            .map(|t| (*t).clone())
+            .into_iter()
+            .collect();
+        if inner.parsed.top == Some(TopLevel::Audio)
+            && recorded.iter().any(|t| t.kind() == TrackKind::Video)
+        {
             return Err(Error::NotSupported(format!(
                 "start: {:?} cannot hold a video track",
                 inner.constrained
             )));
         }
         if let Some(bps) = inner.options.bits_per_second {
-            let n_video = recorded.iter().filter(|t| t.kind() == TrackKind::Video).count() as u32;
+            let n_video = recorded
+                .iter()
+                .filter(|t| t.kind() == TrackKind::Video)
+                .count() as u32;
             let n_audio = recorded.len() as u32 - n_video;
             (inner.video_bps, inner.audio_bps) = bitrate::select(bps, n_video, n_audio);
         }
@@ -333,7 +381,10 @@ impl Recorder {
             timeslice_ms,
             audio_bps: inner.audio_bps,
             bitrate_mode: inner.options.audio_bitrate_mode,
-            post: SessionPost { shared: self.shared.clone(), session: id },
+            post: SessionPost {
+                shared: self.shared.clone(),
+                session: id,
+            },
             after: inner.last_done.take(),
             done: done_tx,
         };
@@ -345,7 +396,13 @@ impl Recorder {
             }
         }
         inner.mimes.push((id, mime.clone()));
-        inner.session = Some(ActiveSession { id, control: control_tx, sent, tracks: recorded, mime });
+        inner.session = Some(ActiveSession {
+            id,
+            control: control_tx,
+            sent,
+            tracks: recorded,
+            mime,
+        });
         inner.state = RecordingState::Recording;
         Ok(())
     }
@@ -364,11 +421,15 @@ impl Recorder {
     pub fn pause(&self) -> Result<()> {
         let mut inner = self.shared.inner.lock();
         match inner.state {
-            RecordingState::Inactive => Err(Error::InvalidState("pause: the recorder is inactive".into())),
+            RecordingState::Inactive => Err(Error::InvalidState(
+                "pause: the recorder is inactive".into(),
+            )),
             RecordingState::Paused => Ok(()),
             RecordingState::Recording => {
                 inner.state = RecordingState::Paused;
-                inner.session.as_ref().map(|s| s.send(Command::Pause));
+                if let Some(s) = &inner.session {
+                    s.send(Command::Pause);
+                }
                 Ok(())
             }
         }
@@ -377,11 +438,15 @@ impl Recorder {
     pub fn resume(&self) -> Result<()> {
         let mut inner = self.shared.inner.lock();
         match inner.state {
-            RecordingState::Inactive => Err(Error::InvalidState("resume: the recorder is inactive".into())),
+            RecordingState::Inactive => Err(Error::InvalidState(
+                "resume: the recorder is inactive".into(),
+            )),
             RecordingState::Recording => Ok(()),
             RecordingState::Paused => {
                 inner.state = RecordingState::Recording;
-                inner.session.as_ref().map(|s| s.send(Command::Resume));
+                if let Some(s) = &inner.session {
+                    s.send(Command::Resume);
+                }
                 Ok(())
             }
         }
@@ -390,7 +455,9 @@ impl Recorder {
     pub fn request_data(&self) -> Result<()> {
         let inner = self.shared.inner.lock();
         match &inner.session {
-            None => Err(Error::InvalidState("request_data: the recorder is inactive".into())),
+            None => Err(Error::InvalidState(
+                "request_data: the recorder is inactive".into(),
+            )),
             Some(s) => {
                 s.send(Command::RequestData);
                 Ok(())
@@ -403,7 +470,11 @@ impl Recorder {
     pub fn track_set_changed(&self) {
         let inner = self.shared.inner.lock();
         if let Some(s) = &inner.session {
-            let task = Task { shared: self.shared.clone(), session: s.id, kind: TaskKind::TrackSetCheck };
+            let task = Task {
+                shared: self.shared.clone(),
+                session: s.id,
+                kind: TaskKind::TrackSetCheck,
+            };
             drop(inner);
             self.shared.sink.post(task);
         }
@@ -413,7 +484,9 @@ impl Recorder {
     pub fn inject_failure(&self, error: Error) -> Result<()> {
         let inner = self.shared.inner.lock();
         match &inner.session {
-            None => Err(Error::InvalidState("inject_failure: the recorder is inactive".into())),
+            None => Err(Error::InvalidState(
+                "inject_failure: the recorder is inactive".into(),
+            )),
             Some(s) => {
                 s.send(Command::Abort(error));
                 Ok(())

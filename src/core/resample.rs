@@ -114,8 +114,9 @@ mod tests {
     fn keeps_duration_and_frequency() {
         let (fin, fout) = (44_100u32, 48_000u32);
         let n = 44_100 + 123;
-        let sine: Vec<f32> =
-            (0..n).map(|i| (std::f32::consts::TAU * 1000.0 * i as f32 / fin as f32).sin()).collect();
+        let sine: Vec<f32> = (0..n)
+            .map(|i| (std::f32::consts::TAU * 1000.0 * i as f32 / fin as f32).sin())
+            .collect();
         let mut r = StreamResampler::new(fin, fout, 1).unwrap();
         let mut out = Vec::new();
         for block in sine.chunks(1000) {
@@ -125,7 +126,10 @@ mod tests {
         assert_eq!(out.len() as u64, (n as u64 * 48_000 + 22_050) / 44_100);
         // Zero crossings of a 1 kHz sine over the middle second: about 2 per period.
         let mid = &out[4800..4800 + 38_400];
-        let crossings = mid.windows(2).filter(|w| (w[0] < 0.0) != (w[1] < 0.0)).count();
+        let crossings = mid
+            .windows(2)
+            .filter(|w| (w[0] < 0.0) != (w[1] < 0.0))
+            .count();
         assert!((1598..=1602).contains(&crossings), "{crossings} crossings");
     }
 }

@@ -19,7 +19,8 @@ pub struct ChunkCutter {
 impl ChunkCutter {
     pub fn new(timeslice_ms: Option<u64>) -> Self {
         ChunkCutter {
-            timeslice_ns: timeslice_ms.map(|ms| ms.min(i64::MAX as u64 / 1_000_000) as i64 * 1_000_000),
+            timeslice_ns: timeslice_ms
+                .map(|ms| ms.min(i64::MAX as u64 / 1_000_000) as i64 * 1_000_000),
             blob_start: None,
             media_end: 0,
         }
@@ -29,7 +30,8 @@ impl ChunkCutter {
     pub fn add(&mut self, p: &Packet) -> bool {
         let start = *self.blob_start.get_or_insert(p.pts);
         self.media_end = self.media_end.max(p.pts + p.duration);
-        self.timeslice_ns.is_some_and(|t| self.media_end - start >= t)
+        self.timeslice_ns
+            .is_some_and(|t| self.media_end - start >= t)
     }
 
     /// Ends the current blob; returns its timecode: the media time (ms) of its first packet,
@@ -56,7 +58,11 @@ pub struct Budget {
 
 impl Budget {
     pub fn new(limit: usize) -> Arc<Self> {
-        Arc::new(Budget { limit, used: Mutex::new(0), freed: Condvar::new() })
+        Arc::new(Budget {
+            limit,
+            used: Mutex::new(0),
+            freed: Condvar::new(),
+        })
     }
 
     /// Waits until `n` more bytes fit (a blob larger than the limit waits for an empty budget).
@@ -66,7 +72,10 @@ impl Budget {
             self.freed.wait(&mut used);
         }
         *used += n;
-        BudgetGuard { budget: self.clone(), n }
+        BudgetGuard {
+            budget: self.clone(),
+            n,
+        }
     }
 
     pub fn used(&self) -> usize {

@@ -141,11 +141,19 @@ impl Track {
         }
         // Clone the senders out of the lock: a blocking send must not hold it, or a session
         // that ends (and detaches) while we wait would deadlock against us.
-        let targets: Vec<(usize, SessionInput)> =
-            self.attached.lock().iter().map(|a| (a.index, a.input.clone())).collect();
+        let targets: Vec<(usize, SessionInput)> = self
+            .attached
+            .lock()
+            .iter()
+            .map(|a| (a.index, a.input.clone()))
+            .collect();
         let n = targets.len();
         for (i, (index, input)) in targets.into_iter().enumerate() {
-            let block = if i + 1 == n { std::mem::take(&mut block) } else { block.clone() };
+            let block = if i + 1 == n {
+                std::mem::take(&mut block)
+            } else {
+                block.clone()
+            };
             input.send_media(index, Media::Audio(block));
         }
     }
@@ -172,7 +180,11 @@ impl Track {
         if !self.is_live() {
             return false;
         }
-        attached.push(Attached { session, index, input });
+        attached.push(Attached {
+            session,
+            index,
+            input,
+        });
         true
     }
 
@@ -183,12 +195,19 @@ impl Track {
 
 impl Default for AudioBlock {
     fn default() -> Self {
-        AudioBlock { sample_rate: 48_000, channels: 1, samples: Vec::new() }
+        AudioBlock {
+            sample_rate: 48_000,
+            channels: 1,
+            samples: Vec::new(),
+        }
     }
 }
 
 impl std::fmt::Debug for Track {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Track").field("id", &self.id).field("kind", &self.kind).finish()
+        f.debug_struct("Track")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .finish()
     }
 }

@@ -36,8 +36,11 @@ impl Recorder {
         video_key_frame_interval_duration: Option<f64>,
         video_key_frame_interval_count: Option<u32>,
     ) -> PyResult<Self> {
-        let audio_bitrate_mode =
-            if audio_bitrate_mode == "constant" { BitrateMode::Constant } else { BitrateMode::Variable };
+        let audio_bitrate_mode = if audio_bitrate_mode == "constant" {
+            BitrateMode::Constant
+        } else {
+            BitrateMode::Variable
+        };
         let options = RecorderOptions {
             mime_type,
             audio_bits_per_second,
@@ -47,8 +50,12 @@ impl Recorder {
             video_key_frame_interval_duration,
             video_key_frame_interval_count,
         };
-        let sink = Arc::new(PySink { dispatch: Arc::new(dispatch) });
-        Ok(Recorder { inner: CoreRecorder::new(options, sink).py(py)? })
+        let sink = Arc::new(PySink {
+            dispatch: Arc::new(dispatch),
+        });
+        Ok(Recorder {
+            inner: CoreRecorder::new(options, sink).py(py)?,
+        })
     }
 
     #[getter]
@@ -78,7 +85,12 @@ impl Recorder {
     }
 
     #[pyo3(signature = (tracks, timeslice))]
-    fn start(&self, py: Python<'_>, tracks: Vec<PyRef<'_, Track>>, timeslice: Option<u64>) -> PyResult<()> {
+    fn start(
+        &self,
+        py: Python<'_>,
+        tracks: Vec<PyRef<'_, Track>>,
+        timeslice: Option<u64>,
+    ) -> PyResult<()> {
         let tracks: Vec<_> = tracks.iter().map(|t| t.inner.clone()).collect();
         self.inner.start(&tracks, timeslice).py(py)
     }

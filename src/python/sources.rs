@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use numpy::{PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{
+    PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods,
+};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
@@ -22,12 +24,16 @@ impl AudioInput {
     #[new]
     #[pyo3(signature = (sample_rate, channels, label))]
     fn new(py: Python<'_>, sample_rate: u32, channels: u16, label: &str) -> PyResult<Self> {
-        Ok(AudioInput { inner: Arc::new(CoreAudioInput::new(sample_rate, channels, label).py(py)?) })
+        Ok(AudioInput {
+            inner: Arc::new(CoreAudioInput::new(sample_rate, channels, label).py(py)?),
+        })
     }
 
     #[getter]
     fn track(&self) -> Track {
-        Track { inner: self.inner.track().clone() }
+        Track {
+            inner: self.inner.track().clone(),
+        }
     }
 
     /// Validates `samples` and queues it; waits (without the GIL) while the recorder's queue
@@ -36,7 +42,11 @@ impl AudioInput {
         let array = samples.cast::<PyUntypedArray>().map_err(|_| {
             PyTypeError::new_err(format!(
                 "samples: expected a numpy.ndarray, got {}",
-                samples.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                samples
+                    .get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
             ))
         })?;
         let channels = self.inner.channels() as usize;
@@ -101,12 +111,16 @@ impl Tone {
     #[new]
     #[pyo3(signature = (frequency, sample_rate, channels))]
     fn new(py: Python<'_>, frequency: f64, sample_rate: u32, channels: u16) -> PyResult<Self> {
-        Ok(Tone { inner: ToneGenerator::start(frequency, sample_rate, channels).py(py)? })
+        Ok(Tone {
+            inner: ToneGenerator::start(frequency, sample_rate, channels).py(py)?,
+        })
     }
 
     #[getter]
     fn track(&self) -> Track {
-        Track { inner: self.inner.track().clone() }
+        Track {
+            inner: self.inner.track().clone(),
+        }
     }
 }
 
@@ -122,9 +136,17 @@ pub fn encode_opus_only(
     bits_per_second: u32,
 ) -> PyResult<usize> {
     use crate::core::encode::{opus::OpusEncoder, BitrateMode};
-    let data = samples.as_slice().map_err(|_| PyValueError::new_err("samples: expected a C-contiguous array"))?;
+    let data = samples
+        .as_slice()
+        .map_err(|_| PyValueError::new_err("samples: expected a C-contiguous array"))?;
     gil::detach(py, || {
-        let mut enc = OpusEncoder::new(0, sample_rate, channels, bits_per_second, BitrateMode::Variable)?;
+        let mut enc = OpusEncoder::new(
+            0,
+            sample_rate,
+            channels,
+            bits_per_second,
+            BitrateMode::Variable,
+        )?;
         let mut packets = Vec::new();
         let mut total = 0;
         for block in data.chunks(sample_rate as usize * channels as usize) {

@@ -48,7 +48,13 @@ impl WebmMuxer {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(1);
-        WebmMuxer { tracks, uid_seed, header: None, out: Vec::new(), cluster: None }
+        WebmMuxer {
+            tracks,
+            uid_seed,
+            header: None,
+            out: Vec::new(),
+            cluster: None,
+        }
     }
 
     /// Whether any byte (the header included) has been produced.
@@ -120,8 +126,16 @@ impl WebmMuxer {
         out.extend_from_slice(&ebml::UNKNOWN_SIZE);
         ebml::master(&mut out, INFO, |i| {
             ebml::uint(i, 0x2A_D7B1, NS_PER_MS as u64); // TimestampScale: 1 ms
-            ebml::string(i, 0x4D80, concat!("mediarecorder-", env!("CARGO_PKG_VERSION")));
-            ebml::string(i, 0x5741, concat!("mediarecorder-", env!("CARGO_PKG_VERSION")));
+            ebml::string(
+                i,
+                0x4D80,
+                concat!("mediarecorder-", env!("CARGO_PKG_VERSION")),
+            );
+            ebml::string(
+                i,
+                0x5741,
+                concat!("mediarecorder-", env!("CARGO_PKG_VERSION")),
+            );
         });
         ebml::master(&mut out, TRACKS, |t| {
             for (n, track) in self.tracks.iter().enumerate() {

@@ -46,7 +46,11 @@ impl AudioInput {
             channel_count: Some(channels),
             device_id: None,
         };
-        Ok(AudioInput { track: Track::new(TrackKind::Audio, label, settings), sample_rate, channels })
+        Ok(AudioInput {
+            track: Track::new(TrackKind::Audio, label, settings),
+            sample_rate,
+            channels,
+        })
     }
 
     pub fn track(&self) -> &Arc<Track> {

@@ -37,7 +37,8 @@ impl ToneGenerator {
         thread::Builder::new()
             .name("mediarecorder-tone".into())
             .spawn(move || {
-                let frames = (sample_rate as u64 * BLOCK.as_nanos() as u64 / 1_000_000_000) as usize;
+                let frames =
+                    (sample_rate as u64 * BLOCK.as_nanos() as u64 / 1_000_000_000) as usize;
                 let step = std::f64::consts::TAU * frequency / sample_rate as f64;
                 let mut phase = 0.0f64;
                 let mut next = Instant::now();
@@ -52,7 +53,11 @@ impl ToneGenerator {
                         phase = (phase + step) % std::f64::consts::TAU;
                         samples.extend(std::iter::repeat_n(v, channels as usize));
                     }
-                    track.push_audio(AudioBlock { sample_rate, channels, samples });
+                    track.push_audio(AudioBlock {
+                        sample_rate,
+                        channels,
+                        samples,
+                    });
                     drop(track);
                     next += BLOCK;
                     let now = Instant::now();

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine for mediarecorder: system packages (apt-get), the project's
+# virtualenv (.venv) with its Python packages (pip), and the release build of the extension.
+# Safe to run again: it installs only what is missing and rebuilds incrementally.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# Build: cmake (the opus crate builds libopus), libasound2-dev (cpal), libvpx-dev (VP8/VP9).
+# Checks: ffmpeg (ffprobe). Device capture in CI: pulseaudio, its utils and the ALSA plugin.
+PACKAGES=(pkg-config cmake gcc g++ libasound2-dev libvpx-dev ffmpeg
+          pulseaudio pulseaudio-utils libasound2-plugins python3-venv)
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "setup: cargo not found. Install Rust >= 1.85 (rustup) and run this again." >&2
+    exit 1
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -r requirements-dev.txt
+.venv/bin/maturin develop --release --quiet 2>&1 | grep -v "^\s*$" | tail -n 2
+echo "setup: done ($(.venv/bin/python -c 'import mediarecorder as m; print("mediarecorder", m.__version__)'))"

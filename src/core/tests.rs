@@ -1,0 +1,185 @@
+//! End-to-end tests of the core without Python: a sink that runs tasks on a delivery thread of
+//! its own, as the binding does, and records what would be dispatched.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::{unbounded, Receiver, Sender};
+
+use crate::core::encode::BitrateMode;
+use crate::core::recorder::{Event, EventSink, Recorder, RecorderOptions, Task};
+use crate::core::source::audio::{AudioInput, Samples};
+use crate::core::Error;
+
+struct TestSink {
+    tasks: Sender<Task>,
+}
+
+impl EventSink for TestSink {
+    fn post(&self, task: Task) {
+        let _ = self.tasks.send(task);
+    }
+}
+
+/// (type, data length, timecode, error name)
+type Seen = (String, usize, f64, Option<String>);
+
+fn recorder(mime: &str) -> (Recorder, Receiver<Seen>) {
+    let (task_tx, task_rx) = unbounded::<Task>();
+    let (seen_tx, seen_rx) = unbounded::<Seen>();
+    std::thread::spawn(move || {
+        for task in task_rx {
+            if let Some(ev) = task.run() {
+                let seen = match &ev {
+                    Event::DataAvailable { data, timecode, .. } => {
+                        ("dataavailable".into(), data.len(), *timecode, None)
+                    }
+                    Event::Error(e) => ("error".into(), 0, 0.0, Some(e.name().to_string())),
+                    other => (other.type_().to_string(), 0, 0.0, None),
+                };
+                let _ = seen_tx.send(seen);
+            }
+        }
+    });
+    let options = RecorderOptions {
+        mime_type: mime.into(),
+        audio_bits_per_second: None,
+        video_bits_per_second: None,
+        bits_per_second: None,
+        audio_bitrate_mode: BitrateMode::Variable,
+        video_key_frame_interval_duration: None,
+        video_key_frame_interval_count: None,
+    };
+    (
+        Recorder::new(options, Arc::new(TestSink { tasks: task_tx })).unwrap(),
+        seen_rx,
+    )
+}
+
+fn until_stop(rx: &Receiver<Seen>) -> Vec<Seen> {
+    let mut out = Vec::new();
+    loop {
+        let seen = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("no stop event within 10 s");
+        let last = seen.0 == "stop";
+        out.push(seen);
+        if last {
+            return out;
+        }
+    }
+}
+
+fn types(seen: &[Seen]) -> Vec<&str> {
+    seen.iter().map(|s| s.0.as_str()).collect()
+}
+
+fn second_of_audio() -> Vec<f32> {
+    (0..48_000)
+        .map(|i| (i as f32 * 0.0576).sin() * 0.5)
+        .collect()
+}
+
+#[test]
+fn start_stop_delivers_everything_written() {
+    let (rec, rx) = recorder("");
+    let src = AudioInput::new(48_000, 1, "t").unwrap();
+    rec.start(std::slice::from_ref(src.track()), None).unwrap();
+    src.write(Samples::F32(&second_of_audio())).unwrap();
+    rec.stop();
+    let seen = until_stop(&rx);
+    assert_eq!(types(&seen), ["start", "dataavailable", "stop"]);
+    assert!(
+        seen[1].1 > 10_000,
+        "one second of 128 kbps Opus, got {} bytes",
+        seen[1].1
+    );
+    assert_eq!(rec.mime_type(), "");
+}
+
+#[test]
+fn pause_resume_and_timeslice_order() {
+    let (rec, rx) = recorder("audio/webm");
+    let src = AudioInput::new(48_000, 1, "t").unwrap();
+    rec.start(std::slice::from_ref(src.track()), Some(250))
+        .unwrap();
+    src.write(Samples::F32(&second_of_audio())).unwrap();
+    rec.pause().unwrap();
+    src.write(Samples::F32(&second_of_audio())).unwrap();
+    rec.resume().unwrap();
+    src.write(Samples::F32(&second_of_audio())).unwrap();
+    rec.stop();
+    let seen = until_stop(&rx);
+    let t = types(&seen);
+    assert_eq!(t.first(), Some(&"start"));
+    assert_eq!(t.last(), Some(&"stop"));
+    let pause = t.iter().position(|&x| x == "pause").unwrap();
+    let resume = t.iter().position(|&x| x == "resume").unwrap();
+    assert!(pause < resume);
+    let data: Vec<&Seen> = seen.iter().filter(|s| s.0 == "dataavailable").collect();
+    // 2 s recorded (the paused second is dropped) in 250 ms slices, plus the tail.
+    assert!((8..=10).contains(&data.len()), "{} blobs", data.len());
+    assert_eq!(data[0].2, 0.0);
+    assert!(data.windows(2).all(|w| w[0].2 <= w[1].2));
+    assert!(data.last().unwrap().2 <= 2_020.0);
+}
+
+#[test]
+fn track_end_tears_down_without_error() {
+    let (rec, rx) = recorder("");
+    let src = AudioInput::new(16_000, 2, "t").unwrap();
+    rec.start(std::slice::from_ref(src.track()), None).unwrap();
+    src.write(Samples::F32(&vec![0.25; 32_000])).unwrap();
+    src.close();
+    let seen = until_stop(&rx);
+    assert_eq!(types(&seen), ["start", "dataavailable", "stop"]);
+    assert_eq!(rec.state().as_str(), "inactive");
+}
+
+#[test]
+fn injected_failure_and_track_set_change_fire_errors_first() {
+    for (err, name) in [
+        (Some(Error::Encoding("boom".into())), "EncodingError"),
+        (None, "InvalidModificationError"),
+    ] {
+        let (rec, rx) = recorder("");
+        let src = AudioInput::new(48_000, 1, "t").unwrap();
+        rec.start(std::slice::from_ref(src.track()), None).unwrap();
+        src.write(Samples::F32(&second_of_audio())).unwrap();
+        match err {
+            Some(e) => rec.inject_failure(e).unwrap(),
+            None => rec.track_set_changed(),
+        }
+        let seen = until_stop(&rx);
+        assert_eq!(types(&seen), ["start", "error", "dataavailable", "stop"]);
+        assert_eq!(seen[1].3.as_deref(), Some(name));
+        assert!(seen[2].1 > 10_000, "the data gathered so far is delivered");
+    }
+}
+
+#[test]
+fn track_set_change_then_stop_is_no_error() {
+    let (rec, rx) = recorder("");
+    let src = AudioInput::new(48_000, 1, "t").unwrap();
+    rec.start(std::slice::from_ref(src.track()), None).unwrap();
+    rec.track_set_changed();
+    rec.stop();
+    assert_eq!(types(&until_stop(&rx)), ["start", "dataavailable", "stop"]);
+}
+
+#[test]
+fn state_errors() {
+    let (rec, _rx) = recorder("");
+    assert!(matches!(rec.pause(), Err(Error::InvalidState(_))));
+    assert!(matches!(rec.resume(), Err(Error::InvalidState(_))));
+    assert!(matches!(rec.request_data(), Err(Error::InvalidState(_))));
+    assert!(matches!(rec.start(&[], None), Err(Error::NotSupported(_))));
+    let src = AudioInput::new(48_000, 1, "t").unwrap();
+    rec.start(std::slice::from_ref(src.track()), None).unwrap();
+    assert!(matches!(
+        rec.start(std::slice::from_ref(src.track()), None),
+        Err(Error::InvalidState(_))
+    ));
+    rec.stop();
+    rec.stop();
+}
