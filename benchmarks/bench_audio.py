@@ -55,6 +55,9 @@ FREQUENCIES = (440.0, 660.0)
 AMPLITUDE = 0.5
 NOISE = 0.01
 
+# A run during which other processes kept more CPUs than this busy on average is run again.
+NOISY_CPUS = 0.1
+
 TARGET_VS_PYAV = 1.20
 TARGET_VS_LIBOPUS = 0.90
 
@@ -100,6 +103,8 @@ class Run:
     rss_growth_bytes: int
     encoder: str
     data: bytes | None = field(default=None, repr=False)
+    # CPUs other processes kept busy, on average, while this run's process lived (Linux).
+    others_cpus: float | None = None
 
 
 @dataclass
@@ -107,6 +112,8 @@ class CaseResult:
     case: Case
     audio_s: float
     runs: list[Run] = field(default_factory=list)
+    # Runs thrown away because other processes competed for the CPUs (see --retries).
+    discarded: list[Run] = field(default_factory=list)
 
     @property
     def speeds(self) -> list[float]:
@@ -132,8 +139,13 @@ class CaseResult:
             "speed_best": self.best,
             "speed_median": self.median,
             "speeds": self.speeds,
-            "runs": [{k: v for k, v in asdict(r).items() if k != "data"} for r in self.runs],
+            "runs": [_run_json(r) for r in self.runs],
+            "discarded_runs": [_run_json(r) for r in self.discarded],
         }
+
+
+def _run_json(run: Run) -> dict[str, Any]:
+    return {k: v for k, v in asdict(run).items() if k != "data"}
 
 
 # -- the signal ----------------------------------------------------------------------------
@@ -261,8 +273,46 @@ def _run_case(conn: Connection, signal: Signal, case: Case, settings: Settings, 
         conn.close()
 
 
+def _system_busy_s() -> float | None:
+    """CPU seconds every process of the machine has spent busy since boot (Linux only)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            ticks = [int(v) for v in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal: all but idle and iowait is busy.
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_s() -> float:
+    """CPU time of this process and of its children that have been waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def wait_for_quiet(max_wait_s: float, threshold_cpus: float = NOISY_CPUS) -> float | None:
+    """Waits (up to `max_wait_s`) until other processes keep under `threshold_cpus` busy over
+    half a second; returns the last load seen (None where /proc/stat is not available)."""
+    deadline = time.monotonic() + max_wait_s
+    told = False
+    while True:
+        busy0, t0 = _system_busy_s(), time.perf_counter()
+        time.sleep(0.5)
+        busy1, t1 = _system_busy_s(), time.perf_counter()
+        if busy0 is None or busy1 is None:
+            return None
+        load = (busy1 - busy0) / (t1 - t0)
+        if load < threshold_cpus or time.monotonic() >= deadline:
+            return load
+        if not told:
+            print(f"  waiting for other processes to go quiet ({load:.2f} CPUs busy)", flush=True)
+            told = True
+
+
 def measure(signal: Signal, case: Case, settings: Settings, keep: bool) -> Run:
     """Runs `case` once in a forked child (which shares `signal` without copying it)."""
+    busy0, own0, t0 = _system_busy_s(), _own_cpu_s(), time.perf_counter()
     ctx = multiprocessing.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_run_case, args=(sender, signal, case, settings, keep))
@@ -277,6 +327,9 @@ def measure(signal: Signal, case: Case, settings: Settings, keep: bool) -> Run:
     if isinstance(result, str):
         raise RuntimeError(f"{case.name} failed:\n{result}")
     assert isinstance(result, Run)
+    busy1, own1, t1 = _system_busy_s(), _own_cpu_s(), time.perf_counter()
+    if busy0 is not None and busy1 is not None:
+        result.others_cpus = max(0.0, (busy1 - busy0) - (own1 - own0)) / (t1 - t0)
     return result
 
 
@@ -353,7 +406,7 @@ def print_report(
     results: dict[Case, CaseResult],
     table: list[Ratio],
     decoded: dict[Case, Decoded],
-    load: tuple[float, float],
+    others_cpus: float | None,
 ) -> None:
     mib = 1024 * 1024
     encoders = {c.tool: r.runs[-1].encoder for c, r in results.items()}
@@ -367,8 +420,15 @@ def print_report(
         f"mediarecorder {mr.__version__}, PyAV {av.__version__} "
         f"(libavcodec {'.'.join(map(str, av.library_versions['libavcodec']))}), "
         f"NumPy {np.__version__}, Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs, load average {load[0]:.2f} before / {load[1]:.2f} after"
+        f"{os.cpu_count()} CPUs"
     )
+    if others_cpus is not None:
+        worst = max((r.others_cpus or 0.0) for result in results.values() for r in result.runs)
+        discarded = sum(len(result.discarded) for result in results.values())
+        print(
+            f"other processes kept {others_cpus:.2f} CPUs busy on average during the runs "
+            f"(at most {worst:.2f} during one run); {discarded} noisy runs were run again"
+        )
     if "pyav" in encoders:
         print(f"PyAV encoder: {encoders['pyav']}, options {pyav_options(args.pyav_vbr)}")
     print()
@@ -431,6 +491,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="constrained",
         help="FFmpeg libopus 'vbr' option for PyAV (constrained: what mediarecorder does)",
     )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="before each run, wait up to S seconds for other processes to go idle (30; 0: no)",
+    )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=3,
+        metavar="N",
+        help=f"run again, up to N times, a run during which other processes kept more than "
+        f"{NOISY_CPUS} CPUs busy (3)",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
     parser.add_argument(
         "--check", action="store_true", help="exit with status 1 if a target is missed"
@@ -438,6 +513,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.repeats < 1 or any(b <= 0 for b in args.blocks):
         parser.error("--seconds, --repeats and --blocks must be positive")
+    if args.retries < 0 or args.quiet_wait < 0:
+        parser.error("--retries and --quiet-wait must not be negative")
     return args
 
 
@@ -457,33 +534,41 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     settings = Settings(args.timeslice_ms, args.pyav_vbr)
-    load_before = os.getloadavg()
-    if load_before[0] > 0.5:
-        print(
-            f"warning: load average {load_before[0]:.2f}: other processes compete for the "
-            f"{os.cpu_count()} CPUs, the figures will be noisy",
-            flush=True,
-        )
     results = {case: CaseResult(case, audio_s) for case in cases}
     kept: dict[Case, bytes] = {}
     for repeat in range(args.repeats):
         for case in cases:
             keep = repeat == args.repeats - 1 and case.tool != "libopus"
-            run = measure(signal, case, settings, keep)
+            for attempt in range(args.retries + 1):
+                if args.quiet_wait > 0:
+                    wait_for_quiet(args.quiet_wait)
+                run = measure(signal, case, settings, keep)
+                noisy = run.others_cpus is not None and run.others_cpus > NOISY_CPUS
+                print(
+                    f"run {repeat + 1}/{args.repeats}  {case.name:<34}"
+                    f"{audio_s / run.wall_s:8.1f} x real time  ({run.wall_s:.3f} s)"
+                    + ("" if run.others_cpus is None else f"  others {run.others_cpus:.2f} CPUs")
+                    + ("  (noisy: run again)" if noisy and attempt < args.retries else ""),
+                    flush=True,
+                )
+                if not noisy or attempt == args.retries:
+                    break
+                results[case].discarded.append(run)
             if run.data is not None:
                 kept[case] = run.data
                 run.data = None
             results[case].runs.append(run)
-            print(
-                f"run {repeat + 1}/{args.repeats}  {case.name:<34}"
-                f"{audio_s / run.wall_s:8.1f} x real time  ({run.wall_s:.3f} s)",
-                flush=True,
-            )
 
-    load_after = os.getloadavg()
     decoded = {case: decode(data) for case, data in kept.items()}
     table = ratios(results)
-    print_report(args, results, table, decoded, (load_before[0], load_after[0]))
+    others = [r.others_cpus for result in results.values() for r in result.runs]
+    others_cpus = None if None in others else statistics.fmean(o or 0.0 for o in others)
+    print_report(args, results, table, decoded, others_cpus)
+    if others_cpus is not None and others_cpus > NOISY_CPUS:
+        print(
+            f"warning: other processes kept {others_cpus:.2f} of the {os.cpu_count()} CPUs busy: "
+            "these figures are noisy; run again on a quiet machine"
+        )
 
     if args.json:
         report = {
@@ -504,7 +589,7 @@ def main(argv: list[str] | None = None) -> int:
             },
             "cpus": os.cpu_count(),
             "pyav_options": pyav_options(args.pyav_vbr),
-            "load_average": {"before": load_before, "after": load_after},
+            "others_cpus_mean": others_cpus,
             "cases": {case.name: result.to_json() for case, result in results.items()},
             "ratios": [asdict(r) | {"passed": r.passed} for r in table],
             "decoded": {

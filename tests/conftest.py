@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import av
+import mediarecorder as mr
 import numpy as np
 import pytest
-
-import mediarecorder as mr
 
 EVENT_TYPES = ("start", "stop", "dataavailable", "pause", "resume", "error")
 #: How long a test waits for an event that must come.

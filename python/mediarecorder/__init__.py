@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit as _atexit
 
 from . import _native
+from ._devices import MediaDeviceInfo, enumerate_devices, get_user_media
 from ._errors import (
     DOMException,
     EncodingError,
@@ -41,6 +42,7 @@ __all__ = [
     "Event",
     "InvalidModificationError",
     "InvalidStateError",
+    "MediaDeviceInfo",
     "MediaRecorder",
     "MediaStream",
     "MediaStreamTrack",
@@ -52,6 +54,8 @@ __all__ = [
     "ToneSource",
     "UnknownError",
     "__version__",
+    "enumerate_devices",
+    "get_user_media",
 ]
 
 # No callback may enter an interpreter that is finalizing.

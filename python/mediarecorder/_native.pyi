@@ -11,6 +11,8 @@ __all__ = [
     "AudioInput",
     "Tone",
     "Recorder",
+    "DeviceInput",
+    "enumerate_devices",
     "is_type_supported",
     "report_unraisable",
     "encode_opus_only",
@@ -39,6 +41,17 @@ class Track:
     def stop(self) -> None: ...
     def settings(self) -> dict[str, Any]: ...
     def on_end(self, callback: Callable[[], object]) -> None: ...
+    def stats(self) -> dict[str, int]: ...
+
+@final
+class DeviceInput:
+    def __new__(
+        cls, device_id: str | None, sample_rate: int | None, channel_count: int | None
+    ) -> DeviceInput: ...
+    @property
+    def track(self) -> Track: ...
+
+def enumerate_devices() -> list[tuple[str, str, str, str]]: ...
 
 @final
 class AudioInput:

@@ -65,6 +65,13 @@ class MediaStreamTrack:
         """Audio: ``sample_rate``, ``channel_count``; device tracks also ``device_id``."""
         return dict(self._native.settings())
 
+    @property
+    def stats(self) -> dict[str, int]:
+        """Frame counters: ``total_frames`` (produced by the source or device),
+        ``delivered_frames`` (handed to recorders), ``dropped_frames`` (lost before that: a
+        device's capture ring overflowed) and ``device_overruns`` (reported by the driver)."""
+        return dict(self._native.stats())
+
     def _fire_ended(self) -> None:
         # As on the web, `ended` fires when the source ends the track, not on track.stop().
         if getattr(self, "_stopped_by_user", False):

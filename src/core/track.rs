@@ -27,6 +27,19 @@ impl TrackKind {
     }
 }
 
+/// Frame counters of a track (the web's `MediaStreamTrackAudioStats`, in frames).
+#[derive(Debug, Default)]
+pub struct TrackStats {
+    /// Frames the source produced (for a device: what its callback received).
+    pub total_frames: AtomicU64,
+    /// Frames handed on to the track's recorders.
+    pub delivered_frames: AtomicU64,
+    /// Frames lost before reaching the track (a device's capture ring overflowed).
+    pub dropped_frames: AtomicU64,
+    /// Overruns the audio device itself reported (data lost inside the driver).
+    pub device_overruns: AtomicU64,
+}
+
 /// What `get_settings()` reports.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TrackSettings {
@@ -51,6 +64,7 @@ pub struct Track {
     enabled: AtomicBool,
     muted: AtomicBool,
     ended: AtomicBool,
+    stats: TrackStats,
     attached: Mutex<Vec<Attached>>,
     end_listeners: Mutex<Vec<EndListener>>,
 }
@@ -86,6 +100,7 @@ impl Track {
             enabled: AtomicBool::new(true),
             muted: AtomicBool::new(false),
             ended: AtomicBool::new(false),
+            stats: TrackStats::default(),
             attached: Mutex::new(Vec::new()),
             end_listeners: Mutex::new(Vec::new()),
         })
@@ -102,6 +117,9 @@ impl Track {
     }
     pub fn settings(&self) -> &TrackSettings {
         &self.settings
+    }
+    pub fn stats(&self) -> &TrackStats {
+        &self.stats
     }
     pub fn enabled(&self) -> bool {
         self.enabled.load(Ordering::Acquire)
@@ -139,6 +157,9 @@ impl Track {
         if !self.enabled() || self.muted() {
             block.samples.fill(0.0);
         }
+        self.stats
+            .delivered_frames
+            .fetch_add(block.frames() as u64, Ordering::Relaxed);
         // Clone the senders out of the lock: a blocking send must not hold it, or a session
         // that ends (and detaches) while we wait would deadlock against us.
         let targets: Vec<(usize, SessionInput)> = self

@@ -4,6 +4,7 @@
 //! (`python/mediarecorder/`), built on these handles.
 
 mod delivery;
+mod devices;
 mod errors;
 mod gil;
 mod recorder;
@@ -18,6 +19,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<sources::AudioInput>()?;
     m.add_class::<sources::Tone>()?;
     m.add_class::<recorder::Recorder>()?;
+    m.add_class::<devices::DeviceInput>()?;
+    m.add_function(wrap_pyfunction!(devices::enumerate_devices, m)?)?;
     m.add_function(wrap_pyfunction!(recorder::is_type_supported, m)?)?;
     m.add_function(wrap_pyfunction!(delivery::report_unraisable, m)?)?;
     m.add_function(wrap_pyfunction!(sources::encode_opus_only, m)?)?;

@@ -68,6 +68,18 @@ impl Track {
         Ok(d)
     }
 
+    /// Frame counters: `total_frames`, `delivered_frames`, `dropped_frames`, `device_overruns`.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let s = self.inner.stats();
+        let d = PyDict::new(py);
+        d.set_item("total_frames", s.total_frames.load(Relaxed))?;
+        d.set_item("delivered_frames", s.delivered_frames.load(Relaxed))?;
+        d.set_item("dropped_frames", s.dropped_frames.load(Relaxed))?;
+        d.set_item("device_overruns", s.device_overruns.load(Relaxed))?;
+        Ok(d)
+    }
+
     /// Calls `callback()` on the delivery thread when the track ends (at once if it has).
     fn on_end(&self, callback: Py<PyAny>) {
         self.inner.on_end(move || {

@@ -85,6 +85,11 @@ impl AudioInput {
         if converted.is_empty() {
             return Ok(());
         }
+        let frames = (converted.len() / self.channels as usize) as u64;
+        self.track
+            .stats()
+            .total_frames
+            .fetch_add(frames, std::sync::atomic::Ordering::Relaxed);
         self.track.push_audio(AudioBlock {
             sample_rate: self.sample_rate,
             channels: self.channels,

@@ -2,6 +2,8 @@
 //!
 //! - [`audio::AudioInput`]: samples pushed from the embedder (NumPy arrays in Python).
 //! - [`tone::ToneGenerator`]: a sine produced live on a thread of its own, paced in real time.
+//! - [`device::DeviceCapture`]: a sound device through cpal.
 
 pub mod audio;
+pub mod device;
 pub mod tone;

@@ -1,6 +1,7 @@
 //! A live sine tone: a browser's fake microphone. A thread of its own produces 10 ms blocks
 //! paced by the monotonic clock until the track ends (or nothing holds the track any more).
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -53,6 +54,10 @@ impl ToneGenerator {
                         phase = (phase + step) % std::f64::consts::TAU;
                         samples.extend(std::iter::repeat_n(v, channels as usize));
                     }
+                    track
+                        .stats()
+                        .total_frames
+                        .fetch_add(frames as u64, Ordering::Relaxed);
                     track.push_audio(AudioBlock {
                         sample_rate,
                         channels,

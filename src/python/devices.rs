@@ -1,0 +1,53 @@
+//! `_native.enumerate_devices` and `_native.DeviceInput`: the handles behind
+//! `mediarecorder.enumerate_devices` and `get_user_media`.
+
+use pyo3::prelude::*;
+
+use crate::core::source::device::{self, AudioConstraints, DeviceCapture};
+use crate::python::errors::IntoPyResult;
+use crate::python::gil;
+use crate::python::track::Track;
+
+/// `[(device_id, kind, label, group_id), ...]`, scanned now.
+#[pyfunction]
+pub fn enumerate_devices(py: Python<'_>) -> PyResult<Vec<(String, &'static str, String, String)>> {
+    let devices = gil::detach(py, device::enumerate).py(py)?;
+    Ok(devices
+        .into_iter()
+        .map(|d| (d.device_id, d.kind, d.label, d.group_id))
+        .collect())
+}
+
+#[pyclass(frozen, module = "mediarecorder._native")]
+pub struct DeviceInput {
+    inner: DeviceCapture,
+}
+
+#[pymethods]
+impl DeviceInput {
+    /// Opens the input device that meets every given constraint (waits, without the GIL,
+    /// until it runs).
+    #[new]
+    #[pyo3(signature = (device_id, sample_rate, channel_count))]
+    fn new(
+        py: Python<'_>,
+        device_id: Option<String>,
+        sample_rate: Option<u32>,
+        channel_count: Option<u16>,
+    ) -> PyResult<Self> {
+        let c = AudioConstraints {
+            device_id,
+            sample_rate,
+            channel_count,
+        };
+        let inner = gil::detach(py, move || DeviceCapture::open(c)).py(py)?;
+        Ok(DeviceInput { inner })
+    }
+
+    #[getter]
+    fn track(&self) -> Track {
+        Track {
+            inner: self.inner.track().clone(),
+        }
+    }
+}
