@@ -9,9 +9,10 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # Build: cmake (the opus crate builds libopus), libasound2-dev (cpal), libvpx-dev (VP8/VP9).
-# Checks: ffmpeg (ffprobe). Device capture in CI: pulseaudio, its utils and the ALSA plugin.
+# Checks: ffmpeg (ffprobe). Device capture in CI: pulseaudio, its utils and the ALSA plugin;
+# libportaudio2 for sounddevice, the peer of the device benchmark.
 PACKAGES=(pkg-config cmake gcc g++ libasound2-dev libvpx-dev ffmpeg
-          pulseaudio pulseaudio-utils libasound2-plugins python3-venv)
+          pulseaudio pulseaudio-utils libasound2-plugins libportaudio2 python3-venv)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

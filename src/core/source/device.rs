@@ -159,7 +159,7 @@ fn choose_config(
     let config = cpal::StreamConfig {
         channels,
         sample_rate: rate,
-        buffer_size: cpal::BufferSize::Default,
+        buffer_size: buffer_size(range.buffer_size(), rate),
     };
     Ok((config, range.sample_format()))
 }
@@ -356,5 +356,18 @@ fn record(stats: &TrackStats, received: usize, pushed: usize, ch: usize) {
         stats
             .dropped_frames
             .fetch_add(((received - pushed) / ch) as u64, Ordering::Relaxed);
+    }
+}
+
+/// About 20 ms per callback where the device lets us choose. The default period of some
+/// backends (ALSA through the pulse plugin) makes cpal's worker wake so often that it costs a
+/// third of a core; 20 ms costs a few percent and is still well within the ring's 2 s.
+fn buffer_size(supported: &cpal::SupportedBufferSize, rate: u32) -> cpal::BufferSize {
+    let want = (rate / 50).max(64);
+    match supported {
+        cpal::SupportedBufferSize::Range { min, max } => {
+            cpal::BufferSize::Fixed(want.clamp(*min, (*max).max(*min)))
+        }
+        cpal::SupportedBufferSize::Unknown => cpal::BufferSize::Default,
     }
 }
