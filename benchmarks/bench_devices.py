@@ -158,13 +158,19 @@ def main() -> None:
     for name in ("bytecode_loop", "long_gil_holds"):
         m, s = results[name]["mediarecorder"], results[name]["sounddevice"]
         print(f"{name + ': frames lost':44}{m['lost_frames']:>16}{s['lost_frames']:>16}")
-        print(f"{name + ': overflow reports':44}{m['device_overruns']:>16}"
-              f"{s['overflow_callbacks']:>16}")
-        print(f"{name + ': recorded s / wall s':44}{m['recorded_s']:>8.2f} /{m['wall_s']:>6.2f}"
-              f"{s['recorded_s']:>8.2f} /{s['wall_s']:>6.2f}")
+        print(
+            f"{name + ': overflow reports':44}{m['device_overruns']:>16}"
+            f"{s['overflow_callbacks']:>16}"
+        )
+        print(
+            f"{name + ': recorded s / wall s':44}{m['recorded_s']:>8.2f} /{m['wall_s']:>6.2f}"
+            f"{s['recorded_s']:>8.2f} /{s['wall_s']:>6.2f}"
+        )
     idle = results["mediarecorder_idle"]
-    print(f"CPU of capture + Opus encode (idle main thread): "
-          f"{idle['cpu_percent_of_one_core']:.1f}% of one core")
+    print(
+        f"CPU of capture + Opus encode (idle main thread): "
+        f"{idle['cpu_percent_of_one_core']:.1f}% of one core"
+    )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import numpy as np
-
 import mediarecorder as mr
+import numpy as np
 
 
 def record(stream: mr.MediaStream, path: Path, feed: object = None) -> list[int]:

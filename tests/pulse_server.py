@@ -43,10 +43,19 @@ class PulseServer:
 
     def start(self) -> None:
         subprocess.run(
-            ["pulseaudio", "-n", "--daemonize=yes", "--exit-idle-time=-1",
-             "-L", "module-native-protocol-unix",
-             "-L", "module-null-sink sink_name=vsink rate=48000 channels=2"],
-            env=self.env, check=True, capture_output=True,
+            [
+                "pulseaudio",
+                "-n",
+                "--daemonize=yes",
+                "--exit-idle-time=-1",
+                "-L",
+                "module-native-protocol-unix",
+                "-L",
+                "module-null-sink sink_name=vsink rate=48000 channels=2",
+            ],
+            env=self.env,
+            check=True,
+            capture_output=True,
         )
         deadline = time.monotonic() + 10
         while subprocess.run(["pactl", "info"], env=self.env, capture_output=True).returncode:
@@ -84,5 +93,7 @@ def available() -> str | None:
     """None when a server can be started here, else the reason it cannot."""
     for tool in ("pulseaudio", "pactl", "paplay"):
         if shutil.which(tool) is None:
-            return f"{tool} is not installed (scripts/setup.sh installs pulseaudio, pulseaudio-utils)"
+            return (
+                f"{tool} is not installed (scripts/setup.sh installs pulseaudio, pulseaudio-utils)"
+            )
     return None

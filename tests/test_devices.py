@@ -12,10 +12,9 @@ import time
 from collections.abc import Iterator
 
 import av
+import mediarecorder as mr
 import numpy as np
 import pytest
-
-import mediarecorder as mr
 
 from .pulse_server import TONE_AMPLITUDE, TONE_HZ, PulseServer, available
 
@@ -93,7 +92,10 @@ def test_enumerate_devices_ids_are_stable_across_calls_and_processes(pulse: Puls
         assert inputs[label].device_id != outputs[label].device_id
     code = "import mediarecorder as mr; print([d.device_id for d in mr.enumerate_devices()])"
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ},
     ).stdout.strip()
     assert out == str([d.device_id for d in first])
@@ -148,7 +150,9 @@ def test_no_sample_lost_while_python_holds_the_gil(pulse: PulseServer) -> None:
     assert rms.min() > 0.3, rms.min()
 
 
-def test_disabled_device_track_records_silence_and_keeps_the_device_open(pulse: PulseServer) -> None:
+def test_disabled_device_track_records_silence_and_keeps_the_device_open(
+    pulse: PulseServer,
+) -> None:
     stream = mr.get_user_media(audio=True)
     track = stream.get_audio_tracks()[0]
     wait_for_frames(track)
@@ -225,7 +229,10 @@ def test_argument_errors() -> None:
 def _run_isolated(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True, text=True, env={**os.environ, **env}, timeout=60,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
     )
 
 

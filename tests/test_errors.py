@@ -192,6 +192,26 @@ def test_audio_source_rejects_wrong_argument_types(kwargs: dict[str, Any], name:
         mr.AudioSource(**kwargs)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "name"),
+    [
+        ({"frequency": 0}, ValueError, "frequency"),
+        ({"frequency": -440.0}, ValueError, "frequency"),
+        ({"frequency": 24000.0}, ValueError, "frequency"),
+        ({"frequency": float("nan")}, ValueError, "frequency"),
+        ({"frequency": "440"}, TypeError, "frequency"),
+        ({"sample_rate": 7999}, ValueError, "sample_rate"),
+        ({"channels": 9}, ValueError, "channels"),
+        ({"channels": 1.0}, TypeError, "channels"),
+    ],
+)
+def test_tone_source_rejects_bad_arguments(
+    kwargs: dict[str, Any], exc: type[Exception], name: str
+) -> None:
+    with pytest.raises(exc, match=rf"\b{name}\b"):
+        mr.ToneSource(**kwargs)
+
+
 def test_track_enabled_must_be_bool() -> None:
     src = mr.AudioSource()
     with pytest.raises(TypeError, match=r"\benabled\b"):
@@ -210,7 +230,7 @@ def _stream() -> mr.MediaStream:
 @pytest.mark.parametrize(
     "mime",
     [
-        "video/webm;codecs=vp8",
+        "video/webm;codecs=av1",
         "audio/ogg",
         "audio/mp4",
         "audio/webm;codecs=vorbis",

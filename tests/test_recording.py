@@ -239,6 +239,39 @@ def test_second_start_writes_a_new_header_and_a_separate_recording() -> None:
     assert abs(dominant_frequency(d2.samples[0], 48000) - 880) < 5
 
 
+def test_two_recorders_on_one_track_record_independently() -> None:
+    # Stopping one recorder must not cut the other one off the shared track.
+    src = mr.AudioSource()
+    first = mr.MediaRecorder(mr.MediaStream([src.track]))
+    second = mr.MediaRecorder(mr.MediaStream([src.track]))
+    c1, c2 = Collector(first), Collector(second)
+    first.start()
+    second.start()
+    src.write(sine(440, 1.0))
+    first.stop()
+    src.write(sine(440, 0.5, start=48000))
+    second.stop()
+    c1.wait_stop()
+    c2.wait_stop()
+    src.close()
+    assert c1.types == c2.types == ["start", "dataavailable", "stop"]
+    d1, d2 = decode(c1.data()), decode(c2.data())
+    assert d1.n == 48000
+    assert d2.n == 72000
+    assert np.corrcoef(d2.samples[0], sine(440, 1.5).astype(np.float64))[0, 1] > 0.99
+
+
+@pytest.mark.parametrize("rate", [44100, 16000])
+def test_resampled_stereo_keeps_each_channel_apart(rate: int) -> None:
+    samples = np.stack([sine(440, 1.0, rate=rate), sine(1000, 1.0, rate=rate)], axis=1)
+    data, _ = record(samples, sample_rate=rate, channels=2)
+    d = decode(data)
+    assert d.channels == 2
+    assert abs(d.n - 48000) <= OPUS_FRAME
+    assert abs(dominant_frequency(d.samples[0], d.rate) - 440) < 5
+    assert abs(dominant_frequency(d.samples[1], d.rate) - 1000) < 5
+
+
 # -- pause, disabled tracks -------------------------------------------------------------------
 
 

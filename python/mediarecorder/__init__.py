@@ -1,10 +1,10 @@
 """The browser's MediaRecorder (W3C MediaStream Recording) for Python, with a Rust core.
 
-    import mediarecorder as mr
-    tone = mr.ToneSource(440)
-    rec = mr.MediaRecorder(mr.MediaStream([tone.track]))
-    rec.ondataavailable = lambda e: chunks.append(e.data)
-    rec.start(timeslice=500)
+import mediarecorder as mr
+tone = mr.ToneSource(440)
+rec = mr.MediaRecorder(mr.MediaStream([tone.track]))
+rec.ondataavailable = lambda e: chunks.append(e.data)
+rec.start(timeslice=500)
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from ._errors import (
 )
 from ._events import Blob, BlobEvent, ErrorEvent, Event
 from ._recorder import MediaRecorder
-from ._sources import AudioSource, ToneSource
+from ._sources import AudioSource, TestPatternSource, ToneSource, VideoSource
 from ._stream import MediaStream, MediaStreamTrack
 
 __version__ = _native.__version__
@@ -51,8 +51,10 @@ __all__ = [
     "NotSupportedError",
     "OverconstrainedError",
     "SecurityError",
+    "TestPatternSource",
     "ToneSource",
     "UnknownError",
+    "VideoSource",
     "__version__",
     "enumerate_devices",
     "get_user_media",

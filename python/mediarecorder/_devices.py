@@ -34,7 +34,9 @@ def enumerate_devices() -> list[MediaDeviceInfo]:
     ]
 
 
-def get_user_media(audio: bool | dict[str, Any] = False, video: bool | dict[str, Any] = False) -> MediaStream:
+def get_user_media(
+    audio: bool | dict[str, Any] = False, video: bool | dict[str, Any] = False
+) -> MediaStream:
     """Opens an input device and returns a stream with its track.
 
     ``audio`` is ``True`` (the default input device) or a dict of constraints: ``device_id``,
@@ -61,7 +63,8 @@ def get_user_media(audio: bool | dict[str, Any] = False, video: bool | dict[str,
     unknown = sorted(set(constraints) - set(_CONSTRAINTS))
     if unknown:
         raise TypeError(
-            f"audio: unknown constraint(s) {', '.join(unknown)} (expected {', '.join(_CONSTRAINTS)})"
+            f"audio: unknown constraint(s) {', '.join(unknown)} "
+            f"(expected {', '.join(_CONSTRAINTS)})"
         )
     device_id = constraints.get("device_id")
     if device_id is not None and not isinstance(device_id, str):
@@ -76,5 +79,7 @@ def get_user_media(audio: bool | dict[str, Any] = False, video: bool | dict[str,
         if value <= 0:
             raise ValueError(f"audio[{name!r}]: expected a positive int, got {value}")
         numbers[name] = min(value, 2**31)
-    native = _native.DeviceInput(device_id, numbers.get("sample_rate"), numbers.get("channel_count"))
+    native = _native.DeviceInput(
+        device_id, numbers.get("sample_rate"), numbers.get("channel_count")
+    )
     return MediaStream([MediaStreamTrack(native.track, native)])

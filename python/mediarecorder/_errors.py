@@ -21,7 +21,7 @@ __all__ = [
 
 
 class DOMException(Exception):
-    """An error with a web ``name``, constructed like the web's ``new DOMException(message, name)``."""
+    """An error with a web ``name``, constructed like ``new DOMException(message, name)``."""
 
     name: str
     message: str

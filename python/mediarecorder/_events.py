@@ -19,9 +19,7 @@ class Blob(bytes):
 
     def __new__(cls, data: bytes | bytearray | memoryview = b"", type: str = "") -> Blob:
         if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(
-                f"data: expected bytes, bytearray or memoryview, got {type_name(data)}"
-            )
+            raise TypeError(f"data: expected bytes, bytearray or memoryview, got {type_name(data)}")
         if not isinstance(type, str):
             raise TypeError(f"type: expected str, got {type_name(type)}")
         blob = super().__new__(cls, data)
@@ -64,7 +62,9 @@ class BlobEvent(Event):
         if not isinstance(data, Blob):
             raise TypeError(f"data: expected a mediarecorder.Blob, got {type_name(data)}")
         if isinstance(timecode, bool) or not isinstance(timecode, (int, float)):
-            raise TypeError(f"timecode: expected a number of milliseconds, got {type_name(timecode)}")
+            raise TypeError(
+                f"timecode: expected a number of milliseconds, got {type_name(timecode)}"
+            )
         super().__init__(type, target=target)
         self.data = data
         self.timecode = float(timecode)

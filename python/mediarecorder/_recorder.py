@@ -84,7 +84,8 @@ class MediaRecorder:
             video_bits_per_second,
             bits_per_second,
             audio_bitrate_mode,
-            None if video_key_frame_interval_duration is None
+            None
+            if video_key_frame_interval_duration is None
             else float(video_key_frame_interval_duration),
             video_key_frame_interval_count,
         )
@@ -116,6 +117,18 @@ class MediaRecorder:
     @property
     def audio_bitrate_mode(self) -> Literal["constant", "variable"]:
         return self._native.audio_bitrate_mode  # type: ignore[return-value]
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters over this recorder's sessions: ``video_frames_received``,
+        ``video_frames_dropped`` (the encoder was behind and its queue of 8 frames was full;
+        audio is never dropped) and ``video_frames_encoded``."""
+        received, dropped, encoded = self._native.stats()
+        return {
+            "video_frames_received": received,
+            "video_frames_dropped": dropped,
+            "video_frames_encoded": encoded,
+        }
 
     # -- methods ----------------------------------------------------------------------------
 

@@ -1,10 +1,26 @@
 //! Raw media as sources hand it to tracks.
+//!
+//! Every item carries `time`: nanoseconds on its source's own clock. Sources pushed from the
+//! embedder count media (samples written, frame timestamps); live sources and devices use
+//! [`clock_ns`], the process-wide monotonic clock, anchored once and advanced by their sample
+//! or frame counters. A session maps each track's clock to its timeline from where the track
+//! stood when recording started.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// Nanoseconds since the first call in this process (the clock of live sources).
+pub fn clock_ns() -> i64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as i64
+}
 
 /// Interleaved 32-bit float PCM in [-1, 1].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct AudioBlock {
     pub sample_rate: u32,
     pub channels: u16,
+    pub time: i64,
     pub samples: Vec<f32>,
 }
 
@@ -12,12 +28,67 @@ impl AudioBlock {
     pub fn frames(&self) -> usize {
         self.samples.len() / self.channels.max(1) as usize
     }
+    pub fn duration_ns(&self) -> i64 {
+        self.frames() as i64 * 1_000_000_000 / self.sample_rate.max(1) as i64
+    }
+}
+
+/// One I420 picture: the Y plane (`width x height`), then U and V (`ceil(w/2) x ceil(h/2)`),
+/// tightly packed.
+#[derive(Debug, Clone)]
+pub struct VideoFrame {
+    pub width: u32,
+    pub height: u32,
+    pub time: i64,
+    pub data: Vec<u8>,
+}
+
+impl VideoFrame {
+    pub fn chroma_size(width: u32, height: u32) -> (usize, usize) {
+        ((width as usize).div_ceil(2), (height as usize).div_ceil(2))
+    }
+
+    pub fn byte_len(width: u32, height: u32) -> usize {
+        let (cw, ch) = Self::chroma_size(width, height);
+        width as usize * height as usize + 2 * cw * ch
+    }
+
+    /// A black picture (Y 16, U/V 128: limited range).
+    pub fn black(width: u32, height: u32, time: i64) -> Self {
+        let y = width as usize * height as usize;
+        let mut data = vec![128u8; Self::byte_len(width, height)];
+        data[..y].fill(16);
+        VideoFrame {
+            width,
+            height,
+            time,
+            data,
+        }
+    }
+
+    /// `(y, u, v)` plane slices.
+    pub fn planes(&self) -> (&[u8], &[u8], &[u8]) {
+        let y = self.width as usize * self.height as usize;
+        let (cw, ch) = Self::chroma_size(self.width, self.height);
+        let (yp, rest) = self.data.split_at(y);
+        let (up, vp) = rest.split_at(cw * ch);
+        (yp, up, vp)
+    }
+
+    pub fn planes_mut(&mut self) -> (&mut [u8], &mut [u8], &mut [u8]) {
+        let y = self.width as usize * self.height as usize;
+        let (cw, ch) = Self::chroma_size(self.width, self.height);
+        let (yp, rest) = self.data.split_at_mut(y);
+        let (up, vp) = rest.split_at_mut(cw * ch);
+        (yp, up, vp)
+    }
 }
 
 /// What a track sends to each session attached to it, in order.
 #[derive(Debug)]
 pub enum Media {
     Audio(AudioBlock),
+    Video(std::sync::Arc<VideoFrame>),
     /// The track ended; nothing more follows from it.
     End,
 }

@@ -4,6 +4,8 @@
 //! subtype and parameter names, quoted or unquoted `codecs` lists (`codecs=vp8,opus`), and codec
 //! identifiers compared by the lowercased part before the first `.` (`VP8`, `vp8.0`).
 
+pub use crate::core::encode::vpx::VideoCodec;
+
 /// The top-level type of a recording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TopLevel {
@@ -29,8 +31,8 @@ impl Codec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MimeType {
     pub top: Option<TopLevel>,
-    /// Codecs exactly as listed (lowercased, suffix stripped), empty when the type has none.
     pub audio_codec: Option<Codec>,
+    pub video_codec: Option<VideoCodec>,
     pub has_codecs: bool,
 }
 
@@ -41,6 +43,7 @@ pub fn parse(type_: &str) -> Result<MimeType, String> {
         return Ok(MimeType {
             top: None,
             audio_codec: None,
+            video_codec: None,
             has_codecs: false,
         });
     }
@@ -83,6 +86,7 @@ pub fn parse(type_: &str) -> Result<MimeType, String> {
     let mut mime = MimeType {
         top: Some(top),
         audio_codec: None,
+        video_codec: None,
         has_codecs: codecs.is_some(),
     };
     for codec in codecs.unwrap_or_default() {
@@ -92,7 +96,22 @@ pub fn parse(type_: &str) -> Result<MimeType, String> {
                     return Err(format!("more than one audio codec in {type_:?}"));
                 }
             }
-            "vp8" | "vp9" | "av1" | "av01" | "h264" | "avc1" | "avc3" | "hvc1" | "hev1" => {
+            "vp8" | "vp9" => {
+                if top == TopLevel::Audio {
+                    return Err(format!(
+                        "an audio/ type cannot hold the video codec {codec:?}"
+                    ));
+                }
+                let c = if codec == "vp8" {
+                    VideoCodec::Vp8
+                } else {
+                    VideoCodec::Vp9
+                };
+                if mime.video_codec.replace(c).is_some() {
+                    return Err(format!("more than one video codec in {type_:?}"));
+                }
+            }
+            "av1" | "av01" | "h264" | "avc1" | "avc3" | "hvc1" | "hev1" => {
                 return Err(format!(
                     "video codec {codec:?} is not supported by this build"
                 ))
@@ -121,6 +140,9 @@ pub fn extended(constrained: &str, mime: &MimeType, has_audio: bool, has_video: 
         None => "audio",
     };
     let mut codecs = Vec::new();
+    if has_video {
+        codecs.push(mime.video_codec.unwrap_or(VideoCodec::Vp8).name());
+    }
     if has_audio {
         codecs.push(mime.audio_codec.unwrap_or(Codec::Opus).name());
     }
@@ -210,6 +232,10 @@ mod tests {
             "video/webm",
             "video/webm;codecs=opus",
             " audio/webm ; codecs = opus ",
+            "video/webm;codecs=vp8",
+            "video/webm;codecs=VP9.0",
+            "video/webm; codecs=\"vp8, opus\"",
+            "video/webm;codecs=vp9,opus",
         ] {
             assert!(is_type_supported(t), "{t:?} should be supported");
         }
@@ -225,7 +251,9 @@ mod tests {
             "audio/ogg",
             "''",
             "audio",
-            "video/webm;codecs=vp8",
+            "video/webm;codecs=vp8,vp9",
+            "audio/webm;codecs=vp8",
+            "video/webm;codecs=h264",
         ] {
             assert!(!is_type_supported(t), "{t:?} should not be supported");
         }
@@ -239,6 +267,14 @@ mod tests {
         assert_eq!(
             extended("video/webm", &m, true, false),
             "video/webm;codecs=opus"
+        );
+        let m = parse("").unwrap();
+        assert_eq!(extended("", &m, true, true), "video/webm;codecs=vp8,opus");
+        assert_eq!(extended("", &m, false, true), "video/webm;codecs=vp8");
+        let m = parse("video/webm;codecs=vp9").unwrap();
+        assert_eq!(
+            extended("video/webm;codecs=vp9", &m, false, true),
+            "video/webm;codecs=vp9"
         );
         let t = "audio/webm; codecs=\"opus\"";
         assert_eq!(extended(t, &parse(t).unwrap(), true, false), t);

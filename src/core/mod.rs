@@ -15,6 +15,7 @@
 pub mod bitrate;
 pub mod encode;
 pub mod error;
+mod inbox;
 pub mod media;
 pub mod mime;
 pub mod mux;

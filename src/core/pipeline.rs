@@ -1,80 +1,50 @@
-//! One recording session's thread: media in, encode, mux, cut blobs, post tasks.
-//!
-//! Media and commands arrive on two channels. Media comes through a bounded queue (a source that
-//! outruns the encoder waits); commands come through an unbounded one so that recorder methods
-//! never block. Each command carries the number of media items sent to the session before it,
-//! and is applied only once those have been handled: `write(); stop()` records the write.
+//! One recording session's thread: media in, encode, interleave, mux, cut blobs, post tasks.
+//! What arrives, and in which order, is `inbox.rs`'s business.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread;
 
-use crossbeam_channel::{select, Receiver, Sender};
+use crossbeam_channel::{Receiver, Sender};
 
 use crate::core::encode::opus::{OpusEncoder, SEEK_PRE_ROLL_NS};
+use crate::core::encode::vpx::{KeyframeRule, VideoCodec, VpxEncoder};
 use crate::core::encode::BitrateMode;
-use crate::core::media::Media;
-use crate::core::mux::webm::{AudioTrackInfo, WebmMuxer};
+use crate::core::inbox::{Command, Inbox, Next};
+use crate::core::media::{Media, VideoFrame};
+use crate::core::mux::interleave::Interleaver;
+use crate::core::mux::webm::{TrackFormat, TrackInfo, WebmMuxer};
 use crate::core::packet::Packet;
-use crate::core::recorder::{SessionPost, TaskKind};
+use crate::core::recorder::{RecorderStats, SessionPost, TaskKind};
 use crate::core::sink::ChunkCutter;
-use crate::core::track::TrackSettings;
+use crate::core::track::{TrackKind, TrackSettings};
 use crate::core::{Error, Result};
 
-/// Media items a session queues before its sources wait (each is one `write()` or one 10 ms
-/// block of a live source).
-pub(crate) const MEDIA_QUEUE: usize = 64;
-
-pub(crate) enum Command {
-    Pause,
-    Resume,
-    RequestData,
-    Stop,
-    Abort(Error),
-}
-
-pub(crate) struct Control {
-    pub seq: u64,
-    pub cmd: Command,
-}
-
-/// The sending side of a session's media queue, shared by the tracks attached to it.
-#[derive(Clone)]
-pub(crate) struct SessionInput {
-    media: Sender<(usize, Media)>,
-    sent: Arc<AtomicU64>,
-}
-
-impl SessionInput {
-    pub(crate) fn new(media: Sender<(usize, Media)>, sent: Arc<AtomicU64>) -> Self {
-        SessionInput { media, sent }
-    }
-
-    /// Counted before the send, so a command issued after this call returns is ordered after
-    /// this item even if another thread's send is still in flight.
-    pub(crate) fn send_media(&self, track: usize, media: Media) {
-        self.sent.fetch_add(1, Ordering::SeqCst);
-        let _ = self.media.send((track, media));
-    }
+/// What a session records of one track.
+pub(crate) struct TrackPlan {
+    pub kind: TrackKind,
+    pub settings: TrackSettings,
+    /// Where the session starts on the track's clock.
+    pub start: i64,
 }
 
 pub(crate) struct PipelineConfig {
-    pub tracks: Vec<TrackSettings>,
+    pub tracks: Vec<TrackPlan>,
     pub timeslice_ms: Option<u64>,
     pub audio_bps: u32,
+    pub video_bps: u32,
     pub bitrate_mode: BitrateMode,
+    pub video_codec: VideoCodec,
+    pub keyframes: KeyframeRule,
     pub post: SessionPost,
+    pub stats: Arc<RecorderStats>,
     /// The previous session of the same recorder; its tasks go first.
     pub after: Option<Receiver<()>>,
     /// Dropped when this session has posted its last task.
     pub done: Sender<()>,
 }
 
-pub(crate) fn spawn(
-    config: PipelineConfig,
-    media: Receiver<(usize, Media)>,
-    control: Receiver<Control>,
-) -> Result<()> {
+pub(crate) fn spawn(config: PipelineConfig, inbox: Inbox) -> Result<()> {
     thread::Builder::new()
         .name("mediarecorder-session".into())
         .spawn(move || {
@@ -82,27 +52,55 @@ pub(crate) fn spawn(
                 let _ = after.recv();
             }
             let done = config.done.clone();
-            Session::new(config).run(media, control);
+            Session::new(config).run(inbox);
             drop(done);
         })
         .map(|_| ())
         .map_err(|e| Error::Unknown(format!("cannot start the recording thread: {e}")))
 }
 
+enum Encoder {
+    Audio(Box<OpusEncoder>),
+    /// Created at the first frame, when the size is known.
+    Video(Option<VpxEncoder>),
+}
+
+/// One track's place on the session timeline.
+struct Lane {
+    kind: TrackKind,
+    encoder: Encoder,
+    start: i64,
+    /// Paused spans removed so far (ns of the track's clock).
+    removed: i64,
+    /// End of the last item taken (track clock), for measuring a pause.
+    last_end: Option<i64>,
+    resumed: bool,
+    /// Audio: timeline position of the first sample (its packets count from there).
+    audio_origin: Option<i64>,
+    frame_ns: i64,
+    ended: bool,
+}
+
 struct Session {
     post: SessionPost,
-    encoders: Vec<Option<OpusEncoder>>,
-    setup_error: Option<Error>,
-    ended: Vec<bool>,
+    stats: Arc<RecorderStats>,
+    lanes: Vec<Lane>,
+    video_bps: u32,
+    video_codec: VideoCodec,
+    keyframes: KeyframeRule,
+    interleaver: Interleaver,
     muxer: WebmMuxer,
     cutter: ChunkCutter,
     started: bool,
     paused: bool,
     packets: Vec<Packet>,
+    ready: Vec<Packet>,
+    setup_error: Option<Error>,
 }
 
 enum Flow {
     Continue,
+    /// Ends the session: the error (if any), and whether it ends on its own (teardown).
     Finish(Option<Error>, bool),
 }
 
@@ -110,73 +108,89 @@ impl Session {
     fn new(config: PipelineConfig) -> Self {
         let mut setup_error = None;
         let mut infos = Vec::new();
-        let encoders = config
-            .tracks
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let rate = s.sample_rate.unwrap_or(48_000);
-                let channels = s.channel_count.unwrap_or(1);
-                match OpusEncoder::new(i, rate, channels, config.audio_bps, config.bitrate_mode) {
-                    Ok(enc) => {
-                        infos.push(AudioTrackInfo {
-                            codec_id: "A_OPUS",
-                            codec_private: enc.codec_private().to_vec(),
-                            codec_delay_ns: enc.codec_delay_ns(),
-                            seek_pre_roll_ns: SEEK_PRE_ROLL_NS,
-                            sample_rate: 48_000.0,
-                            channels,
-                        });
-                        Some(enc)
-                    }
-                    Err(e) => {
-                        setup_error.get_or_insert(e);
-                        None
+        let mut lanes = Vec::new();
+        for (i, plan) in config.tracks.iter().enumerate() {
+            let s = &plan.settings;
+            let encoder = match plan.kind {
+                TrackKind::Audio => {
+                    let channels = s.channel_count.unwrap_or(1);
+                    let rate = s.sample_rate.unwrap_or(48_000);
+                    match OpusEncoder::new(i, rate, channels, config.audio_bps, config.bitrate_mode)
+                    {
+                        Ok(enc) => {
+                            infos.push(TrackInfo {
+                                codec_id: "A_OPUS",
+                                codec_private: Some(enc.codec_private().to_vec()),
+                                codec_delay_ns: enc.codec_delay_ns(),
+                                seek_pre_roll_ns: SEEK_PRE_ROLL_NS,
+                                kind: TrackFormat::Audio {
+                                    sample_rate: 48_000.0,
+                                    channels,
+                                },
+                            });
+                            Encoder::Audio(Box::new(enc))
+                        }
+                        Err(e) => {
+                            setup_error.get_or_insert(e);
+                            Encoder::Video(None)
+                        }
                     }
                 }
-            })
-            .collect();
+                TrackKind::Video => {
+                    infos.push(TrackInfo {
+                        codec_id: config.video_codec.matroska_id(),
+                        codec_private: None,
+                        codec_delay_ns: 0,
+                        seek_pre_roll_ns: 0,
+                        kind: TrackFormat::Video {
+                            width: s.width.unwrap_or(0),
+                            height: s.height.unwrap_or(0),
+                        },
+                    });
+                    Encoder::Video(None)
+                }
+            };
+            let fps = s.frame_rate.filter(|f| *f > 0.0).unwrap_or(30.0);
+            lanes.push(Lane {
+                kind: plan.kind,
+                encoder,
+                start: plan.start,
+                removed: 0,
+                last_end: None,
+                resumed: false,
+                audio_origin: None,
+                frame_ns: (1e9 / fps) as i64,
+                ended: false,
+            });
+        }
         Session {
             post: config.post,
-            encoders,
-            setup_error,
-            ended: vec![false; config.tracks.len()],
+            stats: config.stats,
+            interleaver: Interleaver::new(lanes.len()),
+            lanes,
+            video_bps: config.video_bps,
+            video_codec: config.video_codec,
+            keyframes: config.keyframes,
             muxer: WebmMuxer::new(infos),
             cutter: ChunkCutter::new(config.timeslice_ms),
             started: false,
             paused: false,
             packets: Vec::new(),
+            ready: Vec::new(),
+            setup_error,
         }
     }
 
-    fn run(mut self, media: Receiver<(usize, Media)>, control: Receiver<Control>) {
-        let mut received = 0u64;
+    fn run(mut self, mut inbox: Inbox) {
         if let Some(e) = self.setup_error.take() {
             return self.finish(Some(e), true);
         }
         loop {
-            let flow = select! {
-                recv(media) -> m => match m {
-                    Ok((track, m)) => { received += 1; self.on_media(track, m) }
-                    Err(_) => Flow::Continue,
-                },
-                recv(control) -> c => match c {
-                    Ok(c) => {
-                        let mut flow = Flow::Continue;
-                        while received < c.seq {
-                            let Ok((track, m)) = media.recv() else { break };
-                            received += 1;
-                            flow = self.on_media(track, m);
-                            if matches!(flow, Flow::Finish(..)) { break }
-                        }
-                        match flow {
-                            Flow::Continue => self.on_command(c.cmd),
-                            finish => finish,
-                        }
-                    }
-                    // The recorder is gone and so is every way to stop us: finish quietly.
-                    Err(_) => Flow::Finish(None, false),
-                },
+            let flow = match inbox.next() {
+                Next::Media(track, media) => self.on_media(track, media),
+                Next::Command(cmd) => self.on_command(cmd),
+                // The recorder is gone and so is every way to stop us: finish quietly.
+                Next::Closed => Flow::Finish(None, false),
             };
             if let Flow::Finish(error, teardown) = flow {
                 return self.finish(error, teardown);
@@ -185,33 +199,100 @@ impl Session {
     }
 
     fn on_media(&mut self, track: usize, media: Media) -> Flow {
-        if self.ended[track] {
+        if self.lanes[track].ended {
             return Flow::Continue;
         }
         let result = match media {
-            Media::Audio(block) if !self.paused => match self.encoders[track].as_mut() {
-                Some(enc) => enc.push(&block.samples, &mut self.packets),
-                None => Ok(()),
-            },
-            Media::Audio(_) => Ok(()),
             Media::End => {
-                self.ended[track] = true;
-                let r = match self.encoders[track].as_mut() {
-                    Some(enc) => enc.finish(&mut self.packets),
-                    None => Ok(()),
-                };
-                if r.is_ok() && self.ended.iter().all(|&e| e) {
-                    if let Err(e) = self.mux_pending() {
-                        return Flow::Finish(Some(e), true);
-                    }
-                    return Flow::Finish(None, true);
+                self.lanes[track].ended = true;
+                self.interleaver.end_track(track);
+                let r = self.finish_lane(track);
+                if r.is_ok() && self.lanes.iter().all(|l| l.ended) {
+                    return match self.mux_pending(false) {
+                        Ok(()) => Flow::Finish(None, true),
+                        Err(e) => Flow::Finish(Some(e), true),
+                    };
                 }
                 r
             }
+            _ if self.paused => Ok(()),
+            Media::Audio(block) => {
+                let t = self.place(track, block.time, block.duration_ns());
+                let lane = &mut self.lanes[track];
+                lane.audio_origin.get_or_insert(t.max(0));
+                match &mut lane.encoder {
+                    Encoder::Audio(enc) => enc.push(&block.samples, &mut self.packets),
+                    Encoder::Video(_) => Ok(()),
+                }
+            }
+            Media::Video(frame) => {
+                let duration = self.lanes[track].frame_ns;
+                let pts = self.place(track, frame.time, duration).max(0);
+                self.encode_video(track, &frame, pts, duration)
+            }
         };
-        match result.and_then(|()| self.mux_pending()) {
+        match result.and_then(|()| self.mux_pending(false)) {
             Ok(()) => Flow::Continue,
             Err(e) => Flow::Finish(Some(e), true),
+        }
+    }
+
+    /// Maps an item's time on its track's clock to the session timeline, cutting paused spans.
+    fn place(&mut self, track: usize, time: i64, duration: i64) -> i64 {
+        let lane = &mut self.lanes[track];
+        if lane.resumed {
+            lane.resumed = false;
+            if let Some(end) = lane.last_end {
+                lane.removed += (time - end).max(0);
+            }
+        }
+        lane.last_end = Some(time + duration);
+        time - lane.start - lane.removed
+    }
+
+    fn encode_video(
+        &mut self,
+        track: usize,
+        frame: &VideoFrame,
+        pts: i64,
+        duration: i64,
+    ) -> Result<()> {
+        let Encoder::Video(slot) = &mut self.lanes[track].encoder else {
+            return Ok(());
+        };
+        // A new size re-creates the encoder, which starts on a keyframe (what Chrome does).
+        // VP8 and VP9 carry the size in every keyframe, so players follow the change.
+        if slot
+            .as_ref()
+            .is_some_and(|e| e.size() != (frame.width, frame.height))
+        {
+            if let Some(mut old) = slot.take() {
+                old.finish(&mut self.packets)?;
+            }
+        }
+        if slot.is_none() {
+            *slot = Some(VpxEncoder::new(
+                track,
+                self.video_codec,
+                frame.width,
+                frame.height,
+                self.video_bps,
+                self.keyframes,
+            )?);
+        }
+        let enc = slot.as_mut().expect("created above");
+        enc.encode(frame, pts, duration, &mut self.packets)?;
+        self.stats
+            .video_frames_encoded
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn finish_lane(&mut self, track: usize) -> Result<()> {
+        match &mut self.lanes[track].encoder {
+            Encoder::Audio(enc) => enc.finish(&mut self.packets),
+            Encoder::Video(Some(enc)) => enc.finish(&mut self.packets),
+            Encoder::Video(None) => Ok(()),
         }
     }
 
@@ -224,6 +305,9 @@ impl Session {
             }
             Command::Resume if self.paused => {
                 self.paused = false;
+                for lane in &mut self.lanes {
+                    lane.resumed = true;
+                }
                 self.ensure_started();
                 self.post.post(TaskKind::Resume);
             }
@@ -238,9 +322,18 @@ impl Session {
         Flow::Continue
     }
 
-    /// Muxes the packets the encoders produced; cuts a blob when the timeslice is full.
-    fn mux_pending(&mut self) -> Result<()> {
-        for p in std::mem::take(&mut self.packets) {
+    /// Gives the encoders' packets their timeline position, interleaves and muxes what is
+    /// ready; cuts a blob whenever the timeslice is full.
+    fn mux_pending(&mut self, all: bool) -> Result<()> {
+        for mut p in std::mem::take(&mut self.packets) {
+            let lane = &self.lanes[p.track];
+            if lane.kind == TrackKind::Audio {
+                p.pts += lane.audio_origin.unwrap_or(0);
+            }
+            self.interleaver.push(p);
+        }
+        self.interleaver.pop_ready(all, &mut self.ready);
+        for p in std::mem::take(&mut self.ready) {
             self.muxer.write(&p);
             self.ensure_started();
             if self.cutter.add(&p) {
@@ -270,20 +363,21 @@ impl Session {
 
     /// Ends the session: flushes what was gathered, then (teardown) `error`, `dataavailable`,
     /// `stop`, or (stop) `dataavailable`, `stop`.
-    fn finish(mut self, error: Option<Error>, teardown: bool) {
+    fn finish(&mut self, error: Option<Error>, teardown: bool) {
         let mut error = error;
         if error.is_none() {
-            for (i, enc) in self.encoders.iter_mut().enumerate() {
-                if let (false, Some(enc)) = (self.ended[i], enc.as_mut()) {
-                    if let Err(e) = enc.finish(&mut self.packets) {
+            for i in 0..self.lanes.len() {
+                if !self.lanes[i].ended {
+                    self.lanes[i].ended = true;
+                    if let Err(e) = self.finish_lane(i) {
                         error = Some(e);
                         break;
                     }
                 }
             }
-            if let Err(e) = self.mux_pending() {
-                error = Some(e);
-            }
+        }
+        if let Err(e) = self.mux_pending(true) {
+            error.get_or_insert(e);
         }
         self.ensure_started();
         if teardown || error.is_some() {

@@ -6,17 +6,21 @@
 //! state changes the spec ties to it (the extended `mimeType` before `start`, inactivation
 //! before an `error`) and yields the [`Event`] to dispatch, if any.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender};
+
+static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 use parking_lot::Mutex;
 
 use crate::core::bitrate::{self, DEFAULT_AUDIO_BPS, DEFAULT_VIDEO_BPS};
+use crate::core::encode::vpx::{KeyframeRule, VideoCodec};
 use crate::core::encode::BitrateMode;
+use crate::core::inbox::{self, Command, Control, SessionInput};
 use crate::core::media::Media;
 use crate::core::mime::{self, MimeType, TopLevel};
-use crate::core::pipeline::{self, Command, PipelineConfig, SessionInput};
+use crate::core::pipeline::{self, PipelineConfig, TrackPlan};
 use crate::core::sink::{Budget, BudgetGuard};
 use crate::core::track::{Track, TrackKind};
 use crate::core::{Error, Result};
@@ -51,6 +55,16 @@ pub struct RecorderOptions {
     pub audio_bitrate_mode: BitrateMode,
     pub video_key_frame_interval_duration: Option<f64>,
     pub video_key_frame_interval_count: Option<u32>,
+}
+
+/// Counters of a recorder, over all its sessions.
+#[derive(Debug, Default)]
+pub struct RecorderStats {
+    /// Frames offered by the recorded video track.
+    pub video_frames_received: AtomicU64,
+    /// Frames dropped because the encoder was behind (the video queue was full).
+    pub video_frames_dropped: AtomicU64,
+    pub video_frames_encoded: AtomicU64,
 }
 
 /// An event for the embedder to dispatch.
@@ -196,12 +210,13 @@ struct Shared {
     inner: Mutex<Inner>,
     sink: Arc<dyn EventSink>,
     budget: Arc<Budget>,
+    stats: Arc<RecorderStats>,
 }
 
 struct ActiveSession {
     id: u64,
-    control: Sender<pipeline::Control>,
-    sent: Arc<AtomicU64>,
+    control: Sender<Control>,
+    input: SessionInput,
     tracks: Vec<Arc<Track>>,
     mime: String,
 }
@@ -209,8 +224,8 @@ struct ActiveSession {
 impl ActiveSession {
     /// Queues `cmd` behind every media item already sent to the session.
     fn send(&self, cmd: Command) {
-        let seq = self.sent.load(Ordering::SeqCst);
-        let _ = self.control.send(pipeline::Control { seq, cmd });
+        let seq = self.input.sequence();
+        let _ = self.control.send(Control { seq, cmd });
     }
 }
 
@@ -225,7 +240,6 @@ struct Inner {
     session: Option<ActiveSession>,
     /// Extended types of sessions whose blobs are still being delivered.
     mimes: Vec<(u64, String)>,
-    next_session: u64,
     /// Dropped (disconnected) when the last session's pipeline has posted its last task.
     last_done: Option<Receiver<()>>,
     timecode_base: f64,
@@ -294,7 +308,6 @@ impl Recorder {
             video_bps,
             session: None,
             mimes: Vec::new(),
-            next_session: 1,
             last_done: None,
             timecode_base: 0.0,
         };
@@ -302,6 +315,7 @@ impl Recorder {
             inner: Mutex::new(inner),
             sink,
             budget: Budget::new(BLOB_BUDGET),
+            stats: Arc::default(),
         });
         Ok(Recorder { shared })
     }
@@ -340,66 +354,78 @@ impl Recorder {
                 "start: the stream is inactive (it has no live track)".into(),
             ));
         }
-        if live.iter().any(|t| t.kind() == TrackKind::Video) {
-            return Err(Error::NotSupported(
-                "start: video tracks cannot be recorded by this build".into(),
-            ));
-        }
         // One track of each kind, the first, as Chrome does.
-        let recorded: Vec<Arc<Track>> = live
-            .iter()
-            .find(|t| t.kind() == TrackKind::Audio)
-            .map(|t| (*t).clone())
-            .into_iter()
-            .collect();
-        if inner.parsed.top == Some(TopLevel::Audio)
-            && recorded.iter().any(|t| t.kind() == TrackKind::Video)
-        {
+        let audio = live.iter().find(|t| t.kind() == TrackKind::Audio);
+        let video = live.iter().find(|t| t.kind() == TrackKind::Video);
+        if inner.parsed.top == Some(TopLevel::Audio) && video.is_some() {
             return Err(Error::NotSupported(format!(
                 "start: {:?} cannot hold a video track",
                 inner.constrained
             )));
         }
+        let recorded: Vec<Arc<Track>> = video
+            .into_iter()
+            .chain(audio)
+            .map(|t| (*t).clone())
+            .collect();
         if let Some(bps) = inner.options.bits_per_second {
-            let n_video = recorded
-                .iter()
-                .filter(|t| t.kind() == TrackKind::Video)
-                .count() as u32;
-            let n_audio = recorded.len() as u32 - n_video;
+            let n_video = video.is_some() as u32;
+            let n_audio = audio.is_some() as u32;
             (inner.video_bps, inner.audio_bps) = bitrate::select(bps, n_video, n_audio);
         }
-        let id = inner.next_session;
-        inner.next_session += 1;
-        let mime = mime::extended(&inner.constrained, &inner.parsed, true, false);
-        let (media_tx, media_rx) = crossbeam_channel::bounded(pipeline::MEDIA_QUEUE);
-        let (control_tx, control_rx) = crossbeam_channel::unbounded();
+        // Process-unique: tracks tell sessions apart by id, across recorders.
+        let id = NEXT_SESSION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mime = mime::extended(
+            &inner.constrained,
+            &inner.parsed,
+            audio.is_some(),
+            video.is_some(),
+        );
+        let (input, control_tx, inbox) = inbox::session_queues(self.shared.stats.clone());
         let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(0);
-        let sent = Arc::new(AtomicU64::new(0));
-        let input = SessionInput::new(media_tx, sent.clone());
+        let keyframes = match (
+            inner.options.video_key_frame_interval_count,
+            inner.options.video_key_frame_interval_duration,
+        ) {
+            (Some(n), _) => KeyframeRule::EveryFrames(n),
+            (None, Some(ms)) => KeyframeRule::EveryNs((ms * 1e6) as i64),
+            (None, None) => KeyframeRule::Auto,
+        };
         let config = PipelineConfig {
-            tracks: recorded.iter().map(|t| t.settings().clone()).collect(),
+            tracks: recorded
+                .iter()
+                .map(|t| TrackPlan {
+                    kind: t.kind(),
+                    settings: t.settings().clone(),
+                    start: t.start_position(),
+                })
+                .collect(),
             timeslice_ms,
             audio_bps: inner.audio_bps,
+            video_bps: inner.video_bps,
             bitrate_mode: inner.options.audio_bitrate_mode,
+            video_codec: inner.parsed.video_codec.unwrap_or(VideoCodec::Vp8),
+            keyframes,
             post: SessionPost {
                 shared: self.shared.clone(),
                 session: id,
             },
+            stats: self.shared.stats.clone(),
             after: inner.last_done.take(),
             done: done_tx,
         };
-        pipeline::spawn(config, media_rx, control_rx)?;
+        pipeline::spawn(config, inbox)?;
         inner.last_done = Some(done_rx);
         for (index, track) in recorded.iter().enumerate() {
             if !track.attach(id, index, input.clone()) {
-                input.send_media(index, Media::End);
+                input.send_media(track.kind(), index, Media::End);
             }
         }
         inner.mimes.push((id, mime.clone()));
         inner.session = Some(ActiveSession {
             id,
             control: control_tx,
-            sent,
+            input,
             tracks: recorded,
             mime,
         });
@@ -492,6 +518,10 @@ impl Recorder {
                 Ok(())
             }
         }
+    }
+
+    pub fn stats(&self) -> &RecorderStats {
+        &self.shared.stats
     }
 
     /// Bytes of blobs produced but not yet delivered.

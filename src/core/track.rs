@@ -4,13 +4,13 @@
 //! blocks while a session's input queue is full: a source that writes faster than the encoder
 //! runs is slowed down, never dropped (the explicit policy for audio).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::core::media::{AudioBlock, Media};
-use crate::core::pipeline::SessionInput;
+use crate::core::inbox::SessionInput;
+use crate::core::media::{clock_ns, AudioBlock, Media, VideoFrame};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrackKind {
@@ -45,8 +45,32 @@ pub struct TrackStats {
 pub struct TrackSettings {
     pub sample_rate: Option<u32>,
     pub channel_count: Option<u16>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub frame_rate: Option<f64>,
     pub device_id: Option<String>,
 }
+
+/// Whose clock a track's media times are on (see `media.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackClock {
+    /// Media counted by the embedder's writes: recording starts where the track stands.
+    Pushed,
+    /// Live media on [`clock_ns`]: recording starts now.
+    Live,
+}
+
+/// What a video track does when a recorder's frame queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overflow {
+    /// Wait for room (frames pushed by the embedder: nothing is lost, the writer slows down).
+    Wait,
+    /// Drop the frame and count it (live sources, which cannot wait).
+    Drop,
+}
+
+/// A disabled video track sends at most one black frame per second.
+const BLACK_FRAME_INTERVAL_NS: i64 = 1_000_000_000;
 
 struct Attached {
     session: u64,
@@ -61,6 +85,12 @@ pub struct Track {
     kind: TrackKind,
     label: String,
     settings: TrackSettings,
+    clock: TrackClock,
+    /// Pushed clock: the end of the last audio block, or the time of the last video frame.
+    position: AtomicI64,
+    last_frame: Mutex<Option<Arc<VideoFrame>>>,
+    last_black: AtomicI64,
+    overflow: Mutex<Overflow>,
     enabled: AtomicBool,
     muted: AtomicBool,
     ended: AtomicBool,
@@ -91,12 +121,25 @@ pub(crate) fn new_id() -> String {
 }
 
 impl Track {
-    pub fn new(kind: TrackKind, label: impl Into<String>, settings: TrackSettings) -> Arc<Self> {
+    pub fn new(
+        kind: TrackKind,
+        label: impl Into<String>,
+        settings: TrackSettings,
+        clock: TrackClock,
+    ) -> Arc<Self> {
         Arc::new(Track {
             id: new_id(),
             kind,
             label: label.into(),
             settings,
+            clock,
+            position: AtomicI64::new(0),
+            last_frame: Mutex::new(None),
+            last_black: AtomicI64::new(i64::MIN),
+            overflow: Mutex::new(match clock {
+                TrackClock::Pushed => Overflow::Wait,
+                TrackClock::Live => Overflow::Drop,
+            }),
             enabled: AtomicBool::new(true),
             muted: AtomicBool::new(false),
             ended: AtomicBool::new(false),
@@ -118,6 +161,11 @@ impl Track {
     pub fn settings(&self) -> &TrackSettings {
         &self.settings
     }
+    /// Sets what happens to frames a recorder cannot take yet (video tracks).
+    pub fn set_overflow(&self, policy: Overflow) {
+        *self.overflow.lock() = policy;
+    }
+
     pub fn stats(&self) -> &TrackStats {
         &self.stats
     }
@@ -175,7 +223,51 @@ impl Track {
             } else {
                 block.clone()
             };
-            input.send_media(index, Media::Audio(block));
+            input.send_media(TrackKind::Audio, index, Media::Audio(block));
+        }
+    }
+
+    /// Pushes a picture to every attached session. It is also kept as the track's current
+    /// frame, which a recorder that starts later receives first (the browser's refresh frame).
+    /// A session that is behind makes the caller wait, or drops the frame and counts it, as
+    /// the track's [`Overflow`] policy says.
+    pub fn push_video(&self, frame: VideoFrame) {
+        if !self.is_live() {
+            return;
+        }
+        self.position.store(frame.time, Ordering::Release);
+        let frame = if !self.enabled() || self.muted() {
+            let last = self.last_black.load(Ordering::Acquire);
+            if frame.time.saturating_sub(last) < BLACK_FRAME_INTERVAL_NS {
+                return;
+            }
+            self.last_black.store(frame.time, Ordering::Release);
+            Arc::new(VideoFrame::black(frame.width, frame.height, frame.time))
+        } else {
+            Arc::new(frame)
+        };
+        self.stats.delivered_frames.fetch_add(1, Ordering::Relaxed);
+        *self.last_frame.lock() = Some(frame.clone());
+        let targets: Vec<(usize, SessionInput)> = self
+            .attached
+            .lock()
+            .iter()
+            .map(|a| (a.index, a.input.clone()))
+            .collect();
+        let policy = *self.overflow.lock();
+        for (index, input) in targets {
+            match policy {
+                Overflow::Wait => input.send_video(index, frame.clone()),
+                Overflow::Drop => input.offer_video(index, frame.clone()),
+            }
+        }
+    }
+
+    /// Where a recording that starts now begins on this track's clock.
+    pub(crate) fn start_position(&self) -> i64 {
+        match self.clock {
+            TrackClock::Live => clock_ns(),
+            TrackClock::Pushed => self.position.load(Ordering::Acquire),
         }
     }
 
@@ -187,7 +279,7 @@ impl Track {
         }
         let attached = std::mem::take(&mut *self.attached.lock());
         for a in attached {
-            a.input.send_media(a.index, Media::End);
+            a.input.send_media(self.kind, a.index, Media::End);
         }
         let listeners = std::mem::take(&mut *self.end_listeners.lock());
         for f in listeners {
@@ -211,16 +303,6 @@ impl Track {
 
     pub(crate) fn detach(&self, session: u64) {
         self.attached.lock().retain(|a| a.session != session);
-    }
-}
-
-impl Default for AudioBlock {
-    fn default() -> Self {
-        AudioBlock {
-            sample_rate: 48_000,
-            channels: 1,
-            samples: Vec::new(),
-        }
     }
 }
 

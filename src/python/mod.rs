@@ -10,6 +10,7 @@ mod gil;
 mod recorder;
 mod sources;
 mod track;
+mod video;
 
 use pyo3::prelude::*;
 
@@ -20,6 +21,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<sources::Tone>()?;
     m.add_class::<recorder::Recorder>()?;
     m.add_class::<devices::DeviceInput>()?;
+    m.add_class::<video::VideoInput>()?;
+    m.add_class::<video::Pattern>()?;
+    m.add_function(wrap_pyfunction!(video::render_test_pattern, m)?)?;
     m.add_function(wrap_pyfunction!(devices::enumerate_devices, m)?)?;
     m.add_function(wrap_pyfunction!(recorder::is_type_supported, m)?)?;
     m.add_function(wrap_pyfunction!(delivery::report_unraisable, m)?)?;

@@ -84,6 +84,17 @@ impl Recorder {
         self.inner.pending_bytes()
     }
 
+    /// Counters over all sessions: video frames received, dropped (encoder behind), encoded.
+    fn stats(&self) -> (u64, u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let s = self.inner.stats();
+        (
+            s.video_frames_received.load(Relaxed),
+            s.video_frames_dropped.load(Relaxed),
+            s.video_frames_encoded.load(Relaxed),
+        )
+    }
+
     #[pyo3(signature = (tracks, timeslice))]
     fn start(
         &self,

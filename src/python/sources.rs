@@ -70,9 +70,10 @@ impl AudioInput {
         macro_rules! write_as {
             ($t:ty, $variant:ident) => {{
                 let arr = array.cast::<PyArrayDyn<$t>>()?.readonly();
-                match arr.as_slice() {
-                    Ok(s) => gil::detach(py, || input.write(Samples::$variant(s))),
-                    Err(_) => {
+                // as_slice() also takes Fortran order, which is not interleaved: C order only.
+                match arr.as_slice().ok().filter(|_| arr.is_c_contiguous()) {
+                    Some(s) => gil::detach(py, || input.write(Samples::$variant(s))),
+                    None => {
                         let owned: Vec<$t> = arr.as_array().iter().copied().collect();
                         gil::detach(py, || input.write(Samples::$variant(&owned)))
                     }

@@ -62,6 +62,15 @@ impl Track {
         if let Some(v) = s.channel_count {
             d.set_item("channel_count", v)?;
         }
+        if let Some(v) = s.width {
+            d.set_item("width", v)?;
+        }
+        if let Some(v) = s.height {
+            d.set_item("height", v)?;
+        }
+        if let Some(v) = s.frame_rate {
+            d.set_item("frame_rate", v)?;
+        }
         if let Some(v) = &s.device_id {
             d.set_item("device_id", v)?;
         }

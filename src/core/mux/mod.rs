@@ -5,4 +5,5 @@
 //! at a chunk boundary, and needs `Write + Seek` for anything but its live mode.
 
 pub mod ebml;
+pub mod interleave;
 pub mod webm;

@@ -23,27 +23,33 @@ const DISCARD_PADDING: u32 = 0x75A2;
 const MAX_CLUSTER_MS: i64 = 5_000;
 const NS_PER_MS: i64 = 1_000_000;
 
-/// What the muxer needs to know of an audio track.
+/// What the muxer needs to know of a track.
 #[derive(Debug, Clone)]
-pub struct AudioTrackInfo {
+pub struct TrackInfo {
     pub codec_id: &'static str,
-    pub codec_private: Vec<u8>,
+    pub codec_private: Option<Vec<u8>>,
     pub codec_delay_ns: u64,
     pub seek_pre_roll_ns: u64,
-    pub sample_rate: f64,
-    pub channels: u16,
+    pub kind: TrackFormat,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum TrackFormat {
+    Audio { sample_rate: f64, channels: u16 },
+    Video { width: u32, height: u32 },
 }
 
 pub struct WebmMuxer {
-    tracks: Vec<AudioTrackInfo>,
+    tracks: Vec<TrackInfo>,
     uid_seed: u64,
     header: Option<Vec<u8>>,
     out: Vec<u8>,
-    cluster: Option<(i64, Vec<u8>)>,
+    /// The open cluster: its timecode (ms), body, and whether it holds a block yet.
+    cluster: Option<(i64, Vec<u8>, bool)>,
 }
 
 impl WebmMuxer {
-    pub fn new(tracks: Vec<AudioTrackInfo>) -> Self {
+    pub fn new(tracks: Vec<TrackInfo>) -> Self {
         let uid_seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
@@ -70,16 +76,23 @@ impl WebmMuxer {
             self.header = Some(header);
         }
         let ms = p.pts.div_euclid(NS_PER_MS);
-        if let Some((start, _)) = &self.cluster {
-            if ms - start > MAX_CLUSTER_MS || ms < *start {
+        let video_key = p.keyframe
+            && matches!(
+                self.tracks.get(p.track).map(|t| t.kind),
+                Some(TrackFormat::Video { .. })
+            );
+        if let Some((start, _, has_blocks)) = &self.cluster {
+            // Clusters start on video keyframes, so that a player can seek to any of them.
+            if ms - start > MAX_CLUSTER_MS || ms < *start || (video_key && *has_blocks) {
                 self.close_cluster();
             }
         }
-        let (start, body) = self.cluster.get_or_insert_with(|| {
+        let (start, body, has_blocks) = self.cluster.get_or_insert_with(|| {
             let mut body = Vec::new();
             ebml::uint(&mut body, TIMECODE, ms.max(0) as u64);
-            (ms, body)
+            (ms, body, false)
         });
+        *has_blocks = true;
         let rel = (ms - *start) as i16;
         let mut block = Vec::with_capacity(p.data.len() + 4);
         ebml::size(&mut block, p.track as u64 + 1);
@@ -106,7 +119,7 @@ impl WebmMuxer {
     }
 
     fn close_cluster(&mut self) {
-        if let Some((_, body)) = self.cluster.take() {
+        if let Some((_, body, _)) = self.cluster.take() {
             ebml::bytes(&mut self.out, CLUSTER, &body);
         }
     }
@@ -142,16 +155,35 @@ impl WebmMuxer {
                 ebml::master(t, TRACK_ENTRY, |e| {
                     ebml::uint(e, 0xD7, n as u64 + 1); // TrackNumber
                     ebml::uint(e, 0x73C5, self.uid_seed.wrapping_add(n as u64) | 1); // TrackUID
-                    ebml::uint(e, 0x83, 2); // TrackType: audio
+                    let type_ = match track.kind {
+                        TrackFormat::Video { .. } => 1,
+                        TrackFormat::Audio { .. } => 2,
+                    };
+                    ebml::uint(e, 0x83, type_); // TrackType
                     ebml::uint(e, 0x9C, 0); // FlagLacing
                     ebml::string(e, 0x86, track.codec_id);
-                    ebml::bytes(e, 0x63A2, &track.codec_private);
-                    ebml::uint(e, 0x56AA, track.codec_delay_ns); // CodecDelay
-                    ebml::uint(e, 0x56BB, track.seek_pre_roll_ns); // SeekPreRoll
-                    ebml::master(e, 0xE1, |a| {
-                        ebml::float(a, 0xB5, track.sample_rate); // SamplingFrequency
-                        ebml::uint(a, 0x9F, track.channels as u64); // Channels
-                    });
+                    if let Some(private) = &track.codec_private {
+                        ebml::bytes(e, 0x63A2, private);
+                    }
+                    if track.codec_delay_ns > 0 {
+                        ebml::uint(e, 0x56AA, track.codec_delay_ns); // CodecDelay
+                    }
+                    if track.seek_pre_roll_ns > 0 {
+                        ebml::uint(e, 0x56BB, track.seek_pre_roll_ns); // SeekPreRoll
+                    }
+                    match track.kind {
+                        TrackFormat::Audio {
+                            sample_rate,
+                            channels,
+                        } => ebml::master(e, 0xE1, |a| {
+                            ebml::float(a, 0xB5, sample_rate); // SamplingFrequency
+                            ebml::uint(a, 0x9F, channels as u64); // Channels
+                        }),
+                        TrackFormat::Video { width, height } => ebml::master(e, 0xE0, |v| {
+                            ebml::uint(v, 0xB0, width as u64); // PixelWidth
+                            ebml::uint(v, 0xBA, height as u64); // PixelHeight
+                        }),
+                    }
                 });
             }
         });

@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
+use parking_lot::Mutex;
+
 use crate::core::media::AudioBlock;
-use crate::core::track::{Track, TrackKind, TrackSettings};
+use crate::core::track::{Track, TrackClock, TrackKind, TrackSettings};
 use crate::core::{Error, Result};
 
 pub const MIN_SAMPLE_RATE: u32 = 8_000;
@@ -21,6 +23,9 @@ pub struct AudioInput {
     track: Arc<Track>,
     sample_rate: u32,
     channels: u16,
+    /// Frames written so far: the media clock. Held across the push so that concurrent
+    /// writers get consecutive, ordered times.
+    written: Mutex<u64>,
 }
 
 /// Checks the format arguments shared by every audio source.
@@ -44,12 +49,14 @@ impl AudioInput {
         let settings = TrackSettings {
             sample_rate: Some(sample_rate),
             channel_count: Some(channels),
-            device_id: None,
+            ..Default::default()
         };
+        let track = Track::new(TrackKind::Audio, label, settings, TrackClock::Pushed);
         Ok(AudioInput {
-            track: Track::new(TrackKind::Audio, label, settings),
+            track,
             sample_rate,
             channels,
+            written: Mutex::new(0),
         })
     }
 
@@ -90,9 +97,13 @@ impl AudioInput {
             .stats()
             .total_frames
             .fetch_add(frames, std::sync::atomic::Ordering::Relaxed);
+        let mut written = self.written.lock();
+        let time = (*written as u128 * 1_000_000_000 / self.sample_rate as u128) as i64;
+        *written += frames;
         self.track.push_audio(AudioBlock {
             sample_rate: self.sample_rate,
             channels: self.channels,
+            time,
             samples: converted,
         });
         Ok(())

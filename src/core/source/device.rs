@@ -18,8 +18,8 @@ use cpal::{ErrorKind, SampleFormat};
 use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use ringbuf::HeapRb;
 
-use crate::core::media::AudioBlock;
-use crate::core::track::{Track, TrackKind, TrackSettings, TrackStats};
+use crate::core::media::{clock_ns, AudioBlock};
+use crate::core::track::{Track, TrackClock, TrackKind, TrackSettings, TrackStats};
 use crate::core::{Error, Result};
 
 const RING_SECONDS: usize = 2;
@@ -205,6 +205,7 @@ fn capture_thread(c: AudioConstraints, reply: crossbeam_channel::Sender<Result<A
     let ch = channels as usize;
     let mut buf = vec![0f32; cons.capacity().get()];
     let (mut last_total, mut last_progress) = (0u64, Instant::now());
+    let mut clock = SampleClock::default();
     loop {
         if !track.is_live() {
             break;
@@ -226,11 +227,7 @@ fn capture_thread(c: AudioConstraints, reply: crossbeam_channel::Sender<Result<A
             let n = cons.occupied_len() / ch * ch;
             let n = cons.pop_slice(&mut buf[..n]);
             if n > 0 {
-                track.push_audio(AudioBlock {
-                    sample_rate: rate,
-                    channels,
-                    samples: buf[..n].to_vec(),
-                });
+                clock.deliver(&track, &buf[..n], rate, channels);
             }
             track.end();
             break;
@@ -241,11 +238,7 @@ fn capture_thread(c: AudioConstraints, reply: crossbeam_channel::Sender<Result<A
             continue;
         }
         let n = cons.pop_slice(&mut buf[..n]);
-        track.push_audio(AudioBlock {
-            sample_rate: rate,
-            channels,
-            samples: buf[..n].to_vec(),
-        });
+        clock.deliver(&track, &buf[..n], rate, channels);
     }
     // Dropping the stream closes the device.
     drop(stream);
@@ -286,8 +279,9 @@ fn open_stream(c: &AudioConstraints) -> Result<Opened> {
         sample_rate: Some(rate),
         channel_count: Some(channels),
         device_id: host_id(&device).map(|id| hashed("audioinput", &id)),
+        ..Default::default()
     };
-    let track = Track::new(TrackKind::Audio, label(&device), settings);
+    let track = Track::new(TrackKind::Audio, label(&device), settings, TrackClock::Live);
     let ring = HeapRb::<f32>::new(rate as usize * channels as usize * RING_SECONDS);
     let (mut prod, cons) = ring.split();
     let shared = Arc::new(Shared {
@@ -342,6 +336,30 @@ fn open_stream(c: &AudioConstraints) -> Result<Opened> {
         .play()
         .map_err(|e| Error::NotReadable(format!("cannot start the audio input device: {e}")))?;
     Ok((stream, cons, track, shared, channels, rate))
+}
+
+/// Media time from the sample counter, anchored to [`clock_ns`] once, at the first block.
+#[derive(Default)]
+struct SampleClock {
+    anchor: Option<i64>,
+    frames: u64,
+}
+
+impl SampleClock {
+    fn deliver(&mut self, track: &Track, samples: &[f32], rate: u32, channels: u16) {
+        let frames = (samples.len() / channels as usize) as u64;
+        let anchor = *self
+            .anchor
+            .get_or_insert_with(|| clock_ns() - (frames as i64 * 1_000_000_000 / rate as i64));
+        let time = anchor + (self.frames as u128 * 1_000_000_000 / rate as u128) as i64;
+        self.frames += frames;
+        track.push_audio(AudioBlock {
+            sample_rate: rate,
+            channels,
+            time,
+            samples: samples.to_vec(),
+        });
+    }
 }
 
 /// Keeps the track (and so its counters) alive inside the callbacks.

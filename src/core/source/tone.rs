@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::core::media::clock_ns;
 use crate::core::media::AudioBlock;
 use crate::core::source::audio::check_format;
-use crate::core::track::{Track, TrackKind, TrackSettings};
+use crate::core::track::{Track, TrackClock, TrackKind, TrackSettings};
 use crate::core::{Error, Result};
 
 const BLOCK: Duration = Duration::from_millis(10);
@@ -31,9 +32,10 @@ impl ToneGenerator {
         let settings = TrackSettings {
             sample_rate: Some(sample_rate),
             channel_count: Some(channels),
-            device_id: None,
+            ..Default::default()
         };
-        let track = Track::new(TrackKind::Audio, format!("Tone {frequency} Hz"), settings);
+        let label = format!("Tone {frequency} Hz");
+        let track = Track::new(TrackKind::Audio, label, settings, TrackClock::Live);
         let weak = Arc::downgrade(&track);
         thread::Builder::new()
             .name("mediarecorder-tone".into())
@@ -43,6 +45,7 @@ impl ToneGenerator {
                 let step = std::f64::consts::TAU * frequency / sample_rate as f64;
                 let mut phase = 0.0f64;
                 let mut next = Instant::now();
+                let (mut anchor, mut produced) = (clock_ns(), 0u64);
                 loop {
                     let Some(track) = weak.upgrade() else { return };
                     if !track.is_live() {
@@ -58,9 +61,13 @@ impl ToneGenerator {
                         .stats()
                         .total_frames
                         .fetch_add(frames as u64, Ordering::Relaxed);
+                    let time =
+                        anchor + (produced as u128 * 1_000_000_000 / sample_rate as u128) as i64;
+                    produced += frames as u64;
                     track.push_audio(AudioBlock {
                         sample_rate,
                         channels,
+                        time,
                         samples,
                     });
                     drop(track);
@@ -71,6 +78,7 @@ impl ToneGenerator {
                     } else if now - next > Duration::from_millis(500) {
                         // Far behind (the process was stopped): resynchronise, don't burst.
                         next = now;
+                        (anchor, produced) = (clock_ns(), 0);
                     }
                 }
             })

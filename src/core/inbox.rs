@@ -1,0 +1,195 @@
+//! A session's queues: the sending side shared by tracks and the recorder, and the receiving
+//! side that hands the pipeline media and commands in the order the caller issued them.
+//!
+//! Audio waits when its queue is full (a source that outruns the encoder is slowed down,
+//! nothing is lost); video never waits: a frame that finds its queue full is dropped and
+//! counted. Commands go through an unbounded queue, so recorder methods never block. Each
+//! command carries how many items each media queue had been given when it was issued; the
+//! inbox delivers it after exactly those items and before any later one, so `write(); pause();
+//! write()` pauses between the two writes.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::{never, select, Receiver, Sender, TrySendError};
+
+use crate::core::media::{Media, VideoFrame};
+use crate::core::recorder::RecorderStats;
+use crate::core::track::TrackKind;
+use crate::core::Error;
+
+/// Audio blocks a session queues before its sources wait (one `write()` or one 10 ms block of a
+/// live source each).
+pub(crate) const AUDIO_QUEUE: usize = 64;
+/// Frames a session queues before it drops new ones.
+pub(crate) const VIDEO_QUEUE: usize = 8;
+
+pub(crate) enum Command {
+    Pause,
+    Resume,
+    RequestData,
+    Stop,
+    Abort(Error),
+}
+
+pub(crate) struct Control {
+    /// Items given to the (audio, video) queues before the command was issued.
+    pub seq: [u64; 2],
+    pub cmd: Command,
+}
+
+type Item = (usize, Media);
+
+/// The sending side of a session's media queues, shared by the tracks attached to it.
+#[derive(Clone)]
+pub(crate) struct SessionInput {
+    queues: [Sender<Item>; 2],
+    sent: Arc<[AtomicU64; 2]>,
+    stats: Arc<RecorderStats>,
+}
+
+fn lane(kind: TrackKind) -> usize {
+    match kind {
+        TrackKind::Audio => 0,
+        TrackKind::Video => 1,
+    }
+}
+
+/// Creates a session's queues.
+pub(crate) fn session_queues(stats: Arc<RecorderStats>) -> (SessionInput, Sender<Control>, Inbox) {
+    let (audio_tx, audio_rx) = crossbeam_channel::bounded(AUDIO_QUEUE);
+    let (video_tx, video_rx) = crossbeam_channel::bounded(VIDEO_QUEUE);
+    let (control_tx, control_rx) = crossbeam_channel::unbounded();
+    let input = SessionInput {
+        queues: [audio_tx, video_tx],
+        sent: Arc::default(),
+        stats,
+    };
+    let inbox = Inbox {
+        queues: [audio_rx, video_rx],
+        control: control_rx,
+        received: [0, 0],
+        pending: VecDeque::new(),
+        held: None,
+    };
+    (input, control_tx, inbox)
+}
+
+impl SessionInput {
+    /// How many items each queue has been given: what a command must come after.
+    pub(crate) fn sequence(&self) -> [u64; 2] {
+        [
+            self.sent[0].load(Ordering::SeqCst),
+            self.sent[1].load(Ordering::SeqCst),
+        ]
+    }
+
+    /// Queues audio or an end marker, waiting while the queue is full. Counted before the send,
+    /// so a command issued after this returns is ordered after it even while another thread's
+    /// send is still in flight.
+    pub(crate) fn send_media(&self, kind: TrackKind, track: usize, media: Media) {
+        let l = lane(kind);
+        self.sent[l].fetch_add(1, Ordering::SeqCst);
+        let _ = self.queues[l].send((track, media));
+    }
+
+    /// Queues a frame, waiting while the video queue is full.
+    pub(crate) fn send_video(&self, track: usize, frame: Arc<VideoFrame>) {
+        self.stats
+            .video_frames_received
+            .fetch_add(1, Ordering::Relaxed);
+        self.send_media(TrackKind::Video, track, Media::Video(frame));
+    }
+
+    /// Queues a frame unless the video queue is full, in which case it is dropped and counted.
+    /// (Counted after a successful send: a dropped frame must not be waited for.)
+    pub(crate) fn offer_video(&self, track: usize, frame: Arc<VideoFrame>) {
+        self.stats
+            .video_frames_received
+            .fetch_add(1, Ordering::Relaxed);
+        match self.queues[1].try_send((track, Media::Video(frame))) {
+            Ok(()) => {
+                self.sent[1].fetch_add(1, Ordering::SeqCst);
+            }
+            Err(TrySendError::Full(_)) => {
+                self.stats
+                    .video_frames_dropped
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+            Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+}
+
+pub(crate) enum Next {
+    Media(usize, Media),
+    Command(Command),
+    /// Nothing can reach the session any more.
+    Closed,
+}
+
+/// The receiving side.
+pub(crate) struct Inbox {
+    queues: [Receiver<Item>; 2],
+    control: Receiver<Control>,
+    received: [u64; 2],
+    pending: VecDeque<Control>,
+    /// An item that arrived while a command issued before it was still waiting: (lane, its
+    /// number in its queue, the item).
+    held: Option<(usize, u64, Item)>,
+}
+
+impl Inbox {
+    pub(crate) fn next(&mut self) -> Next {
+        loop {
+            if let Some(c) = self.pending.front() {
+                let after_held = self.held.as_ref().is_some_and(|(l, n, _)| c.seq[*l] >= *n);
+                if !after_held {
+                    if self.received[0] >= c.seq[0] && self.received[1] >= c.seq[1] {
+                        let c = self.pending.pop_front().expect("front exists");
+                        return Next::Command(c.cmd);
+                    }
+                    // Items issued before the command are still queued: they come first.
+                    let l = if self.received[0] < c.seq[0] { 0 } else { 1 };
+                    match self.queues[l].recv() {
+                        Ok((track, media)) => {
+                            self.received[l] += 1;
+                            return Next::Media(track, media);
+                        }
+                        Err(_) => {
+                            self.received[l] = c.seq[l];
+                            continue;
+                        }
+                    }
+                }
+            }
+            if let Some((_, _, (track, media))) = self.held.take() {
+                return Next::Media(track, media);
+            }
+            let (audio, video) = (self.queues[0].clone(), self.queues[1].clone());
+            select! {
+                recv(audio) -> m => self.take(0, m),
+                recv(video) -> m => self.take(1, m),
+                recv(self.control) -> c => match c {
+                    Ok(c) => self.pending.push_back(c),
+                    Err(_) => return Next::Closed,
+                },
+            }
+        }
+    }
+
+    fn take(&mut self, l: usize, m: Result<Item, crossbeam_channel::RecvError>) {
+        let Ok(item) = m else {
+            // Every sender is gone: stop selecting on this queue.
+            self.queues[l] = never();
+            return;
+        };
+        self.received[l] += 1;
+        // A command issued before this item was queued is in the command queue by now.
+        while let Ok(c) = self.control.try_recv() {
+            self.pending.push_back(c);
+        }
+        self.held = Some((l, self.received[l], item));
+    }
+}

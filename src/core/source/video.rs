@@ -1,0 +1,240 @@
+//! Video pushed by the embedder: validated, converted to I420 with yuvutils-rs (SIMD) and
+//! handed to the track.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use yuvutils_rs::{
+    BufferStoreMut, YuvConversionMode, YuvPlanarImageMut, YuvRange, YuvStandardMatrix,
+};
+
+use crate::core::media::VideoFrame;
+use crate::core::track::{Overflow, Track, TrackClock, TrackKind, TrackSettings};
+use crate::core::{Error, Result};
+
+pub const MIN_SIZE: u32 = 2;
+pub const MAX_SIDE: u32 = 4096;
+pub const MAX_AREA: u64 = 4096 * 2160;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PixelFormat {
+    Rgb24,
+    Bgr24,
+    Rgba,
+    Bgra,
+    Gray,
+    I420,
+}
+
+impl PixelFormat {
+    pub fn parse(name: &str) -> Result<Self> {
+        Ok(match name {
+            "rgb24" => PixelFormat::Rgb24,
+            "bgr24" => PixelFormat::Bgr24,
+            "rgba" => PixelFormat::Rgba,
+            "bgra" => PixelFormat::Bgra,
+            "gray" => PixelFormat::Gray,
+            "i420" => PixelFormat::I420,
+            other => {
+                return Err(Error::InvalidValue(format!(
+                "pixel_format: expected one of rgb24, bgr24, rgba, bgra, gray, i420, got {other:?}"
+            )))
+            }
+        })
+    }
+
+    /// Bytes per pixel of packed formats (None for planar I420).
+    pub fn bytes_per_pixel(self) -> Option<usize> {
+        match self {
+            PixelFormat::Rgb24 | PixelFormat::Bgr24 => Some(3),
+            PixelFormat::Rgba | PixelFormat::Bgra => Some(4),
+            PixelFormat::Gray => Some(1),
+            PixelFormat::I420 => None,
+        }
+    }
+}
+
+pub fn check_size(width: u32, height: u32) -> Result<()> {
+    if width < MIN_SIZE
+        || height < MIN_SIZE
+        || width > MAX_SIDE
+        || height > MAX_SIDE
+        || width as u64 * height as u64 > MAX_AREA
+    {
+        return Err(Error::InvalidValue(format!(
+            "frame size: expected {MIN_SIZE}x{MIN_SIZE} to 4096x2160 pixels, got {width}x{height}"
+        )));
+    }
+    Ok(())
+}
+
+/// Converts one picture to I420 (BT.601, limited range: what VP8/VP9 decoders assume).
+pub fn to_i420(
+    format: PixelFormat,
+    width: u32,
+    height: u32,
+    data: &[u8],
+    time: i64,
+) -> Result<VideoFrame> {
+    let mut frame = VideoFrame::black(width, height, time);
+    let (cw, _) = VideoFrame::chroma_size(width, height);
+    if format == PixelFormat::I420 {
+        if data.len() != frame.data.len() {
+            return Err(Error::InvalidValue(format!(
+                "frame: expected {} bytes of I420 for {width}x{height}, got {}",
+                frame.data.len(),
+                data.len()
+            )));
+        }
+        frame.data.copy_from_slice(data);
+        return Ok(frame);
+    }
+    let bpp = format.bytes_per_pixel().expect("packed format");
+    let stride = width * bpp as u32;
+    let (y, u, v) = frame.planes_mut();
+    if format == PixelFormat::Gray {
+        // Full-range gray to limited-range luma; chroma stays neutral (128).
+        for (dst, &src) in y.iter_mut().zip(data) {
+            *dst = 16 + ((src as u32 * 219 + 127) / 255) as u8;
+        }
+        return Ok(frame);
+    }
+    let mut image = YuvPlanarImageMut {
+        y_plane: BufferStoreMut::Borrowed(y),
+        y_stride: width,
+        u_plane: BufferStoreMut::Borrowed(u),
+        u_stride: cw as u32,
+        v_plane: BufferStoreMut::Borrowed(v),
+        v_stride: cw as u32,
+        width,
+        height,
+    };
+    let (range, matrix, mode) = (
+        YuvRange::Limited,
+        YuvStandardMatrix::Bt601,
+        YuvConversionMode::Balanced,
+    );
+    let r = match format {
+        PixelFormat::Rgb24 => {
+            yuvutils_rs::rgb_to_yuv420(&mut image, data, stride, range, matrix, mode)
+        }
+        PixelFormat::Bgr24 => {
+            yuvutils_rs::bgr_to_yuv420(&mut image, data, stride, range, matrix, mode)
+        }
+        PixelFormat::Rgba => {
+            yuvutils_rs::rgba_to_yuv420(&mut image, data, stride, range, matrix, mode)
+        }
+        PixelFormat::Bgra => {
+            yuvutils_rs::bgra_to_yuv420(&mut image, data, stride, range, matrix, mode)
+        }
+        PixelFormat::Gray | PixelFormat::I420 => unreachable!(),
+    };
+    r.map_err(|e| Error::InvalidValue(format!("frame: cannot convert to I420: {e}")))?;
+    Ok(frame)
+}
+
+pub struct VideoInput {
+    track: Arc<Track>,
+    format: PixelFormat,
+    frame_rate: f64,
+    /// Frames written so far, and the last timestamp (ns), for defaults and ordering.
+    clock: Mutex<(u64, Option<i64>)>,
+}
+
+impl VideoInput {
+    /// `drop_when_behind`: drop frames (counted) instead of waiting when a recorder is behind,
+    /// as a live camera must.
+    pub fn new(
+        width: u32,
+        height: u32,
+        frame_rate: f64,
+        format: &str,
+        label: &str,
+        drop_when_behind: bool,
+    ) -> Result<Self> {
+        check_size(width, height)?;
+        if !(frame_rate.is_finite() && frame_rate > 0.0 && frame_rate <= 1000.0) {
+            return Err(Error::InvalidValue(format!(
+                "frame_rate: expected a number above 0 and at most 1000, got {frame_rate}"
+            )));
+        }
+        let format = PixelFormat::parse(format)?;
+        let settings = TrackSettings {
+            width: Some(width),
+            height: Some(height),
+            frame_rate: Some(frame_rate),
+            ..Default::default()
+        };
+        let track = Track::new(TrackKind::Video, label, settings, TrackClock::Pushed);
+        if drop_when_behind {
+            track.set_overflow(Overflow::Drop);
+        }
+        Ok(VideoInput {
+            track,
+            format,
+            frame_rate,
+            clock: Mutex::new((0, None)),
+        })
+    }
+
+    pub fn track(&self) -> &Arc<Track> {
+        &self.track
+    }
+    pub fn format(&self) -> PixelFormat {
+        self.format
+    }
+
+    /// Records one picture of `width x height` in the source's pixel format. `timestamp` is in
+    /// seconds of media time (default: frames written / frame rate) and may not go backwards.
+    pub fn write(
+        &self,
+        width: u32,
+        height: u32,
+        data: &[u8],
+        timestamp: Option<f64>,
+    ) -> Result<()> {
+        if !self.track.is_live() {
+            return Err(Error::InvalidState(
+                "write: the source is closed (its track has ended)".into(),
+            ));
+        }
+        check_size(width, height)?;
+        let mut clock = self.clock.lock();
+        let time = match timestamp {
+            Some(t) if !(t.is_finite() && t >= 0.0) => {
+                return Err(Error::InvalidValue(format!(
+                    "timestamp: expected a finite number of seconds >= 0, got {t}"
+                )))
+            }
+            Some(t) => (t * 1e9).round() as i64,
+            None => (clock.0 as f64 / self.frame_rate * 1e9).round() as i64,
+        };
+        if let Some(last) = clock.1 {
+            if time < last {
+                return Err(Error::InvalidValue(format!(
+                    "timestamp: expected at least the previous frame's {:.6} s, got {:.6} s",
+                    last as f64 / 1e9,
+                    time as f64 / 1e9
+                )));
+            }
+        }
+        let frame = to_i420(self.format, width, height, data, time)?;
+        *clock = (clock.0 + 1, Some(time));
+        self.track
+            .stats()
+            .total_frames
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.track.push_video(frame);
+        Ok(())
+    }
+
+    pub fn close(&self) {
+        self.track.end();
+    }
+}
+
+impl Drop for VideoInput {
+    fn drop(&mut self) {
+        self.track.end();
+    }
+}
