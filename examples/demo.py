@@ -1,4 +1,5 @@
-"""Records a few seconds from a live tone and from a NumPy sine, and says what was written.
+"""Records a few seconds from a live tone, from a NumPy sine, and a short A/V clip (live test
+pattern and tone), and says what was written.
 
 Run from the repository root: ``.venv/bin/python examples/demo.py``.
 """
@@ -36,9 +37,19 @@ def describe(path: Path, sizes: list[int]) -> None:
         print(line)
         return
     with av.open(str(path)) as c:
-        s = c.streams.audio[0]
-        n = sum(f.samples for f in c.decode(s))
-        print(f"{line}\n  {s.codec_context.name}, {s.channels} ch, {n / 48000:.3f} s decoded")
+        for s in c.streams:
+            if s.type == "audio":
+                n = sum(f.samples for f in c.decode(s))
+                line += f"\n  audio: {s.codec_context.name}, {s.channels} ch, {n / 48000:.3f} s"
+    with av.open(str(path)) as c:
+        for s in c.streams:
+            if s.type == "video":
+                frames = list(c.decode(s))
+                line += (
+                    f"\n  video: {s.codec_context.name}, {s.width}x{s.height}, "
+                    f"{len(frames)} frames"
+                )
+    print(line)
 
 
 def main() -> None:
@@ -58,6 +69,16 @@ def main() -> None:
 
     sizes = record(mr.MediaStream([source.track]), Path("demo-numpy.webm"), feed)
     describe(Path("demo-numpy.webm"), sizes)
+
+    pattern = mr.TestPatternSource(640, 360, 30.0)
+    tone = mr.ToneSource(frequency=330.0)
+    done = threading.Event()
+    threading.Timer(3.0, done.set).start()
+    stream = mr.MediaStream([pattern.track, tone.track])
+    sizes = record(stream, Path("demo-av.webm"), lambda: done.wait())
+    describe(Path("demo-av.webm"), sizes)
+    pattern.close()
+    tone.close()
 
 
 if __name__ == "__main__":

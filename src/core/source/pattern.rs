@@ -120,13 +120,16 @@ impl TestPattern {
                         track.stats().total_frames.fetch_add(1, Ordering::Relaxed);
                         track.push_video(frame);
                     }
-                    drop(track);
                     index += 1;
                     next += period;
                     let now = Instant::now();
                     if next > now {
                         thread::sleep(next - now);
                     } else if now - next > Duration::from_millis(500) {
+                        // Far behind: resynchronise rather than burst; count the frames skipped.
+                        let skipped = ((now - next).as_secs_f64() * frame_rate) as u64;
+                        track.stats().dropped_frames.fetch_add(skipped, Ordering::Relaxed);
+                        index += skipped;
                         next = now;
                         anchor = clock_ns() - (index as f64 * 1e9 / frame_rate) as i64;
                     }

@@ -70,13 +70,15 @@ impl ToneGenerator {
                         time,
                         samples,
                     });
-                    drop(track);
                     next += BLOCK;
                     let now = Instant::now();
                     if next > now {
                         thread::sleep(next - now);
                     } else if now - next > Duration::from_millis(500) {
-                        // Far behind (the process was stopped): resynchronise, don't burst.
+                        // Far behind (the process was stopped, or recorders could not keep up):
+                        // resynchronise rather than burst, and count what was skipped.
+                        let skipped = (now - next).as_secs_f64() * sample_rate as f64;
+                        track.stats().dropped_frames.fetch_add(skipped as u64, Ordering::Relaxed);
                         next = now;
                         (anchor, produced) = (clock_ns(), 0);
                     }
