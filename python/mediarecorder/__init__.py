@@ -26,6 +26,7 @@ from ._errors import (
     UnknownError,
 )
 from ._events import Blob, BlobEvent, ErrorEvent, Event
+from ._files import make_seekable
 from ._recorder import MediaRecorder
 from ._sources import AudioSource, TestPatternSource, ToneSource, VideoSource
 from ._stream import MediaStream, MediaStreamTrack
@@ -58,6 +59,7 @@ __all__ = [
     "__version__",
     "enumerate_devices",
     "get_user_media",
+    "make_seekable",
 ]
 
 # No callback may enter an interpreter that is finalizing.

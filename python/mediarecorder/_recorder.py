@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import math
 import weakref
 from collections.abc import Callable
@@ -132,16 +133,25 @@ class MediaRecorder:
 
     # -- methods ----------------------------------------------------------------------------
 
-    def start(self, timeslice: int | None = None) -> None:
+    def start(
+        self, timeslice: int | None = None, *, file: str | os.PathLike[str] | None = None
+    ) -> None:
         """Starts recording the stream's live tracks.
 
         ``timeslice`` (ms of media): deliver a chunk each time that much has been recorded;
         ``0`` delivers after every encoded packet; ``None`` delivers only on
         :meth:`request_data` and at the end.
+
+        ``file``: also write the recording to this path (created or truncated now; ``OSError``
+        if it cannot be). When the session ends the file is finalized: Duration, SeekHead and
+        Cues make it seekable. Chunks still reach ``dataavailable``; their concatenation is the
+        file without those finishing touches (a valid live WebM).
         """
         _check_uint(timeslice, "timeslice")
+        if file is not None and not isinstance(file, (str, os.PathLike)):
+            raise TypeError(f"file: expected a path (str or os.PathLike), got {type_name(file)}")
         tracks = [t._native for t in self._stream.get_tracks()]
-        self._native.start(tracks, timeslice)
+        self._native.start(tracks, timeslice, None if file is None else os.fspath(file))
 
     def stop(self) -> None:
         """Stops recording; returns at once. Everything written before the call is encoded and

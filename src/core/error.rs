@@ -29,6 +29,9 @@ pub enum Error {
     /// A constraint cannot be satisfied (`OverconstrainedError`); `constraint` names it.
     #[error("{message}")]
     Overconstrained { constraint: String, message: String },
+    /// A file could not be written (Python `OSError`).
+    #[error("{0}")]
+    Io(String),
     /// A value is out of range or malformed (Python `ValueError`).
     #[error("{0}")]
     InvalidValue(String),
@@ -49,6 +52,7 @@ impl Error {
             Error::NotFound(_) => "NotFoundError",
             Error::NotReadable(_) => "NotReadableError",
             Error::Overconstrained { .. } => "OverconstrainedError",
+            Error::Io(_) => "OSError",
             Error::InvalidValue(_) => "ValueError",
             Error::InvalidType(_) => "TypeError",
         }

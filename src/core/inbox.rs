@@ -61,11 +61,7 @@ pub(crate) fn session_queues(stats: Arc<RecorderStats>) -> (SessionInput, Sender
     let (audio_tx, audio_rx) = crossbeam_channel::bounded(AUDIO_QUEUE);
     let (video_tx, video_rx) = crossbeam_channel::bounded(VIDEO_QUEUE);
     let (control_tx, control_rx) = crossbeam_channel::unbounded();
-    let input = SessionInput {
-        queues: [audio_tx, video_tx],
-        sent: Arc::default(),
-        stats,
-    };
+    let input = SessionInput { queues: [audio_tx, video_tx], sent: Arc::default(), stats };
     let inbox = Inbox {
         queues: [audio_rx, video_rx],
         control: control_rx,
@@ -79,10 +75,7 @@ pub(crate) fn session_queues(stats: Arc<RecorderStats>) -> (SessionInput, Sender
 impl SessionInput {
     /// How many items each queue has been given: what a command must come after.
     pub(crate) fn sequence(&self) -> [u64; 2] {
-        [
-            self.sent[0].load(Ordering::SeqCst),
-            self.sent[1].load(Ordering::SeqCst),
-        ]
+        [self.sent[0].load(Ordering::SeqCst), self.sent[1].load(Ordering::SeqCst)]
     }
 
     /// Queues audio or an end marker, waiting while the queue is full. Counted before the send,
@@ -96,26 +89,20 @@ impl SessionInput {
 
     /// Queues a frame, waiting while the video queue is full.
     pub(crate) fn send_video(&self, track: usize, frame: Arc<VideoFrame>) {
-        self.stats
-            .video_frames_received
-            .fetch_add(1, Ordering::Relaxed);
+        self.stats.video_frames_received.fetch_add(1, Ordering::Relaxed);
         self.send_media(TrackKind::Video, track, Media::Video(frame));
     }
 
     /// Queues a frame unless the video queue is full, in which case it is dropped and counted.
     /// (Counted after a successful send: a dropped frame must not be waited for.)
     pub(crate) fn offer_video(&self, track: usize, frame: Arc<VideoFrame>) {
-        self.stats
-            .video_frames_received
-            .fetch_add(1, Ordering::Relaxed);
+        self.stats.video_frames_received.fetch_add(1, Ordering::Relaxed);
         match self.queues[1].try_send((track, Media::Video(frame))) {
             Ok(()) => {
                 self.sent[1].fetch_add(1, Ordering::SeqCst);
             }
             Err(TrySendError::Full(_)) => {
-                self.stats
-                    .video_frames_dropped
-                    .fetch_add(1, Ordering::Relaxed);
+                self.stats.video_frames_dropped.fetch_add(1, Ordering::Relaxed);
             }
             Err(TrySendError::Disconnected(_)) => {}
         }

@@ -58,12 +58,7 @@ impl VideoFrame {
         let y = width as usize * height as usize;
         let mut data = vec![128u8; Self::byte_len(width, height)];
         data[..y].fill(16);
-        VideoFrame {
-            width,
-            height,
-            time,
-            data,
-        }
+        VideoFrame { width, height, time, data }
     }
 
     /// `(y, u, v)` plane slices.

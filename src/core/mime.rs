@@ -40,12 +40,7 @@ pub struct MimeType {
 pub fn parse(type_: &str) -> Result<MimeType, String> {
     let s = type_.trim_matches(is_ascii_ws);
     if s.is_empty() {
-        return Ok(MimeType {
-            top: None,
-            audio_codec: None,
-            video_codec: None,
-            has_codecs: false,
-        });
+        return Ok(MimeType { top: None, audio_codec: None, video_codec: None, has_codecs: false });
     }
     let (essence, params) = match s.find(';') {
         Some(i) => (&s[..i], &s[i + 1..]),
@@ -64,9 +59,7 @@ pub fn parse(type_: &str) -> Result<MimeType, String> {
         other => return Err(format!("top-level type {other:?} cannot be recorded")),
     };
     if !sub.eq_ignore_ascii_case("webm") {
-        return Err(format!(
-            "container {sub:?} is not supported (supported: webm)"
-        ));
+        return Err(format!("container {sub:?} is not supported (supported: webm)"));
     }
     let mut codecs: Option<Vec<String>> = None;
     for param in split_params(params)? {
@@ -98,23 +91,15 @@ pub fn parse(type_: &str) -> Result<MimeType, String> {
             }
             "vp8" | "vp9" => {
                 if top == TopLevel::Audio {
-                    return Err(format!(
-                        "an audio/ type cannot hold the video codec {codec:?}"
-                    ));
+                    return Err(format!("an audio/ type cannot hold the video codec {codec:?}"));
                 }
-                let c = if codec == "vp8" {
-                    VideoCodec::Vp8
-                } else {
-                    VideoCodec::Vp9
-                };
+                let c = if codec == "vp8" { VideoCodec::Vp8 } else { VideoCodec::Vp9 };
                 if mime.video_codec.replace(c).is_some() {
                     return Err(format!("more than one video codec in {type_:?}"));
                 }
             }
             "av1" | "av01" | "h264" | "avc1" | "avc3" | "hvc1" | "hev1" => {
-                return Err(format!(
-                    "video codec {codec:?} is not supported by this build"
-                ))
+                return Err(format!("video codec {codec:?} is not supported by this build"))
             }
             other => return Err(format!("codec {other:?} is not supported")),
         }
@@ -154,9 +139,7 @@ fn is_ascii_ws(c: char) -> bool {
 }
 
 fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Splits `name=value` parameters on `;`, honouring quoted values (which may hold `;` and `,`).
@@ -168,9 +151,7 @@ fn split_params(params: &str) -> Result<Vec<(String, String)>, String> {
         if rest.is_empty() {
             return Ok(out);
         }
-        let eq = rest
-            .find(['=', ';'])
-            .filter(|&i| rest.as_bytes()[i] == b'=');
+        let eq = rest.find(['=', ';']).filter(|&i| rest.as_bytes()[i] == b'=');
         let Some(eq) = eq else {
             return Err(format!(
                 "parameter {:?} has no value",
@@ -199,17 +180,12 @@ fn split_params(params: &str) -> Result<Vec<(String, String)>, String> {
             let end = end.ok_or_else(|| format!("unterminated quote in parameter {name:?}"))?;
             let tail = quoted[end..].trim_start_matches(is_ascii_ws);
             if !(tail.is_empty() || tail.starts_with(';')) {
-                return Err(format!(
-                    "unexpected text after the quoted value of {name:?}"
-                ));
+                return Err(format!("unexpected text after the quoted value of {name:?}"));
             }
             (value, tail)
         } else {
             let end = after.find(';').unwrap_or(after.len());
-            (
-                after[..end].trim_matches(is_ascii_ws).to_string(),
-                &after[end..],
-            )
+            (after[..end].trim_matches(is_ascii_ws).to_string(), &after[end..])
         };
         out.push((name.to_string(), value));
         rest = tail.strip_prefix(';').unwrap_or(tail);
@@ -264,18 +240,12 @@ mod tests {
         let m = parse("").unwrap();
         assert_eq!(extended("", &m, true, false), "audio/webm;codecs=opus");
         let m = parse("video/webm").unwrap();
-        assert_eq!(
-            extended("video/webm", &m, true, false),
-            "video/webm;codecs=opus"
-        );
+        assert_eq!(extended("video/webm", &m, true, false), "video/webm;codecs=opus");
         let m = parse("").unwrap();
         assert_eq!(extended("", &m, true, true), "video/webm;codecs=vp8,opus");
         assert_eq!(extended("", &m, false, true), "video/webm;codecs=vp8");
         let m = parse("video/webm;codecs=vp9").unwrap();
-        assert_eq!(
-            extended("video/webm;codecs=vp9", &m, false, true),
-            "video/webm;codecs=vp9"
-        );
+        assert_eq!(extended("video/webm;codecs=vp9", &m, false, true), "video/webm;codecs=vp9");
         let t = "audio/webm; codecs=\"opus\"";
         assert_eq!(extended(t, &parse(t).unwrap(), true, false), t);
     }

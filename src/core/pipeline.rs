@@ -16,7 +16,7 @@ use crate::core::mux::interleave::Interleaver;
 use crate::core::mux::webm::{TrackFormat, TrackInfo, WebmMuxer};
 use crate::core::packet::Packet;
 use crate::core::recorder::{RecorderStats, SessionPost, TaskKind};
-use crate::core::sink::ChunkCutter;
+use crate::core::sink::{ChunkCutter, FileSink};
 use crate::core::track::{TrackKind, TrackSettings};
 use crate::core::{Error, Result};
 
@@ -38,6 +38,7 @@ pub(crate) struct PipelineConfig {
     pub keyframes: KeyframeRule,
     pub post: SessionPost,
     pub stats: Arc<RecorderStats>,
+    pub file: Option<FileSink>,
     /// The previous session of the same recorder; its tasks go first.
     pub after: Option<Receiver<()>>,
     /// Dropped when this session has posted its last task.
@@ -96,6 +97,7 @@ struct Session {
     packets: Vec<Packet>,
     ready: Vec<Packet>,
     setup_error: Option<Error>,
+    file: Option<FileSink>,
 }
 
 enum Flow {
@@ -123,10 +125,7 @@ impl Session {
                                 codec_private: Some(enc.codec_private().to_vec()),
                                 codec_delay_ns: enc.codec_delay_ns(),
                                 seek_pre_roll_ns: SEEK_PRE_ROLL_NS,
-                                kind: TrackFormat::Audio {
-                                    sample_rate: 48_000.0,
-                                    channels,
-                                },
+                                kind: TrackFormat::Audio { sample_rate: 48_000.0, channels },
                             });
                             Encoder::Audio(Box::new(enc))
                         }
@@ -178,6 +177,7 @@ impl Session {
             packets: Vec::new(),
             ready: Vec::new(),
             setup_error,
+            file: config.file,
         }
     }
 
@@ -262,10 +262,7 @@ impl Session {
         };
         // A new size re-creates the encoder, which starts on a keyframe (what Chrome does).
         // VP8 and VP9 carry the size in every keyframe, so players follow the change.
-        if slot
-            .as_ref()
-            .is_some_and(|e| e.size() != (frame.width, frame.height))
-        {
+        if slot.as_ref().is_some_and(|e| e.size() != (frame.width, frame.height)) {
             if let Some(mut old) = slot.take() {
                 old.finish(&mut self.packets)?;
             }
@@ -282,9 +279,7 @@ impl Session {
         }
         let enc = slot.as_mut().expect("created above");
         enc.encode(frame, pts, duration, &mut self.packets)?;
-        self.stats
-            .video_frames_encoded
-            .fetch_add(1, Ordering::Relaxed);
+        self.stats.video_frames_encoded.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
@@ -314,7 +309,9 @@ impl Session {
             Command::Pause | Command::Resume => {}
             Command::RequestData => {
                 self.ensure_started();
-                self.cut();
+                if let Err(e) = self.cut() {
+                    return Flow::Finish(Some(e), true);
+                }
             }
             Command::Stop => return Flow::Finish(None, false),
             Command::Abort(e) => return Flow::Finish(Some(e), true),
@@ -337,7 +334,7 @@ impl Session {
             self.muxer.write(&p);
             self.ensure_started();
             if self.cutter.add(&p) {
-                self.cut();
+                self.cut()?;
             }
         }
         Ok(())
@@ -350,15 +347,21 @@ impl Session {
         }
     }
 
-    fn cut(&mut self) {
+    /// Ends the current blob: appends it to the file, if any, and posts it.
+    fn cut(&mut self) -> Result<()> {
         let data = self.muxer.flush();
+        let written = match self.file.as_mut() {
+            Some(f) => f.append(&data),
+            None => Ok(()),
+        };
+        self.post_blob(data);
+        written
+    }
+
+    fn post_blob(&mut self, data: Vec<u8>) {
         let timecode = self.cutter.cut();
         let budget = self.post.budget().acquire(data.len());
-        self.post.post(TaskKind::Data {
-            data,
-            timecode,
-            budget,
-        });
+        self.post.post(TaskKind::Data { data, timecode, budget });
     }
 
     /// Ends the session: flushes what was gathered, then (teardown) `error`, `dataavailable`,
@@ -379,13 +382,19 @@ impl Session {
         if let Err(e) = self.mux_pending(true) {
             error.get_or_insert(e);
         }
+        // The last blob carries the Cues; the file gets them and the header patches too.
+        let (data, patches) = self.muxer.finalize();
+        if let Some(mut file) = self.file.take() {
+            let written = file.append(&data).and_then(|()| file.finish(patches.as_ref()));
+            if let Err(e) = written {
+                error.get_or_insert(Error::Unknown(format!("writing the recording failed: {e}")));
+            }
+        }
         self.ensure_started();
         if teardown || error.is_some() {
             self.post.post(TaskKind::Teardown(error));
         }
-        self.cut();
-        self.post.post(TaskKind::Stop {
-            media_ms: self.cutter.media_end_ms(),
-        });
+        self.post_blob(data);
+        self.post.post(TaskKind::Stop { media_ms: self.cutter.media_end_ms() });
     }
 }

@@ -21,7 +21,7 @@ use crate::core::inbox::{self, Command, Control, SessionInput};
 use crate::core::media::Media;
 use crate::core::mime::{self, MimeType, TopLevel};
 use crate::core::pipeline::{self, PipelineConfig, TrackPlan};
-use crate::core::sink::{Budget, BudgetGuard};
+use crate::core::sink::{Budget, BudgetGuard, FileSink};
 use crate::core::track::{Track, TrackKind};
 use crate::core::{Error, Result};
 
@@ -135,27 +135,15 @@ impl Task {
         match self.kind {
             TaskKind::Start => {
                 if current {
-                    inner.mime_type = inner
-                        .session
-                        .as_ref()
-                        .map(|s| s.mime.clone())
-                        .unwrap_or_default();
+                    inner.mime_type =
+                        inner.session.as_ref().map(|s| s.mime.clone()).unwrap_or_default();
                 }
                 Some(Event::Start)
             }
-            TaskKind::Data {
-                data,
-                timecode,
-                budget,
-            } => {
+            TaskKind::Data { data, timecode, budget } => {
                 let mime_type = inner.session_mime(self.session);
                 let timecode = inner.timecode_base + timecode;
-                Some(Event::DataAvailable {
-                    data,
-                    mime_type,
-                    timecode,
-                    budget,
-                })
+                Some(Event::DataAvailable { data, mime_type, timecode, budget })
             }
             TaskKind::Pause => Some(Event::Pause),
             TaskKind::Resume => Some(Event::Resume),
@@ -194,11 +182,7 @@ pub(crate) struct SessionPost {
 
 impl SessionPost {
     pub(crate) fn post(&self, kind: TaskKind) {
-        let task = Task {
-            shared: self.shared.clone(),
-            session: self.session,
-            kind,
-        };
+        let task = Task { shared: self.shared.clone(), session: self.session, kind };
         self.shared.sink.post(task);
     }
     pub(crate) fn budget(&self) -> &Arc<Budget> {
@@ -247,11 +231,7 @@ struct Inner {
 
 impl Inner {
     fn session_mime(&self, session: u64) -> String {
-        self.mimes
-            .iter()
-            .find(|(id, _)| *id == session)
-            .map(|(_, m)| m.clone())
-            .unwrap_or_default()
+        self.mimes.iter().find(|(id, _)| *id == session).map(|(_, m)| m.clone()).unwrap_or_default()
     }
 
     /// "Inactivate the recorder" (§2.4); returns the session so the caller can end it.
@@ -340,7 +320,14 @@ impl Recorder {
     }
 
     /// `start(timeslice)` (§2.3): `stream_tracks` is the stream's track set at this moment.
-    pub fn start(&self, stream_tracks: &[Arc<Track>], timeslice_ms: Option<u64>) -> Result<()> {
+    /// With `file`, the recording is also written to that path, and finalized there (seekable:
+    /// Duration, SeekHead, Cues) when the session ends.
+    pub fn start(
+        &self,
+        stream_tracks: &[Arc<Track>],
+        timeslice_ms: Option<u64>,
+        file: Option<&std::path::Path>,
+    ) -> Result<()> {
         let mut inner = self.shared.inner.lock();
         if inner.state != RecordingState::Inactive {
             return Err(Error::InvalidState(format!(
@@ -363,24 +350,18 @@ impl Recorder {
                 inner.constrained
             )));
         }
-        let recorded: Vec<Arc<Track>> = video
-            .into_iter()
-            .chain(audio)
-            .map(|t| (*t).clone())
-            .collect();
+        let recorded: Vec<Arc<Track>> =
+            video.into_iter().chain(audio).map(|t| (*t).clone()).collect();
         if let Some(bps) = inner.options.bits_per_second {
             let n_video = video.is_some() as u32;
             let n_audio = audio.is_some() as u32;
             (inner.video_bps, inner.audio_bps) = bitrate::select(bps, n_video, n_audio);
         }
         // Process-unique: tracks tell sessions apart by id, across recorders.
+        let file = file.map(FileSink::create).transpose()?;
         let id = NEXT_SESSION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mime = mime::extended(
-            &inner.constrained,
-            &inner.parsed,
-            audio.is_some(),
-            video.is_some(),
-        );
+        let mime =
+            mime::extended(&inner.constrained, &inner.parsed, audio.is_some(), video.is_some());
         let (input, control_tx, inbox) = inbox::session_queues(self.shared.stats.clone());
         let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(0);
         let keyframes = match (
@@ -406,11 +387,9 @@ impl Recorder {
             bitrate_mode: inner.options.audio_bitrate_mode,
             video_codec: inner.parsed.video_codec.unwrap_or(VideoCodec::Vp8),
             keyframes,
-            post: SessionPost {
-                shared: self.shared.clone(),
-                session: id,
-            },
+            post: SessionPost { shared: self.shared.clone(), session: id },
             stats: self.shared.stats.clone(),
+            file,
             after: inner.last_done.take(),
             done: done_tx,
         };
@@ -422,13 +401,8 @@ impl Recorder {
             }
         }
         inner.mimes.push((id, mime.clone()));
-        inner.session = Some(ActiveSession {
-            id,
-            control: control_tx,
-            input,
-            tracks: recorded,
-            mime,
-        });
+        inner.session =
+            Some(ActiveSession { id, control: control_tx, input, tracks: recorded, mime });
         inner.state = RecordingState::Recording;
         Ok(())
     }
@@ -447,9 +421,9 @@ impl Recorder {
     pub fn pause(&self) -> Result<()> {
         let mut inner = self.shared.inner.lock();
         match inner.state {
-            RecordingState::Inactive => Err(Error::InvalidState(
-                "pause: the recorder is inactive".into(),
-            )),
+            RecordingState::Inactive => {
+                Err(Error::InvalidState("pause: the recorder is inactive".into()))
+            }
             RecordingState::Paused => Ok(()),
             RecordingState::Recording => {
                 inner.state = RecordingState::Paused;
@@ -464,9 +438,9 @@ impl Recorder {
     pub fn resume(&self) -> Result<()> {
         let mut inner = self.shared.inner.lock();
         match inner.state {
-            RecordingState::Inactive => Err(Error::InvalidState(
-                "resume: the recorder is inactive".into(),
-            )),
+            RecordingState::Inactive => {
+                Err(Error::InvalidState("resume: the recorder is inactive".into()))
+            }
             RecordingState::Recording => Ok(()),
             RecordingState::Paused => {
                 inner.state = RecordingState::Recording;
@@ -481,9 +455,7 @@ impl Recorder {
     pub fn request_data(&self) -> Result<()> {
         let inner = self.shared.inner.lock();
         match &inner.session {
-            None => Err(Error::InvalidState(
-                "request_data: the recorder is inactive".into(),
-            )),
+            None => Err(Error::InvalidState("request_data: the recorder is inactive".into())),
             Some(s) => {
                 s.send(Command::RequestData);
                 Ok(())
@@ -496,11 +468,8 @@ impl Recorder {
     pub fn track_set_changed(&self) {
         let inner = self.shared.inner.lock();
         if let Some(s) = &inner.session {
-            let task = Task {
-                shared: self.shared.clone(),
-                session: s.id,
-                kind: TaskKind::TrackSetCheck,
-            };
+            let task =
+                Task { shared: self.shared.clone(), session: s.id, kind: TaskKind::TrackSetCheck };
             drop(inner);
             self.shared.sink.post(task);
         }
@@ -510,9 +479,7 @@ impl Recorder {
     pub fn inject_failure(&self, error: Error) -> Result<()> {
         let inner = self.shared.inner.lock();
         match &inner.session {
-            None => Err(Error::InvalidState(
-                "inject_failure: the recorder is inactive".into(),
-            )),
+            None => Err(Error::InvalidState("inject_failure: the recorder is inactive".into())),
             Some(s) => {
                 s.send(Command::Abort(error));
                 Ok(())

@@ -126,10 +126,7 @@ mod tests {
         assert_eq!(out.len() as u64, (n as u64 * 48_000 + 22_050) / 44_100);
         // Zero crossings of a 1 kHz sine over the middle second: about 2 per period.
         let mid = &out[4800..4800 + 38_400];
-        let crossings = mid
-            .windows(2)
-            .filter(|w| (w[0] < 0.0) != (w[1] < 0.0))
-            .count();
+        let crossings = mid.windows(2).filter(|w| (w[0] < 0.0) != (w[1] < 0.0)).count();
         assert!((1598..=1602).contains(&crossings), "{crossings} crossings");
     }
 }

@@ -30,8 +30,7 @@ impl ChunkCutter {
     pub fn add(&mut self, p: &Packet) -> bool {
         let start = *self.blob_start.get_or_insert(p.pts);
         self.media_end = self.media_end.max(p.pts + p.duration);
-        self.timeslice_ns
-            .is_some_and(|t| self.media_end - start >= t)
+        self.timeslice_ns.is_some_and(|t| self.media_end - start >= t)
     }
 
     /// Ends the current blob; returns its timecode: the media time (ms) of its first packet,
@@ -58,11 +57,7 @@ pub struct Budget {
 
 impl Budget {
     pub fn new(limit: usize) -> Arc<Self> {
-        Arc::new(Budget {
-            limit,
-            used: Mutex::new(0),
-            freed: Condvar::new(),
-        })
+        Arc::new(Budget { limit, used: Mutex::new(0), freed: Condvar::new() })
     }
 
     /// Waits until `n` more bytes fit (a blob larger than the limit waits for an empty budget).
@@ -72,10 +67,7 @@ impl Budget {
             self.freed.wait(&mut used);
         }
         *used += n;
-        BudgetGuard {
-            budget: self.clone(),
-            n,
-        }
+        BudgetGuard { budget: self.clone(), n }
     }
 
     pub fn used(&self) -> usize {
@@ -100,4 +92,47 @@ impl std::fmt::Debug for BudgetGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "BudgetGuard({} bytes)", self.n)
     }
+}
+
+/// Recording straight to a file: every blob is appended as it is cut; at the end, the
+/// muxer's patches make the file seekable (Duration, SeekHead, Cues). Cheap enough to run on
+/// the pipeline thread: a buffered append per blob and three small writes at the end.
+pub struct FileSink {
+    file: std::io::BufWriter<std::fs::File>,
+    path: std::path::PathBuf,
+}
+
+impl FileSink {
+    pub fn create(path: &std::path::Path) -> crate::core::Result<Self> {
+        let file = std::fs::File::create(path).map_err(|e| io_error(path, &e))?;
+        Ok(FileSink { file: std::io::BufWriter::new(file), path: path.to_path_buf() })
+    }
+
+    pub fn append(&mut self, data: &[u8]) -> crate::core::Result<()> {
+        use std::io::Write;
+        self.file.write_all(data).map_err(|e| io_error(&self.path, &e))
+    }
+
+    /// Applies `patches` (stream offsets = file offsets) and flushes to disk.
+    pub fn finish(
+        mut self,
+        patches: Option<&crate::core::mux::webm::Patches>,
+    ) -> crate::core::Result<()> {
+        use std::io::{Seek, SeekFrom, Write};
+        let path = self.path.clone();
+        let err = |e: std::io::Error| io_error(&path, &e);
+        self.file.flush().map_err(err)?;
+        let mut file = self.file.into_inner().map_err(|e| io_error(&path, e.error()))?;
+        if let Some(patches) = patches {
+            for (offset, bytes) in &patches.0 {
+                file.seek(SeekFrom::Start(*offset)).map_err(err)?;
+                file.write_all(bytes).map_err(err)?;
+            }
+        }
+        file.sync_all().map_err(err)
+    }
+}
+
+fn io_error(path: &std::path::Path, e: &std::io::Error) -> crate::core::Error {
+    crate::core::Error::Io(format!("{}: {e}", path.display()))
 }

@@ -50,18 +50,13 @@ fn recorder(mime: &str) -> (Recorder, Receiver<Seen>) {
         video_key_frame_interval_duration: None,
         video_key_frame_interval_count: None,
     };
-    (
-        Recorder::new(options, Arc::new(TestSink { tasks: task_tx })).unwrap(),
-        seen_rx,
-    )
+    (Recorder::new(options, Arc::new(TestSink { tasks: task_tx })).unwrap(), seen_rx)
 }
 
 fn until_stop(rx: &Receiver<Seen>) -> Vec<Seen> {
     let mut out = Vec::new();
     loop {
-        let seen = rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("no stop event within 10 s");
+        let seen = rx.recv_timeout(Duration::from_secs(10)).expect("no stop event within 10 s");
         let last = seen.0 == "stop";
         out.push(seen);
         if last {
@@ -75,25 +70,19 @@ fn types(seen: &[Seen]) -> Vec<&str> {
 }
 
 fn second_of_audio() -> Vec<f32> {
-    (0..48_000)
-        .map(|i| (i as f32 * 0.0576).sin() * 0.5)
-        .collect()
+    (0..48_000).map(|i| (i as f32 * 0.0576).sin() * 0.5).collect()
 }
 
 #[test]
 fn start_stop_delivers_everything_written() {
     let (rec, rx) = recorder("");
     let src = AudioInput::new(48_000, 1, "t").unwrap();
-    rec.start(std::slice::from_ref(src.track()), None).unwrap();
+    rec.start(std::slice::from_ref(src.track()), None, None).unwrap();
     src.write(Samples::F32(&second_of_audio())).unwrap();
     rec.stop();
     let seen = until_stop(&rx);
     assert_eq!(types(&seen), ["start", "dataavailable", "stop"]);
-    assert!(
-        seen[1].1 > 10_000,
-        "one second of 128 kbps Opus, got {} bytes",
-        seen[1].1
-    );
+    assert!(seen[1].1 > 10_000, "one second of 128 kbps Opus, got {} bytes", seen[1].1);
     assert_eq!(rec.mime_type(), "");
 }
 
@@ -101,8 +90,7 @@ fn start_stop_delivers_everything_written() {
 fn pause_resume_and_timeslice_order() {
     let (rec, rx) = recorder("audio/webm");
     let src = AudioInput::new(48_000, 1, "t").unwrap();
-    rec.start(std::slice::from_ref(src.track()), Some(250))
-        .unwrap();
+    rec.start(std::slice::from_ref(src.track()), Some(250), None).unwrap();
     src.write(Samples::F32(&second_of_audio())).unwrap();
     rec.pause().unwrap();
     src.write(Samples::F32(&second_of_audio())).unwrap();
@@ -128,7 +116,7 @@ fn pause_resume_and_timeslice_order() {
 fn track_end_tears_down_without_error() {
     let (rec, rx) = recorder("");
     let src = AudioInput::new(16_000, 2, "t").unwrap();
-    rec.start(std::slice::from_ref(src.track()), None).unwrap();
+    rec.start(std::slice::from_ref(src.track()), None, None).unwrap();
     src.write(Samples::F32(&vec![0.25; 32_000])).unwrap();
     src.close();
     let seen = until_stop(&rx);
@@ -144,7 +132,7 @@ fn injected_failure_and_track_set_change_fire_errors_first() {
     ] {
         let (rec, rx) = recorder("");
         let src = AudioInput::new(48_000, 1, "t").unwrap();
-        rec.start(std::slice::from_ref(src.track()), None).unwrap();
+        rec.start(std::slice::from_ref(src.track()), None, None).unwrap();
         src.write(Samples::F32(&second_of_audio())).unwrap();
         match err {
             Some(e) => rec.inject_failure(e).unwrap(),
@@ -161,7 +149,7 @@ fn injected_failure_and_track_set_change_fire_errors_first() {
 fn track_set_change_then_stop_is_no_error() {
     let (rec, rx) = recorder("");
     let src = AudioInput::new(48_000, 1, "t").unwrap();
-    rec.start(std::slice::from_ref(src.track()), None).unwrap();
+    rec.start(std::slice::from_ref(src.track()), None, None).unwrap();
     rec.track_set_changed();
     rec.stop();
     assert_eq!(types(&until_stop(&rx)), ["start", "dataavailable", "stop"]);
@@ -173,11 +161,11 @@ fn state_errors() {
     assert!(matches!(rec.pause(), Err(Error::InvalidState(_))));
     assert!(matches!(rec.resume(), Err(Error::InvalidState(_))));
     assert!(matches!(rec.request_data(), Err(Error::InvalidState(_))));
-    assert!(matches!(rec.start(&[], None), Err(Error::NotSupported(_))));
+    assert!(matches!(rec.start(&[], None, None), Err(Error::NotSupported(_))));
     let src = AudioInput::new(48_000, 1, "t").unwrap();
-    rec.start(std::slice::from_ref(src.track()), None).unwrap();
+    rec.start(std::slice::from_ref(src.track()), None, None).unwrap();
     assert!(matches!(
-        rec.start(std::slice::from_ref(src.track()), None),
+        rec.start(std::slice::from_ref(src.track()), None, None),
         Err(Error::InvalidState(_))
     ));
     rec.stop();

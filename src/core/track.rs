@@ -205,24 +205,14 @@ impl Track {
         if !self.enabled() || self.muted() {
             block.samples.fill(0.0);
         }
-        self.stats
-            .delivered_frames
-            .fetch_add(block.frames() as u64, Ordering::Relaxed);
+        self.stats.delivered_frames.fetch_add(block.frames() as u64, Ordering::Relaxed);
         // Clone the senders out of the lock: a blocking send must not hold it, or a session
         // that ends (and detaches) while we wait would deadlock against us.
-        let targets: Vec<(usize, SessionInput)> = self
-            .attached
-            .lock()
-            .iter()
-            .map(|a| (a.index, a.input.clone()))
-            .collect();
+        let targets: Vec<(usize, SessionInput)> =
+            self.attached.lock().iter().map(|a| (a.index, a.input.clone())).collect();
         let n = targets.len();
         for (i, (index, input)) in targets.into_iter().enumerate() {
-            let block = if i + 1 == n {
-                std::mem::take(&mut block)
-            } else {
-                block.clone()
-            };
+            let block = if i + 1 == n { std::mem::take(&mut block) } else { block.clone() };
             input.send_media(TrackKind::Audio, index, Media::Audio(block));
         }
     }
@@ -248,12 +238,8 @@ impl Track {
         };
         self.stats.delivered_frames.fetch_add(1, Ordering::Relaxed);
         *self.last_frame.lock() = Some(frame.clone());
-        let targets: Vec<(usize, SessionInput)> = self
-            .attached
-            .lock()
-            .iter()
-            .map(|a| (a.index, a.input.clone()))
-            .collect();
+        let targets: Vec<(usize, SessionInput)> =
+            self.attached.lock().iter().map(|a| (a.index, a.input.clone())).collect();
         let policy = *self.overflow.lock();
         for (index, input) in targets {
             match policy {
@@ -293,11 +279,7 @@ impl Track {
         if !self.is_live() {
             return false;
         }
-        attached.push(Attached {
-            session,
-            index,
-            input,
-        });
+        attached.push(Attached { session, index, input });
         true
     }
 
@@ -308,9 +290,6 @@ impl Track {
 
 impl std::fmt::Debug for Track {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Track")
-            .field("id", &self.id)
-            .field("kind", &self.kind)
-            .finish()
+        f.debug_struct("Track").field("id", &self.id).field("kind", &self.kind).finish()
     }
 }

@@ -82,12 +82,7 @@ fn deliver(py: Python<'_>, weak: &Py<PyAny>, event: Event) -> PyResult<()> {
     }
     let type_ = event.type_();
     match event {
-        Event::DataAvailable {
-            data,
-            mime_type,
-            timecode,
-            ..
-        } => {
+        Event::DataAvailable { data, mime_type, timecode, .. } => {
             let bytes = PyBytes::new(py, &data);
             drop(data);
             target.call1((type_, bytes, mime_type, timecode, py.None()))?;

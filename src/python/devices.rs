@@ -12,10 +12,7 @@ use crate::python::track::Track;
 #[pyfunction]
 pub fn enumerate_devices(py: Python<'_>) -> PyResult<Vec<(String, &'static str, String, String)>> {
     let devices = gil::detach(py, device::enumerate).py(py)?;
-    Ok(devices
-        .into_iter()
-        .map(|d| (d.device_id, d.kind, d.label, d.group_id))
-        .collect())
+    Ok(devices.into_iter().map(|d| (d.device_id, d.kind, d.label, d.group_id)).collect())
 }
 
 #[pyclass(frozen, module = "mediarecorder._native")]
@@ -35,19 +32,13 @@ impl DeviceInput {
         sample_rate: Option<u32>,
         channel_count: Option<u16>,
     ) -> PyResult<Self> {
-        let c = AudioConstraints {
-            device_id,
-            sample_rate,
-            channel_count,
-        };
+        let c = AudioConstraints { device_id, sample_rate, channel_count };
         let inner = gil::detach(py, move || DeviceCapture::open(c)).py(py)?;
         Ok(DeviceInput { inner })
     }
 
     #[getter]
     fn track(&self) -> Track {
-        Track {
-            inner: self.inner.track().clone(),
-        }
+        Track { inner: self.inner.track().clone() }
     }
 }

@@ -1,7 +1,7 @@
 //! Core errors → Python exceptions, in one place. The DOMException classes are defined once, in
 //! `mediarecorder/_errors.py`; argument errors become the built-in `ValueError`/`TypeError`.
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 
@@ -13,6 +13,7 @@ pub fn to_py(py: Python<'_>, e: Error) -> PyErr {
     match e {
         Error::InvalidValue(msg) => PyValueError::new_err(msg),
         Error::InvalidType(msg) => PyTypeError::new_err(msg),
+        Error::Io(msg) => PyOSError::new_err(msg),
         e => match dom_exception(py, &e) {
             Ok(exc) => PyErr::from_value(exc),
             Err(err) => err,

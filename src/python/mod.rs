@@ -26,6 +26,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(video::render_test_pattern, m)?)?;
     m.add_function(wrap_pyfunction!(devices::enumerate_devices, m)?)?;
     m.add_function(wrap_pyfunction!(recorder::is_type_supported, m)?)?;
+    m.add_function(wrap_pyfunction!(recorder::make_seekable, m)?)?;
     m.add_function(wrap_pyfunction!(delivery::report_unraisable, m)?)?;
     m.add_function(wrap_pyfunction!(sources::encode_opus_only, m)?)?;
     m.add_function(wrap_pyfunction!(delivery::shutdown, m)?)?;

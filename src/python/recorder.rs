@@ -50,12 +50,8 @@ impl Recorder {
             video_key_frame_interval_duration,
             video_key_frame_interval_count,
         };
-        let sink = Arc::new(PySink {
-            dispatch: Arc::new(dispatch),
-        });
-        Ok(Recorder {
-            inner: CoreRecorder::new(options, sink).py(py)?,
-        })
+        let sink = Arc::new(PySink { dispatch: Arc::new(dispatch) });
+        Ok(Recorder { inner: CoreRecorder::new(options, sink).py(py)? })
     }
 
     #[getter]
@@ -95,16 +91,19 @@ impl Recorder {
         )
     }
 
-    #[pyo3(signature = (tracks, timeslice))]
+    #[pyo3(signature = (tracks, timeslice, file=None))]
     fn start(
         &self,
         py: Python<'_>,
         tracks: Vec<PyRef<'_, Track>>,
         timeslice: Option<u64>,
+        file: Option<std::path::PathBuf>,
     ) -> PyResult<()> {
         let tracks: Vec<_> = tracks.iter().map(|t| t.inner.clone()).collect();
-        self.inner.start(&tracks, timeslice).py(py)
+        let inner = &self.inner;
+        crate::python::gil::detach(py, || inner.start(&tracks, timeslice, file.as_deref())).py(py)
     }
+
     fn stop(&self) {
         self.inner.stop()
     }
@@ -141,4 +140,12 @@ impl Recorder {
 #[pyfunction]
 pub fn is_type_supported(mime_type: &str) -> bool {
     mime::is_type_supported(mime_type)
+}
+
+/// Rewrites a live WebM (`src` bytes) as a seekable WebM (Duration, SeekHead, Cues), without
+/// re-encoding.
+#[pyfunction]
+pub fn make_seekable<'py>(py: Python<'py>, src: &[u8]) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+    let out = crate::python::gil::detach(py, || crate::core::mux::seekable::make_seekable(src)).py(py)?;
+    Ok(pyo3::types::PyBytes::new(py, &out))
 }

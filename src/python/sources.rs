@@ -31,9 +31,7 @@ impl AudioInput {
 
     #[getter]
     fn track(&self) -> Track {
-        Track {
-            inner: self.inner.track().clone(),
-        }
+        Track { inner: self.inner.track().clone() }
     }
 
     /// Validates `samples` and queues it; waits (without the GIL) while the recorder's queue
@@ -42,11 +40,7 @@ impl AudioInput {
         let array = samples.cast::<PyUntypedArray>().map_err(|_| {
             PyTypeError::new_err(format!(
                 "samples: expected a numpy.ndarray, got {}",
-                samples
-                    .get_type()
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default()
+                samples.get_type().name().map(|n| n.to_string()).unwrap_or_default()
             ))
         })?;
         let channels = self.inner.channels() as usize;
@@ -112,16 +106,12 @@ impl Tone {
     #[new]
     #[pyo3(signature = (frequency, sample_rate, channels))]
     fn new(py: Python<'_>, frequency: f64, sample_rate: u32, channels: u16) -> PyResult<Self> {
-        Ok(Tone {
-            inner: ToneGenerator::start(frequency, sample_rate, channels).py(py)?,
-        })
+        Ok(Tone { inner: ToneGenerator::start(frequency, sample_rate, channels).py(py)? })
     }
 
     #[getter]
     fn track(&self) -> Track {
-        Track {
-            inner: self.inner.track().clone(),
-        }
+        Track { inner: self.inner.track().clone() }
     }
 }
 
@@ -141,13 +131,8 @@ pub fn encode_opus_only(
         .as_slice()
         .map_err(|_| PyValueError::new_err("samples: expected a C-contiguous array"))?;
     gil::detach(py, || {
-        let mut enc = OpusEncoder::new(
-            0,
-            sample_rate,
-            channels,
-            bits_per_second,
-            BitrateMode::Variable,
-        )?;
+        let mut enc =
+            OpusEncoder::new(0, sample_rate, channels, bits_per_second, BitrateMode::Variable)?;
         let mut packets = Vec::new();
         let mut total = 0;
         for block in data.chunks(sample_rate as usize * channels as usize) {

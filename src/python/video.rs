@@ -35,27 +35,15 @@ impl VideoInput {
         label: &str,
         drop_when_behind: bool,
     ) -> PyResult<Self> {
-        let inner = CoreVideoInput::new(
-            width,
-            height,
-            frame_rate,
-            pixel_format,
-            label,
-            drop_when_behind,
-        )
-        .py(py)?;
-        Ok(VideoInput {
-            inner,
-            width,
-            height,
-        })
+        let inner =
+            CoreVideoInput::new(width, height, frame_rate, pixel_format, label, drop_when_behind)
+                .py(py)?;
+        Ok(VideoInput { inner, width, height })
     }
 
     #[getter]
     fn track(&self) -> Track {
-        Track {
-            inner: self.inner.track().clone(),
-        }
+        Track { inner: self.inner.track().clone() }
     }
 
     #[pyo3(signature = (frame, timestamp=None))]
@@ -68,11 +56,7 @@ impl VideoInput {
         let array = frame.cast::<PyUntypedArray>().map_err(|_| {
             PyTypeError::new_err(format!(
                 "frame: expected a numpy.ndarray of uint8, got {}",
-                frame
-                    .get_type()
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default()
+                frame.get_type().name().map(|n| n.to_string()).unwrap_or_default()
             ))
         })?;
         if !array.dtype().is_equiv_to(&numpy::dtype::<u8>(py)) {
@@ -136,16 +120,12 @@ impl Pattern {
     #[new]
     #[pyo3(signature = (width, height, frame_rate))]
     fn new(py: Python<'_>, width: u32, height: u32, frame_rate: f64) -> PyResult<Self> {
-        Ok(Pattern {
-            inner: TestPattern::start(width, height, frame_rate).py(py)?,
-        })
+        Ok(Pattern { inner: TestPattern::start(width, height, frame_rate).py(py)? })
     }
 
     #[getter]
     fn track(&self) -> Track {
-        Track {
-            inner: self.inner.track().clone(),
-        }
+        Track { inner: self.inner.track().clone() }
     }
 }
 
@@ -160,6 +140,5 @@ pub fn render_test_pattern<'py>(
     crate::core::source::video::check_size(width, height).py(py)?;
     let rgb = gil::detach(py, || pattern::render(width, height, index));
     let flat = PyArray1::from_vec(py, rgb);
-    flat.reshape([height as usize, width as usize, 3])
-        .map(|a| a.into_any())
+    flat.reshape([height as usize, width as usize, 3]).map(|a| a.into_any())
 }

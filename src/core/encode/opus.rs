@@ -49,26 +49,17 @@ impl OpusEncoder {
         bits_per_second: u32,
         mode: BitrateMode,
     ) -> Result<Self> {
-        let rate = if NATIVE_RATES.contains(&input_rate) {
-            input_rate
-        } else {
-            48_000
-        };
+        let rate = if NATIVE_RATES.contains(&input_rate) { input_rate } else { 48_000 };
         let resampler = (rate != input_rate)
             .then(|| StreamResampler::new(input_rate, rate, channels))
             .transpose()?;
         let bitrate = bits_per_second.clamp(500, 512_000 * channels as u32) as i32;
         let vbr = mode == BitrateMode::Variable;
         let (inner, lookahead, mapping) = if channels <= 2 {
-            let ch = if channels == 1 {
-                opus::Channels::Mono
-            } else {
-                opus::Channels::Stereo
-            };
+            let ch = if channels == 1 { opus::Channels::Mono } else { opus::Channels::Stereo };
             let mut enc =
                 opus::Encoder::new(rate, ch, opus::Application::Audio).map_err(enc_err)?;
-            enc.set_bitrate(opus::Bitrate::Bits(bitrate))
-                .map_err(enc_err)?;
+            enc.set_bitrate(opus::Bitrate::Bits(bitrate)).map_err(enc_err)?;
             enc.set_vbr(vbr).map_err(enc_err)?;
             let lookahead = enc.get_lookahead().map_err(enc_err)?;
             (Inner::Simple(enc), lookahead, None)
@@ -143,8 +134,7 @@ impl OpusEncoder {
         let frame = self.frame as u64;
         let total = needed.div_ceil(frame) * frame;
         let missing = total - self.frames_out * frame - (self.pending.len() / self.channels) as u64;
-        self.pending
-            .extend(std::iter::repeat_n(0.0, missing as usize * self.channels));
+        self.pending.extend(std::iter::repeat_n(0.0, missing as usize * self.channels));
         let first = out.len();
         self.drain(out)?;
         if let Some(last) = out[first..].last_mut() {
@@ -240,16 +230,9 @@ impl Surround {
             )
         };
         if st.is_null() || err != opusic_sys::OPUS_OK {
-            return Err(Error::Encoding(format!(
-                "opus surround encoder: error {err}"
-            )));
+            return Err(Error::Encoding(format!("opus surround encoder: error {err}")));
         }
-        let s = Surround {
-            st,
-            streams: streams as u8,
-            coupled: coupled as u8,
-            mapping,
-        };
+        let s = Surround { st, streams: streams as u8, coupled: coupled as u8, mapping };
         s.ctl(opusic_sys::OPUS_SET_BITRATE_REQUEST, bitrate)?;
         s.ctl(opusic_sys::OPUS_SET_VBR_REQUEST, vbr as i32)?;
         Ok(s)
@@ -261,9 +244,7 @@ impl Surround {
         if r == opusic_sys::OPUS_OK {
             Ok(())
         } else {
-            Err(Error::Encoding(format!(
-                "opus surround encoder ctl {request}: error {r}"
-            )))
+            Err(Error::Encoding(format!("opus surround encoder ctl {request}: error {r}")))
         }
     }
 
@@ -280,9 +261,7 @@ impl Surround {
         if r == opusic_sys::OPUS_OK {
             Ok(v)
         } else {
-            Err(Error::Encoding(format!(
-                "opus surround encoder lookahead: error {r}"
-            )))
+            Err(Error::Encoding(format!("opus surround encoder lookahead: error {r}")))
         }
     }
 
@@ -328,11 +307,8 @@ mod tests {
 
     #[test]
     fn decoded_length_equals_input_length() {
-        for (rate, n) in [
-            (48_000u32, 48_000usize + 17),
-            (16_000, 16_000),
-            (44_100, 44_100 * 2 + 5),
-        ] {
+        for (rate, n) in [(48_000u32, 48_000usize + 17), (16_000, 16_000), (44_100, 44_100 * 2 + 5)]
+        {
             let mut enc = OpusEncoder::new(0, rate, 1, 64_000, BitrateMode::Variable).unwrap();
             let mut packets = Vec::new();
             for block in vec![0.1f32; n].chunks(777) {
@@ -340,10 +316,7 @@ mod tests {
             }
             enc.finish(&mut packets).unwrap();
             let expected = (n as u64 * 48_000).div_ceil(rate as u64) as i64;
-            assert!(
-                (decode_len(&enc, &packets) as i64 - expected).abs() <= 1,
-                "rate {rate}"
-            );
+            assert!((decode_len(&enc, &packets) as i64 - expected).abs() <= 1, "rate {rate}");
             assert!(packets.iter().all(|p| p.duration == 20_000_000));
             assert_eq!(packets[0].pts, 0);
         }

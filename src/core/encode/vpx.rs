@@ -90,10 +90,7 @@ impl VpxEncoder {
         check(r, "vpx_codec_enc_config_default")?;
         // SAFETY: initialised by the call above.
         let mut cfg = unsafe { cfg.assume_init() };
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .min(8);
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
         cfg.g_w = width;
         cfg.g_h = height;
         cfg.g_timebase.num = 1;
@@ -137,21 +134,14 @@ impl VpxEncoder {
             pending: Vec::new(),
         };
         match codec {
-            VideoCodec::Vp8 => enc.control(
-                vpx::vp8e_enc_control_id::VP8E_SET_CPUUSED as c_int,
-                VP8_CPU_USED,
-            )?,
+            VideoCodec::Vp8 => {
+                enc.control(vpx::vp8e_enc_control_id::VP8E_SET_CPUUSED as c_int, VP8_CPU_USED)?
+            }
             VideoCodec::Vp9 => {
-                enc.control(
-                    vpx::vp8e_enc_control_id::VP8E_SET_CPUUSED as c_int,
-                    VP9_CPU_USED,
-                )?;
+                enc.control(vpx::vp8e_enc_control_id::VP8E_SET_CPUUSED as c_int, VP9_CPU_USED)?;
                 enc.control(vpx::vp8e_enc_control_id::VP9E_SET_ROW_MT as c_int, 1)?;
                 let tiles = (threads as f64).log2().floor() as c_int;
-                enc.control(
-                    vpx::vp8e_enc_control_id::VP9E_SET_TILE_COLUMNS as c_int,
-                    tiles,
-                )?;
+                enc.control(vpx::vp8e_enc_control_id::VP9E_SET_TILE_COLUMNS as c_int, tiles)?;
             }
         }
         Ok(enc)
@@ -226,11 +216,7 @@ impl VpxEncoder {
             img.planes[1] = (frame.data.as_ptr() as *mut u8).add(y);
             img.planes[2] = (frame.data.as_ptr() as *mut u8).add(y + cw * ch);
         }
-        let flags = if force {
-            vpx::VPX_EFLAG_FORCE_KF as i64
-        } else {
-            0
-        };
+        let flags = if force { vpx::VPX_EFLAG_FORCE_KF as i64 } else { 0 };
         self.pending.push((pts, duration));
         // SAFETY: ctx initialised; img describes a valid buffer for the call's duration.
         let r = unsafe {
@@ -290,13 +276,7 @@ impl VpxEncoder {
                 .pending
                 .iter()
                 .position(|&(p, _)| p / 1_000 == f.pts)
-                .map(|i| {
-                    self.pending
-                        .drain(..=i)
-                        .next_back()
-                        .map(|(_, d)| d)
-                        .unwrap_or(0)
-                })
+                .map(|i| self.pending.drain(..=i).next_back().map(|(_, d)| d).unwrap_or(0))
                 .unwrap_or(f.duration as i64 * 1_000);
             if keyframe {
                 self.frames_since_key = 0;
@@ -358,17 +338,12 @@ mod tests {
             for i in 0..25i64 {
                 let mut f = VideoFrame::black(65, 33, 0);
                 f.data[(i as usize * 7) % 2000] = 235;
-                enc.encode(&f, i * 33_333_333, 33_333_333, &mut out)
-                    .unwrap();
+                enc.encode(&f, i * 33_333_333, 33_333_333, &mut out).unwrap();
             }
             enc.finish(&mut out).unwrap();
             assert_eq!(out.len(), 25, "{codec:?}");
-            let keys: Vec<usize> = out
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| p.keyframe)
-                .map(|(i, _)| i)
-                .collect();
+            let keys: Vec<usize> =
+                out.iter().enumerate().filter(|(_, p)| p.keyframe).map(|(i, _)| i).collect();
             assert_eq!(keys, [0, 10, 20], "{codec:?}");
             assert!(out.windows(2).all(|w| w[0].pts < w[1].pts));
         }
@@ -397,8 +372,7 @@ mod speed {
             let mut out = Vec::new();
             let t = std::time::Instant::now();
             for i in 0..60i64 {
-                enc.encode(&f, i * 33_333_333, 33_333_333, &mut out)
-                    .unwrap();
+                enc.encode(&f, i * 33_333_333, 33_333_333, &mut out).unwrap();
             }
             eprintln!("{codec:?}: {:?} per frame", t.elapsed() / 60);
         }

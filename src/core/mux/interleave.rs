@@ -40,13 +40,7 @@ impl Interleaver {
     /// Moves every packet that may be written now into `out`, in timestamp order; with
     /// `all`, everything queued.
     pub fn pop_ready(&mut self, all: bool, out: &mut Vec<Packet>) {
-        let newest = self
-            .seen
-            .iter()
-            .flatten()
-            .copied()
-            .max()
-            .unwrap_or(i64::MIN);
+        let newest = self.seen.iter().flatten().copied().max().unwrap_or(i64::MIN);
         loop {
             let next = (0..self.queues.len())
                 .filter_map(|t| self.queues[t].front().map(|p| (p.pts, t)))
@@ -88,10 +82,7 @@ mod tests {
         assert!(out.is_empty(), "track 1 has shown nothing yet");
         il.push(p(1, 10));
         il.pop_ready(false, &mut out);
-        assert_eq!(
-            out.iter().map(|p| p.pts / 1_000_000).collect::<Vec<_>>(),
-            [0, 10]
-        );
+        assert_eq!(out.iter().map(|p| p.pts / 1_000_000).collect::<Vec<_>>(), [0, 10]);
         for ms in (40..=600).step_by(20) {
             il.push(p(0, ms));
         }

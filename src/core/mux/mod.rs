@@ -6,4 +6,5 @@
 
 pub mod ebml;
 pub mod interleave;
+pub mod seekable;
 pub mod webm;

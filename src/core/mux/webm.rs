@@ -2,6 +2,11 @@
 //! sized Clusters. Bytes leave the muxer only at [`WebmMuxer::flush`], which closes the open
 //! cluster, so every chunk after the first starts on a cluster boundary and the concatenation
 //! of all chunks is a valid file.
+//!
+//! The header reserves room (Void elements) for a SeekHead and the Duration, and the muxer
+//! remembers where every cluster starts. [`WebmMuxer::finalize`] appends Cues and returns the
+//! patches (segment size, SeekHead, Duration) that turn the stream, once written to a seekable
+//! file, into a seekable WebM. Without the patches the stream stays a valid live WebM.
 
 use crate::core::mux::ebml;
 use crate::core::packet::Packet;
@@ -18,6 +23,18 @@ const BLOCK_GROUP: u32 = 0xA0;
 const BLOCK: u32 = 0xA1;
 const BLOCK_DURATION: u32 = 0x9B;
 const DISCARD_PADDING: u32 = 0x75A2;
+const VOID: u32 = 0xEC;
+const SEEK_HEAD: u32 = 0x114D_9B74;
+const SEEK: u32 = 0x4DBB;
+const SEEK_ID: u32 = 0x53AB;
+const SEEK_POSITION: u32 = 0x53AC;
+const CUES: u32 = 0x1C53_BB6B;
+const DURATION: u32 = 0x4489;
+
+/// Room for a SeekHead of three entries (68 bytes) plus a Void filler.
+const SEEK_HEAD_ROOM: usize = 80;
+/// Exactly a Duration element: 2-byte id, 1-byte size, 8-byte float.
+const DURATION_ROOM: usize = 11;
 
 /// A cluster's block timecodes are 16-bit offsets; close well before they could overflow.
 const MAX_CLUSTER_MS: i64 = 5_000;
@@ -46,7 +63,30 @@ pub struct WebmMuxer {
     out: Vec<u8>,
     /// The open cluster: its timecode (ms), body, and whether it holds a block yet.
     cluster: Option<(i64, Vec<u8>, bool)>,
+    /// Whether the open cluster can be a seek target (it starts on a video keyframe, or the
+    /// recording has no video).
+    cluster_cue: bool,
+    /// Bytes handed over by `flush` so far.
+    flushed: u64,
+    layout: Layout,
+    cues: Vec<(u64, u64)>,
+    end_ns: i64,
 }
+
+/// Where the header's patchable parts are, in stream offsets.
+#[derive(Debug, Default, Clone, Copy)]
+struct Layout {
+    segment_size: u64,
+    segment_data: u64,
+    seek_head: u64,
+    info: u64,
+    tracks: u64,
+    duration: u64,
+}
+
+/// What turns a finished stream into a seekable file: bytes to write at stream offsets.
+#[derive(Debug, Default)]
+pub struct Patches(pub Vec<(u64, Vec<u8>)>);
 
 impl WebmMuxer {
     pub fn new(tracks: Vec<TrackInfo>) -> Self {
@@ -60,6 +100,11 @@ impl WebmMuxer {
             header: None,
             out: Vec::new(),
             cluster: None,
+            cluster_cue: false,
+            flushed: 0,
+            layout: Layout::default(),
+            cues: Vec::new(),
+            end_ns: 0,
         }
     }
 
@@ -71,22 +116,28 @@ impl WebmMuxer {
     /// Adds one packet. Packets must come in non-decreasing `pts` order.
     pub fn write(&mut self, p: &Packet) {
         if self.header.is_none() {
-            let header = self.header_bytes();
+            let (header, layout) = self.header_bytes();
+            self.layout = layout;
             self.out.extend_from_slice(&header);
             self.header = Some(header);
         }
         let ms = p.pts.div_euclid(NS_PER_MS);
         let video_key = p.keyframe
-            && matches!(
-                self.tracks.get(p.track).map(|t| t.kind),
-                Some(TrackFormat::Video { .. })
-            );
+            && matches!(self.tracks.get(p.track).map(|t| t.kind), Some(TrackFormat::Video { .. }));
         if let Some((start, _, has_blocks)) = &self.cluster {
             // Clusters start on video keyframes, so that a player can seek to any of them.
             if ms - start > MAX_CLUSTER_MS || ms < *start || (video_key && *has_blocks) {
                 self.close_cluster();
             }
         }
+        let has_video = self.tracks.iter().any(|t| matches!(t.kind, TrackFormat::Video { .. }));
+        if self.cluster.is_none() {
+            self.cluster_cue = !has_video || video_key;
+        }
+        // Where the decoded media ends: Opus decoders drop CodecDelay at the start and
+        // DiscardPadding at the end.
+        let delay = self.tracks.get(p.track).map_or(0, |t| t.codec_delay_ns as i64);
+        self.end_ns = self.end_ns.max(p.pts + p.duration - p.discard_padding - delay);
         let (start, body, has_blocks) = self.cluster.get_or_insert_with(|| {
             let mut body = Vec::new();
             ebml::uint(&mut body, TIMECODE, ms.max(0) as u64);
@@ -115,17 +166,70 @@ impl WebmMuxer {
     /// Closes the open cluster and hands over every byte produced since the last flush.
     pub fn flush(&mut self) -> Vec<u8> {
         self.close_cluster();
+        self.flushed += self.out.len() as u64;
         std::mem::take(&mut self.out)
     }
 
     fn close_cluster(&mut self) {
-        if let Some((_, body, _)) = self.cluster.take() {
+        if let Some((start, body, _)) = self.cluster.take() {
+            if self.cluster_cue {
+                let pos = self.flushed + self.out.len() as u64 - self.layout.segment_data;
+                self.cues.push((start.max(0) as u64, pos));
+            }
             ebml::bytes(&mut self.out, CLUSTER, &body);
         }
     }
 
-    fn header_bytes(&self) -> Vec<u8> {
+    /// Ends the stream: closes the cluster, appends the Cues, and returns the last bytes with
+    /// the patches that make a file of the whole stream seekable (None if nothing was muxed).
+    pub fn finalize(&mut self) -> (Vec<u8>, Option<Patches>) {
+        if self.header.is_none() {
+            return (self.flush(), None);
+        }
+        self.close_cluster();
+        let l = self.layout;
+        let cues_pos = self.flushed + self.out.len() as u64 - l.segment_data;
+        let video = self.tracks.iter().position(|t| matches!(t.kind, TrackFormat::Video { .. }));
+        let cue_track = video.unwrap_or(0) as u64 + 1;
+        let cues = std::mem::take(&mut self.cues);
+        ebml::master(&mut self.out, CUES, |c| {
+            for (time, pos) in &cues {
+                ebml::master(c, 0xBB, |p| {
+                    ebml::uint(p, 0xB3, *time); // CueTime
+                    ebml::master(p, 0xB7, |t| {
+                        ebml::uint(t, 0xF7, cue_track); // CueTrack
+                        ebml::uint(t, 0xF1, *pos); // CueClusterPosition
+                    });
+                });
+            }
+        });
+        let end = self.flushed + self.out.len() as u64;
+        let size = ((end - l.segment_data) | (1u64 << 56)).to_be_bytes().to_vec();
+        let mut seek_head = Vec::new();
+        ebml::master(&mut seek_head, SEEK_HEAD, |h| {
+            for (id, pos) in [
+                (INFO, l.info - l.segment_data),
+                (TRACKS, l.tracks - l.segment_data),
+                (CUES, cues_pos),
+            ] {
+                ebml::master(h, SEEK, |s| {
+                    ebml::bytes(s, SEEK_ID, &id.to_be_bytes());
+                    ebml::uint(s, SEEK_POSITION, pos);
+                });
+            }
+        });
+        let filler = SEEK_HEAD_ROOM - seek_head.len();
+        void(&mut seek_head, filler);
+        let mut duration = Vec::new();
+        ebml::float(&mut duration, DURATION, self.end_ns as f64 / NS_PER_MS as f64);
+        let patches =
+            Patches(vec![(l.segment_size, size), (l.seek_head, seek_head), (l.duration, duration)]);
+        (self.flush(), Some(patches))
+    }
+
+    fn header_bytes(&self) -> (Vec<u8>, Layout) {
         let mut out = Vec::new();
+        let mut layout = Layout::default();
         ebml::master(&mut out, EBML, |h| {
             ebml::uint(h, 0x4286, 1); // EBMLVersion
             ebml::uint(h, 0x42F7, 1); // EBMLReadVersion
@@ -136,20 +240,24 @@ impl WebmMuxer {
             ebml::uint(h, 0x4285, 2); // DocTypeReadVersion
         });
         ebml::id(&mut out, SEGMENT);
+        layout.segment_size = out.len() as u64;
         out.extend_from_slice(&ebml::UNKNOWN_SIZE);
-        ebml::master(&mut out, INFO, |i| {
-            ebml::uint(i, 0x2A_D7B1, NS_PER_MS as u64); // TimestampScale: 1 ms
-            ebml::string(
-                i,
-                0x4D80,
-                concat!("mediarecorder-", env!("CARGO_PKG_VERSION")),
-            );
-            ebml::string(
-                i,
-                0x5741,
-                concat!("mediarecorder-", env!("CARGO_PKG_VERSION")),
-            );
-        });
+        layout.segment_data = out.len() as u64;
+        layout.seek_head = out.len() as u64;
+        void(&mut out, SEEK_HEAD_ROOM);
+        layout.info = out.len() as u64;
+        let mut info = Vec::new();
+        ebml::uint(&mut info, 0x2A_D7B1, NS_PER_MS as u64); // TimestampScale: 1 ms
+        let duration_at = info.len();
+        void(&mut info, DURATION_ROOM);
+        let app = concat!("mediarecorder-", env!("CARGO_PKG_VERSION"));
+        ebml::string(&mut info, 0x4D80, app); // MuxingApp
+        ebml::string(&mut info, 0x5741, app); // WritingApp
+        ebml::id(&mut out, INFO);
+        ebml::size(&mut out, info.len() as u64);
+        layout.duration = (out.len() + duration_at) as u64;
+        out.extend_from_slice(&info);
+        layout.tracks = out.len() as u64;
         ebml::master(&mut out, TRACKS, |t| {
             for (n, track) in self.tracks.iter().enumerate() {
                 ebml::master(t, TRACK_ENTRY, |e| {
@@ -172,13 +280,12 @@ impl WebmMuxer {
                         ebml::uint(e, 0x56BB, track.seek_pre_roll_ns); // SeekPreRoll
                     }
                     match track.kind {
-                        TrackFormat::Audio {
-                            sample_rate,
-                            channels,
-                        } => ebml::master(e, 0xE1, |a| {
-                            ebml::float(a, 0xB5, sample_rate); // SamplingFrequency
-                            ebml::uint(a, 0x9F, channels as u64); // Channels
-                        }),
+                        TrackFormat::Audio { sample_rate, channels } => {
+                            ebml::master(e, 0xE1, |a| {
+                                ebml::float(a, 0xB5, sample_rate); // SamplingFrequency
+                                ebml::uint(a, 0x9F, channels as u64); // Channels
+                            })
+                        }
                         TrackFormat::Video { width, height } => ebml::master(e, 0xE0, |v| {
                             ebml::uint(v, 0xB0, width as u64); // PixelWidth
                             ebml::uint(v, 0xBA, height as u64); // PixelHeight
@@ -187,6 +294,14 @@ impl WebmMuxer {
                 });
             }
         });
-        out
+        (out, layout)
     }
+}
+
+/// A Void element of exactly `len` bytes (2 to 128 here).
+fn void(out: &mut Vec<u8>, len: usize) {
+    debug_assert!((2..=128).contains(&len));
+    ebml::id(out, VOID);
+    out.push(0x80 | (len - 2) as u8);
+    out.resize(out.len() + len - 2, 0);
 }

@@ -52,12 +52,7 @@ impl AudioInput {
             ..Default::default()
         };
         let track = Track::new(TrackKind::Audio, label, settings, TrackClock::Pushed);
-        Ok(AudioInput {
-            track,
-            sample_rate,
-            channels,
-            written: Mutex::new(0),
-        })
+        Ok(AudioInput { track, sample_rate, channels, written: Mutex::new(0) })
     }
 
     pub fn track(&self) -> &Arc<Track> {
@@ -93,10 +88,7 @@ impl AudioInput {
             return Ok(());
         }
         let frames = (converted.len() / self.channels as usize) as u64;
-        self.track
-            .stats()
-            .total_frames
-            .fetch_add(frames, std::sync::atomic::Ordering::Relaxed);
+        self.track.stats().total_frames.fetch_add(frames, std::sync::atomic::Ordering::Relaxed);
         let mut written = self.written.lock();
         let time = (*written as u128 * 1_000_000_000 / self.sample_rate as u128) as i64;
         *written += frames;

@@ -62,10 +62,7 @@ fn host_id(device: &cpal::Device) -> Option<String> {
 }
 
 fn label(device: &cpal::Device) -> String {
-    device
-        .description()
-        .map(|d| d.name().to_string())
-        .unwrap_or_else(|_| device.to_string())
+    device.description().map(|d| d.name().to_string()).unwrap_or_else(|_| device.to_string())
 }
 
 /// Scans the default host's devices now (hot-plugged devices appear on the next call).
@@ -78,10 +75,9 @@ pub fn enumerate() -> Result<Vec<DeviceInfo>> {
     for device in devices {
         let Some(id) = host_id(&device) else { continue };
         let name = label(&device);
-        for (kind, supported) in [
-            ("audioinput", device.supports_input()),
-            ("audiooutput", device.supports_output()),
-        ] {
+        for (kind, supported) in
+            [("audioinput", device.supports_input()), ("audiooutput", device.supports_output())]
+        {
             if supported {
                 out.push(DeviceInfo {
                     device_id: hashed(kind, &id),
@@ -105,10 +101,7 @@ fn find_input(host: &cpal::Host, device_id: &str) -> Result<Option<cpal::Device>
 }
 
 fn overconstrained(constraint: &str, message: String) -> Error {
-    Error::Overconstrained {
-        constraint: constraint.into(),
-        message,
-    }
+    Error::Overconstrained { constraint: constraint.into(), message }
 }
 
 /// Picks the stream configuration that meets the constraints, or names the one that cannot be met.
@@ -148,11 +141,7 @@ fn choose_config(
         || channels > crate::core::source::audio::MAX_CHANNELS
     {
         return Err(overconstrained(
-            if c.sample_rate.is_some() {
-                "sample_rate"
-            } else {
-                "channel_count"
-            },
+            if c.sample_rate.is_some() { "sample_rate" } else { "channel_count" },
             format!("the device's format ({rate} Hz, {channels} ch) cannot be recorded"),
         ));
     }
@@ -213,12 +202,7 @@ fn capture_thread(c: AudioConstraints, reply: crossbeam_channel::Sender<Result<A
         let total = track.stats().total_frames.load(Ordering::Relaxed);
         if total != last_total {
             (last_total, last_progress) = (total, Instant::now());
-        } else if last_progress.elapsed()
-            > if total == 0 {
-                STARTUP_TIMEOUT
-            } else {
-                STALL_TIMEOUT
-            }
+        } else if last_progress.elapsed() > if total == 0 { STARTUP_TIMEOUT } else { STALL_TIMEOUT }
         {
             shared.failed.store(true, Ordering::Release);
         }
@@ -244,30 +228,17 @@ fn capture_thread(c: AudioConstraints, reply: crossbeam_channel::Sender<Result<A
     drop(stream);
 }
 
-type Opened = (
-    cpal::Stream,
-    ringbuf::HeapCons<f32>,
-    Arc<Track>,
-    Arc<Shared>,
-    u16,
-    u32,
-);
+type Opened = (cpal::Stream, ringbuf::HeapCons<f32>, Arc<Track>, Arc<Shared>, u16, u32);
 
 fn open_stream(c: &AudioConstraints) -> Result<Opened> {
     let host = cpal::default_host();
     let device = match &c.device_id {
         Some(id) => find_input(&host, id)?.ok_or_else(|| {
-            overconstrained(
-                "device_id",
-                format!("device_id: no audio input device has id {id:?}"),
-            )
+            overconstrained("device_id", format!("device_id: no audio input device has id {id:?}"))
         })?,
         None => {
             // ALSA names a "default" device even where none exists: ask for the list too.
-            let any = host
-                .input_devices()
-                .map(|mut d| d.next().is_some())
-                .unwrap_or(false);
+            let any = host.input_devices().map(|mut d| d.next().is_some()).unwrap_or(false);
             host.default_input_device()
                 .filter(|_| any)
                 .ok_or_else(|| Error::NotFound("no audio input device was found".into()))?
@@ -284,9 +255,7 @@ fn open_stream(c: &AudioConstraints) -> Result<Opened> {
     let track = Track::new(TrackKind::Audio, label(&device), settings, TrackClock::Live);
     let ring = HeapRb::<f32>::new(rate as usize * channels as usize * RING_SECONDS);
     let (mut prod, cons) = ring.split();
-    let shared = Arc::new(Shared {
-        failed: AtomicBool::new(false),
-    });
+    let shared = Arc::new(Shared { failed: AtomicBool::new(false) });
     let stats = StatsHandle(track.clone());
     let ch = channels as usize;
 
@@ -295,11 +264,7 @@ fn open_stream(c: &AudioConstraints) -> Result<Opened> {
         let stats = StatsHandle(track.clone());
         move |e: cpal::Error| match e.kind() {
             ErrorKind::Xrun => {
-                stats
-                    .0
-                    .stats()
-                    .device_overruns
-                    .fetch_add(1, Ordering::Relaxed);
+                stats.0.stats().device_overruns.fetch_add(1, Ordering::Relaxed);
             }
             ErrorKind::DeviceNotAvailable
             | ErrorKind::HostUnavailable
@@ -367,13 +332,9 @@ struct StatsHandle(Arc<Track>);
 
 #[inline]
 fn record(stats: &TrackStats, received: usize, pushed: usize, ch: usize) {
-    stats
-        .total_frames
-        .fetch_add((received / ch) as u64, Ordering::Relaxed);
+    stats.total_frames.fetch_add((received / ch) as u64, Ordering::Relaxed);
     if pushed < received {
-        stats
-            .dropped_frames
-            .fetch_add(((received - pushed) / ch) as u64, Ordering::Relaxed);
+        stats.dropped_frames.fetch_add(((received - pushed) / ch) as u64, Ordering::Relaxed);
     }
 }
 

@@ -57,19 +57,11 @@ impl ToneGenerator {
                         phase = (phase + step) % std::f64::consts::TAU;
                         samples.extend(std::iter::repeat_n(v, channels as usize));
                     }
-                    track
-                        .stats()
-                        .total_frames
-                        .fetch_add(frames as u64, Ordering::Relaxed);
+                    track.stats().total_frames.fetch_add(frames as u64, Ordering::Relaxed);
                     let time =
                         anchor + (produced as u128 * 1_000_000_000 / sample_rate as u128) as i64;
                     produced += frames as u64;
-                    track.push_audio(AudioBlock {
-                        sample_rate,
-                        channels,
-                        time,
-                        samples,
-                    });
+                    track.push_audio(AudioBlock { sample_rate, channels, time, samples });
                     next += BLOCK;
                     let now = Instant::now();
                     if next > now {

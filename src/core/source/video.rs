@@ -109,11 +109,8 @@ pub fn to_i420(
         width,
         height,
     };
-    let (range, matrix, mode) = (
-        YuvRange::Limited,
-        YuvStandardMatrix::Bt601,
-        YuvConversionMode::Balanced,
-    );
+    let (range, matrix, mode) =
+        (YuvRange::Limited, YuvStandardMatrix::Bt601, YuvConversionMode::Balanced);
     let r = match format {
         PixelFormat::Rgb24 => {
             yuvutils_rs::rgb_to_yuv420(&mut image, data, stride, range, matrix, mode)
@@ -169,12 +166,7 @@ impl VideoInput {
         if drop_when_behind {
             track.set_overflow(Overflow::Drop);
         }
-        Ok(VideoInput {
-            track,
-            format,
-            frame_rate,
-            clock: Mutex::new((0, None)),
-        })
+        Ok(VideoInput { track, format, frame_rate, clock: Mutex::new((0, None)) })
     }
 
     pub fn track(&self) -> &Arc<Track> {
@@ -220,10 +212,7 @@ impl VideoInput {
         }
         let frame = to_i420(self.format, width, height, data, time)?;
         *clock = (clock.0 + 1, Some(time));
-        self.track
-            .stats()
-            .total_frames
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.track.stats().total_frames.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.track.push_video(frame);
         Ok(())
     }
