@@ -1,7 +1,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: build fmt lint test test-rust test-python bench demo
+.PHONY: build fmt lint test test-rust test-python test-fuzz fuzz bench demo
 
 build:
 	$(VENV)/bin/maturin develop --release
@@ -20,8 +20,9 @@ lint:
 	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m mypy.stubtest mediarecorder._native
 
-# The core alone (no Python), then the package through its public API.
-test: test-rust test-python
+# The core alone (no Python), the package through its public API, then a bounded fuzz run of
+# make_seekable (the one parser of untrusted input).
+test: test-rust test-python test-fuzz
 
 test-rust:
 	cargo test --release --no-default-features
@@ -29,8 +30,18 @@ test-rust:
 test-python:
 	$(PY) -m pytest -q
 
+test-fuzz:
+	bash fuzz/run.sh 60
+
+# A long fuzz run: make fuzz FUZZ_SECONDS=600
+FUZZ_SECONDS ?= 600
+fuzz:
+	bash fuzz/run.sh $(FUZZ_SECONDS)
+
 bench:
 	$(PY) benchmarks/bench_audio.py
+	$(PY) benchmarks/bench_devices.py
+	$(PY) benchmarks/bench_video.py
 
 demo:
 	$(PY) examples/demo.py

@@ -139,7 +139,9 @@ def video_setup(
     """A VideoSource (``options`` go to it when they are its own), maybe an AudioSource, and a
     recorder of their tracks with a Collector."""
     source_options = {
-        k: options.pop(k) for k in ("frame_rate", "pixel_format", "drop_when_behind") if k in options
+        k: options.pop(k)
+        for k in ("frame_rate", "pixel_format", "drop_when_behind")
+        if k in options
     }
     video = mr.VideoSource(width, height, **source_options)
     sound = mr.AudioSource(RATE, 1) if audio else None
@@ -785,7 +787,9 @@ def test_vp9_mime_type_records_vp9() -> None:
 
 @pytest.mark.parametrize("codecs", ["vp8,opus", "vp9,opus"])
 def test_av_mime_types_with_opus(codecs: str) -> None:
-    video, sound, rec, col = video_setup(64, 48, mime_type=f"video/webm;codecs={codecs}", audio=True)
+    video, sound, rec, col = video_setup(
+        64, 48, mime_type=f"video/webm;codecs={codecs}", audio=True
+    )
     assert sound is not None
     rec.start()
     for i in range(15):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import os
 import math
+import os
 import weakref
 from collections.abc import Callable
 from typing import Any, Literal

@@ -145,7 +145,11 @@ pub fn is_type_supported(mime_type: &str) -> bool {
 /// Rewrites a live WebM (`src` bytes) as a seekable WebM (Duration, SeekHead, Cues), without
 /// re-encoding.
 #[pyfunction]
-pub fn make_seekable<'py>(py: Python<'py>, src: &[u8]) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
-    let out = crate::python::gil::detach(py, || crate::core::mux::seekable::make_seekable(src)).py(py)?;
+pub fn make_seekable<'py>(
+    py: Python<'py>,
+    src: &[u8],
+) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+    let out =
+        crate::python::gil::detach(py, || crate::core::mux::seekable::make_seekable(src)).py(py)?;
     Ok(pyo3::types::PyBytes::new(py, &out))
 }

@@ -37,7 +37,8 @@ impl VideoCodec {
 /// When to force a keyframe (reference §2.3 step 9).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum KeyframeRule {
-    /// The encoder decides (libvpx: at most every `AUTO_KF_MAX_DIST` frames).
+    /// The encoder decides, with at least one keyframe every `AUTO_KF_MAX_NS` so that files
+    /// stay seekable (and chunks stay joinable) at that granularity.
     Auto,
     EveryFrames(u32),
     EveryNs(i64),
@@ -48,6 +49,7 @@ pub enum KeyframeRule {
 const VP8_CPU_USED: c_int = 8;
 const VP9_CPU_USED: c_int = 8;
 const AUTO_KF_MAX_DIST: u32 = 300;
+const AUTO_KF_MAX_NS: i64 = 2_000_000_000;
 /// libvpx timestamps in microseconds.
 const TIMEBASE_DEN: i64 = 1_000_000;
 
@@ -185,7 +187,7 @@ impl VpxEncoder {
             (_, None) => true,
             (KeyframeRule::EveryFrames(n), _) => self.frames_since_key >= n.max(1),
             (KeyframeRule::EveryNs(ns), Some(t)) => pts - t >= ns,
-            (KeyframeRule::Auto, _) => false,
+            (KeyframeRule::Auto, Some(t)) => pts - t >= AUTO_KF_MAX_NS,
         };
         let mut img = MaybeUninit::<vpx::vpx_image_t>::uninit();
         // SAFETY: wraps our buffer (I420, tightly packed, alignment 1) without copying; the

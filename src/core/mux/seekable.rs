@@ -234,6 +234,10 @@ pub fn make_seekable(buf: &[u8]) -> Result<Vec<u8>> {
             return Err(bad(e.start, "element runs past the end of the file"));
         };
         match e.id {
+            // A second Info or Tracks is ignored: the first describes the clusters.
+            INFO | TRACKS
+                if (e.id == INFO && info.is_some()) || (e.id == TRACKS && tracks_raw.is_some()) => {
+            }
             INFO => {
                 for c in children(buf, e.data, next)? {
                     if c.id == TIMESCALE {

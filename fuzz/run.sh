@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds the make_seekable fuzz target with libFuzzer's coverage instrumentation (stable Rust:
+# the sancov pass, no sanitizer; Rust code is memory-safe, so panics, hangs and runaway
+# allocation are what is being looked for) and runs it for $1 seconds (default 60), starting
+# from the browser recordings in ../shared/fixtures and our own recordings in fuzz/corpus.
+set -euo pipefail
+cd "$(dirname "$0")"
+seconds=${1:-60}
+export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
+ -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
+ -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions -Coverflow-checks"
+# An explicit --target keeps RUSTFLAGS off build scripts (they cannot link the coverage hooks).
+host=$(rustc -vV | sed -n 's/^host: //p')
+cargo build --release --quiet --target "$host" --bin make_seekable
+mkdir -p corpus/make_seekable artifacts
+if [ -d ../../shared/fixtures ]; then cp -n ../../shared/fixtures/*.webm corpus/make_seekable/ 2>/dev/null || true; fi
+cp -n seeds/*.webm corpus/make_seekable/ 2>/dev/null || true
+./target/"$host"/release/make_seekable corpus/make_seekable -max_total_time="$seconds" \
+    -rss_limit_mb=2048 -timeout=10 -max_len=262144 -artifact_prefix=artifacts/ -print_final_stats=1
