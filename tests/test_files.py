@@ -9,10 +9,9 @@ import threading
 from pathlib import Path
 
 import av
+import mediarecorder as mr
 import numpy as np
 import pytest
-
-import mediarecorder as mr
 from mediarecorder import _native
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
