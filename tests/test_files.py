@@ -197,3 +197,118 @@ def test_make_seekable_argument_types() -> None:
         mr.make_seekable(123)  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="dst: expected a path"):
         mr.make_seekable(b"", 5)  # type: ignore[call-overload]
+
+
+def record_audio(mime: str, file: Path | None, rate: int = 44100, channels: int = 2) -> list[bytes]:
+    """Writes 2 s of 440 Hz (left) / 660 Hz (right) as int16, in 0.1 s blocks."""
+    source = mr.AudioSource(rate, channels)
+    rec = mr.MediaRecorder(mr.MediaStream([source.track]), mime_type=mime)
+    chunks: list[bytes] = []
+    done = threading.Event()
+    rec.ondataavailable = lambda e: chunks.append(bytes(e.data))
+    rec.onstop = lambda e: done.set()
+    rec.start(300, file=file)
+    t = np.arange(2 * rate) / rate
+    pcm = np.column_stack([np.sin(2 * np.pi * f * t) for f in (440, 660)[:channels]])
+    pcm16 = (0.5 * 32767 * pcm).astype(np.int16)
+    for block in np.array_split(pcm16, 20):
+        source.write(block)
+    rec.stop()
+    assert done.wait(10)
+    return chunks
+
+
+def tone_of(x: np.ndarray, rate: int) -> float:
+    return float(np.argmax(np.abs(np.fft.rfft(x))) * rate / len(x))
+
+
+@pytest.mark.parametrize(
+    ("mime", "codec", "rate", "lossless"),
+    [
+        ("audio/ogg;codecs=opus", "opus", 48000, False),
+        ("audio/ogg", "opus", 48000, False),
+        ("audio/webm;codecs=pcm", "pcm_f32le", 44100, True),
+        ("audio/wav", "pcm_s16le", 44100, True),
+        ("audio/x-matroska;codecs=opus", "opus", 48000, False),
+    ],
+)
+def test_audio_containers(tmp_path: Path, mime: str, codec: str, rate: int, lossless: bool) -> None:
+    assert mr.MediaRecorder.is_type_supported(mime)
+    path = tmp_path / "rec.bin"
+    chunks = record_audio(mime, path)
+    data = path.read_bytes()
+    with av.open(io.BytesIO(data)) as c:
+        stream = c.streams.audio[0]
+        assert stream.codec_context.name == codec
+        frames = [f.to_ndarray() for f in c.decode(stream)]
+        if not stream.codec_context.format.is_planar:  # packed: (1, n * channels)
+            frames = [f.reshape(-1, 2).T for f in frames]
+        audio = np.concatenate(frames, axis=1)
+    expected = 2 * rate
+    assert audio.shape == (2, expected), audio.shape
+    assert abs(tone_of(audio[0], rate) - 440) < 5 and abs(tone_of(audio[1], rate) - 660) < 5
+    if lossless:
+        t = np.arange(2 * 44100) / 44100
+        ref = np.round(0.5 * 32767 * np.sin(2 * np.pi * 440 * t)).astype(np.int16) / 32768.0
+        scale = 32768.0 if audio.dtype == np.int16 else 1.0
+        np.testing.assert_allclose(audio[0] / scale, ref, atol=1.5 / 32768)
+    # The chunks concatenate to the same stream (the file may differ only by patched sizes).
+    assert len(b"".join(chunks)) == len(data)
+
+
+def test_wav_is_finalized_for_the_standard_library(tmp_path: Path) -> None:
+    import wave
+
+    path = tmp_path / "rec.wav"
+    record_audio("audio/wav", path, rate=22050, channels=1)
+    with wave.open(str(path)) as w:
+        assert (w.getnchannels(), w.getframerate(), w.getsampwidth()) == (1, 22050, 2)
+        assert w.getnframes() == 2 * 22050
+        frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    t = np.arange(2 * 22050) / 22050
+    ref = (0.5 * 32767 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
+    assert np.array_equal(frames, ref)
+
+
+def test_ogg_chunks_are_whole_pages_and_ffmpeg_reads_the_duration(tmp_path: Path) -> None:
+    path = tmp_path / "rec.ogg"
+    chunks = record_audio("audio/ogg", path, rate=48000, channels=1)
+    assert all(c.startswith(b"OggS") for c in chunks if c)
+    r = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0 and r.stderr == "", r.stderr  # CRCs and page structure are valid
+
+
+@pytest.mark.parametrize("mime", ["video/x-matroska;codecs=vp8,opus", "video/webm;codecs=vp9,pcm"])
+def test_video_containers(tmp_path: Path, mime: str) -> None:
+    audio = mr.AudioSource(48000, 1)
+    video = mr.VideoSource(96, 64, 30.0)
+    rec = mr.MediaRecorder(mr.MediaStream([video.track, audio.track]), mime_type=mime)
+    done = threading.Event()
+    rec.onstop = lambda e: done.set()
+    path = tmp_path / "rec.mkv"
+    rec.start(file=path)
+    for i in range(30):
+        video.write(_native.render_test_pattern(96, 64, i))
+        audio.write(np.zeros(1600, dtype=np.float32))
+    rec.stop()
+    assert done.wait(10)
+    counts = decoded(path.read_bytes())
+    assert counts == {"video": 30, "audio": 48000}
+    doc = "matroska" if "matroska" in mime else "webm"
+    assert doc.encode() in path.read_bytes()[:64]
+    assert abs(float(ffprobe(path)["format"]["duration"]) - 1.0) < 0.002  # type: ignore[index]
+
+
+def test_ogg_and_wav_cannot_hold_video() -> None:
+    video = mr.VideoSource(32, 32)
+    for mime in ("audio/ogg", "audio/wav"):
+        rec = mr.MediaRecorder(mr.MediaStream([video.track]), mime_type=mime)
+        with pytest.raises(mr.NotSupportedError):
+            rec.start()
+    assert not mr.MediaRecorder.is_type_supported("audio/ogg;codecs=pcm")
+    assert not mr.MediaRecorder.is_type_supported("audio/wav;codecs=opus")
+    assert not mr.MediaRecorder.is_type_supported("video/ogg")

@@ -13,17 +13,60 @@ pub enum TopLevel {
     Video,
 }
 
-/// A codec this build can encode.
+/// An audio codec this build can encode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Codec {
     Opus,
+    /// Uncompressed: 32-bit float in WebM/Matroska, 16-bit integer in WAV.
+    Pcm,
 }
 
 impl Codec {
     pub fn name(self) -> &'static str {
         match self {
             Codec::Opus => "opus",
+            Codec::Pcm => "pcm",
         }
+    }
+}
+
+/// A container this build can write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    Webm,
+    Matroska,
+    Ogg,
+    Wav,
+}
+
+impl Container {
+    fn subtype(self) -> &'static str {
+        match self {
+            Container::Webm => "webm",
+            Container::Matroska => "x-matroska",
+            Container::Ogg => "ogg",
+            Container::Wav => "wav",
+        }
+    }
+
+    /// The audio codec used when the type names none.
+    fn default_audio(self) -> Codec {
+        match self {
+            Container::Wav => Codec::Pcm,
+            _ => Codec::Opus,
+        }
+    }
+
+    fn holds(self, codec: Codec) -> bool {
+        match self {
+            Container::Webm | Container::Matroska => true,
+            Container::Ogg => codec == Codec::Opus,
+            Container::Wav => codec == Codec::Pcm,
+        }
+    }
+
+    pub fn holds_video(self) -> bool {
+        matches!(self, Container::Webm | Container::Matroska)
     }
 }
 
@@ -31,16 +74,29 @@ impl Codec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MimeType {
     pub top: Option<TopLevel>,
+    pub container: Container,
     pub audio_codec: Option<Codec>,
     pub video_codec: Option<VideoCodec>,
     pub has_codecs: bool,
+}
+
+impl MimeType {
+    pub fn audio(&self) -> Codec {
+        self.audio_codec.unwrap_or(self.container.default_audio())
+    }
 }
 
 /// Why a type is not supported; the text ends up in `NotSupportedError`.
 pub fn parse(type_: &str) -> Result<MimeType, String> {
     let s = type_.trim_matches(is_ascii_ws);
     if s.is_empty() {
-        return Ok(MimeType { top: None, audio_codec: None, video_codec: None, has_codecs: false });
+        return Ok(MimeType {
+            top: None,
+            container: Container::Webm,
+            audio_codec: None,
+            video_codec: None,
+            has_codecs: false,
+        });
     }
     let (essence, params) = match s.find(';') {
         Some(i) => (&s[..i], &s[i + 1..]),
@@ -58,12 +114,20 @@ pub fn parse(type_: &str) -> Result<MimeType, String> {
         "video" => TopLevel::Video,
         other => return Err(format!("top-level type {other:?} cannot be recorded")),
     };
-    if !sub.eq_ignore_ascii_case("webm") {
-        return Err(format!("container {sub:?} is not supported (supported: webm)"));
-    }
+    let container = match (top, sub.to_ascii_lowercase().as_str()) {
+        (_, "webm") => Container::Webm,
+        (_, "x-matroska") => Container::Matroska,
+        (TopLevel::Audio, "ogg") => Container::Ogg,
+        (TopLevel::Audio, "wav" | "wave" | "x-wav") => Container::Wav,
+        (_, other) => {
+            return Err(format!(
+                "container {other:?} is not supported (supported: webm, x-matroska, and for \
+                 audio ogg and wav)"
+            ))
+        }
+    };
     let mut codecs: Option<Vec<String>> = None;
-    for param in split_params(params)? {
-        let (name, value) = param;
+    for (name, value) in split_params(params)? {
         if name.eq_ignore_ascii_case("codecs") {
             let list = value
                 .split(',')
@@ -78,14 +142,19 @@ pub fn parse(type_: &str) -> Result<MimeType, String> {
     }
     let mut mime = MimeType {
         top: Some(top),
+        container,
         audio_codec: None,
         video_codec: None,
         has_codecs: codecs.is_some(),
     };
     for codec in codecs.unwrap_or_default() {
         match codec.as_str() {
-            "opus" => {
-                if mime.audio_codec.replace(Codec::Opus).is_some() {
+            "opus" | "pcm" => {
+                let c = if codec == "opus" { Codec::Opus } else { Codec::Pcm };
+                if !container.holds(c) {
+                    return Err(format!("{} cannot hold {codec:?}", container.subtype()));
+                }
+                if mime.audio_codec.replace(c).is_some() {
                     return Err(format!("more than one audio codec in {type_:?}"));
                 }
             }
@@ -129,9 +198,9 @@ pub fn extended(constrained: &str, mime: &MimeType, has_audio: bool, has_video: 
         codecs.push(mime.video_codec.unwrap_or(VideoCodec::Vp8).name());
     }
     if has_audio {
-        codecs.push(mime.audio_codec.unwrap_or(Codec::Opus).name());
+        codecs.push(mime.audio().name());
     }
-    format!("{top}/webm;codecs={}", codecs.join(","))
+    format!("{top}/{};codecs={}", mime.container.subtype(), codecs.join(","))
 }
 
 fn is_ascii_ws(c: char) -> bool {
@@ -212,6 +281,12 @@ mod tests {
             "video/webm;codecs=VP9.0",
             "video/webm; codecs=\"vp8, opus\"",
             "video/webm;codecs=vp9,opus",
+            "audio/ogg",
+            "audio/ogg;codecs=opus",
+            "audio/webm;codecs=pcm",
+            "audio/wav",
+            "audio/wav;codecs=pcm",
+            "video/x-matroska;codecs=vp9,pcm",
         ] {
             assert!(is_type_supported(t), "{t:?} should be supported");
         }
@@ -224,7 +299,9 @@ mod tests {
             "audio/webm;codecs=opus,opus",
             "audio/webm;codecs=",
             "audio/webm;codecs=\"opus",
-            "audio/ogg",
+            "audio/ogg;codecs=vorbis",
+            "audio/wav;codecs=opus",
+            "video/ogg",
             "''",
             "audio",
             "video/webm;codecs=vp8,vp9",

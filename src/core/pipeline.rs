@@ -8,12 +8,17 @@ use std::thread;
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::core::encode::opus::{OpusEncoder, SEEK_PRE_ROLL_NS};
+use crate::core::encode::pcm::PcmEncoder;
 use crate::core::encode::vpx::{KeyframeRule, VideoCodec, VpxEncoder};
 use crate::core::encode::BitrateMode;
 use crate::core::inbox::{Command, Inbox, Next};
 use crate::core::media::{Media, VideoFrame};
+use crate::core::mime::{Codec, Container};
 use crate::core::mux::interleave::Interleaver;
+use crate::core::mux::ogg::OggMuxer;
+use crate::core::mux::wav::WavMuxer;
 use crate::core::mux::webm::{TrackFormat, TrackInfo, WebmMuxer};
+use crate::core::mux::Muxer;
 use crate::core::packet::Packet;
 use crate::core::recorder::{RecorderStats, SessionPost, TaskKind};
 use crate::core::sink::{ChunkCutter, FileSink};
@@ -35,6 +40,8 @@ pub(crate) struct PipelineConfig {
     pub video_bps: u32,
     pub bitrate_mode: BitrateMode,
     pub video_codec: VideoCodec,
+    pub container: Container,
+    pub audio_codec: Codec,
     pub keyframes: KeyframeRule,
     pub post: SessionPost,
     pub stats: Arc<RecorderStats>,
@@ -61,7 +68,8 @@ pub(crate) fn spawn(config: PipelineConfig, inbox: Inbox) -> Result<()> {
 }
 
 enum Encoder {
-    Audio(Box<OpusEncoder>),
+    Opus(Box<OpusEncoder>),
+    Pcm(PcmEncoder),
     /// Created at the first frame, when the size is known.
     Video(Option<VpxEncoder>),
 }
@@ -90,7 +98,7 @@ struct Session {
     video_codec: VideoCodec,
     keyframes: KeyframeRule,
     interleaver: Interleaver,
-    muxer: WebmMuxer,
+    muxer: Muxer,
     cutter: ChunkCutter,
     started: bool,
     paused: bool,
@@ -111,33 +119,57 @@ impl Session {
         let mut setup_error = None;
         let mut infos = Vec::new();
         let mut lanes = Vec::new();
+        let mut ogg_head = None;
+        let mut wav_format = None;
         for (i, plan) in config.tracks.iter().enumerate() {
             let s = &plan.settings;
             let encoder = match plan.kind {
                 TrackKind::Audio => {
                     let channels = s.channel_count.unwrap_or(1);
                     let rate = s.sample_rate.unwrap_or(48_000);
-                    match OpusEncoder::new(i, rate, channels, config.audio_bps, config.bitrate_mode)
-                    {
-                        Ok(enc) => {
+                    match config.audio_codec {
+                        Codec::Pcm => {
                             infos.push(TrackInfo {
-                                codec_id: "A_OPUS",
-                                codec_private: Some(enc.codec_private().to_vec()),
-                                codec_delay_ns: enc.codec_delay_ns(),
-                                seek_pre_roll_ns: SEEK_PRE_ROLL_NS,
-                                kind: TrackFormat::Audio { sample_rate: 48_000.0, channels },
+                                codec_id: "A_PCM/FLOAT/IEEE",
+                                bit_depth: 32,
+                                codec_private: None,
+                                codec_delay_ns: 0,
+                                seek_pre_roll_ns: 0,
+                                kind: TrackFormat::Audio { sample_rate: rate as f64, channels },
                             });
-                            Encoder::Audio(Box::new(enc))
+                            wav_format = Some((rate, channels));
+                            Encoder::Pcm(PcmEncoder::new(i, rate, channels))
                         }
-                        Err(e) => {
-                            setup_error.get_or_insert(e);
-                            Encoder::Video(None)
-                        }
+                        Codec::Opus => match OpusEncoder::new(
+                            i,
+                            rate,
+                            channels,
+                            config.audio_bps,
+                            config.bitrate_mode,
+                        ) {
+                            Ok(enc) => {
+                                infos.push(TrackInfo {
+                                    codec_id: "A_OPUS",
+                                    bit_depth: 0,
+                                    codec_private: Some(enc.codec_private().to_vec()),
+                                    codec_delay_ns: enc.codec_delay_ns(),
+                                    seek_pre_roll_ns: SEEK_PRE_ROLL_NS,
+                                    kind: TrackFormat::Audio { sample_rate: 48_000.0, channels },
+                                });
+                                ogg_head = Some(enc.codec_private().to_vec());
+                                Encoder::Opus(Box::new(enc))
+                            }
+                            Err(e) => {
+                                setup_error.get_or_insert(e);
+                                Encoder::Video(None)
+                            }
+                        },
                     }
                 }
                 TrackKind::Video => {
                     infos.push(TrackInfo {
                         codec_id: config.video_codec.matroska_id(),
+                        bit_depth: 0,
                         codec_private: None,
                         codec_delay_ns: 0,
                         seek_pre_roll_ns: 0,
@@ -162,6 +194,16 @@ impl Session {
                 ended: false,
             });
         }
+        // The recorder checked at start() that the container can hold these tracks.
+        let muxer = match config.container {
+            Container::Webm => Muxer::Webm(WebmMuxer::new(infos, "webm")),
+            Container::Matroska => Muxer::Webm(WebmMuxer::new(infos, "matroska")),
+            Container::Ogg => Muxer::Ogg(OggMuxer::new(ogg_head.unwrap_or_default())),
+            Container::Wav => {
+                let (rate, channels) = wav_format.unwrap_or((48_000, 1));
+                Muxer::Wav(WavMuxer::new(rate, channels))
+            }
+        };
         Session {
             post: config.post,
             stats: config.stats,
@@ -170,7 +212,7 @@ impl Session {
             video_bps: config.video_bps,
             video_codec: config.video_codec,
             keyframes: config.keyframes,
-            muxer: WebmMuxer::new(infos),
+            muxer,
             cutter: ChunkCutter::new(config.timeslice_ms),
             started: false,
             paused: false,
@@ -221,7 +263,11 @@ impl Session {
                 let lane = &mut self.lanes[track];
                 lane.audio_origin.get_or_insert(t.max(0));
                 match &mut lane.encoder {
-                    Encoder::Audio(enc) => enc.push(&block.samples, &mut self.packets),
+                    Encoder::Opus(enc) => enc.push(&block.samples, &mut self.packets),
+                    Encoder::Pcm(enc) => {
+                        enc.push(&block.samples, &mut self.packets);
+                        Ok(())
+                    }
                     Encoder::Video(_) => Ok(()),
                 }
             }
@@ -285,7 +331,11 @@ impl Session {
 
     fn finish_lane(&mut self, track: usize) -> Result<()> {
         match &mut self.lanes[track].encoder {
-            Encoder::Audio(enc) => enc.finish(&mut self.packets),
+            Encoder::Opus(enc) => enc.finish(&mut self.packets),
+            Encoder::Pcm(enc) => {
+                enc.finish(&mut self.packets);
+                Ok(())
+            }
             Encoder::Video(Some(enc)) => enc.finish(&mut self.packets),
             Encoder::Video(None) => Ok(()),
         }

@@ -386,6 +386,8 @@ impl Recorder {
             video_bps: inner.video_bps,
             bitrate_mode: inner.options.audio_bitrate_mode,
             video_codec: inner.parsed.video_codec.unwrap_or(VideoCodec::Vp8),
+            container: inner.parsed.container,
+            audio_codec: inner.parsed.audio(),
             keyframes,
             post: SessionPost { shared: self.shared.clone(), session: id },
             stats: self.shared.stats.clone(),

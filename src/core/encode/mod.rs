@@ -1,6 +1,7 @@
 //! Encoders: raw media in, [`crate::core::packet::Packet`]s out.
 
 pub mod opus;
+pub mod pcm;
 pub mod vpx;
 
 /// `audioBitrateMode` of the spec.

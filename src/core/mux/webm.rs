@@ -44,6 +44,8 @@ const NS_PER_MS: i64 = 1_000_000;
 #[derive(Debug, Clone)]
 pub struct TrackInfo {
     pub codec_id: &'static str,
+    /// Audio: bits per sample, for PCM (0: not written).
+    pub bit_depth: u8,
     pub codec_private: Option<Vec<u8>>,
     pub codec_delay_ns: u64,
     pub seek_pre_roll_ns: u64,
@@ -58,6 +60,7 @@ pub enum TrackFormat {
 
 pub struct WebmMuxer {
     tracks: Vec<TrackInfo>,
+    doc_type: &'static str,
     uid_seed: u64,
     header: Option<Vec<u8>>,
     out: Vec<u8>,
@@ -89,13 +92,15 @@ struct Layout {
 pub struct Patches(pub Vec<(u64, Vec<u8>)>);
 
 impl WebmMuxer {
-    pub fn new(tracks: Vec<TrackInfo>) -> Self {
+    /// `doc_type`: "webm", or "matroska" for `video/x-matroska`.
+    pub fn new(tracks: Vec<TrackInfo>, doc_type: &'static str) -> Self {
         let uid_seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(1);
         WebmMuxer {
             tracks,
+            doc_type,
             uid_seed,
             header: None,
             out: Vec::new(),
@@ -235,7 +240,7 @@ impl WebmMuxer {
             ebml::uint(h, 0x42F7, 1); // EBMLReadVersion
             ebml::uint(h, 0x42F2, 4); // EBMLMaxIDLength
             ebml::uint(h, 0x42F3, 8); // EBMLMaxSizeLength
-            ebml::string(h, 0x4282, "webm"); // DocType
+            ebml::string(h, 0x4282, self.doc_type); // DocType
             ebml::uint(h, 0x4287, 4); // DocTypeVersion
             ebml::uint(h, 0x4285, 2); // DocTypeReadVersion
         });
@@ -284,6 +289,10 @@ impl WebmMuxer {
                             ebml::master(e, 0xE1, |a| {
                                 ebml::float(a, 0xB5, sample_rate); // SamplingFrequency
                                 ebml::uint(a, 0x9F, channels as u64); // Channels
+                                if track.bit_depth > 0 {
+                                    ebml::uint(a, 0x6264, track.bit_depth as u64);
+                                    // BitDepth
+                                }
                             })
                         }
                         TrackFormat::Video { width, height } => ebml::master(e, 0xE0, |v| {

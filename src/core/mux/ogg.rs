@@ -1,0 +1,132 @@
+//! Ogg Opus (RFC 7845), what Firefox records: an identification page (OpusHead), a comment
+//! page (OpusTags), then audio pages. Pages are only written at [`OggMuxer::flush`], so each
+//! chunk after the first holds whole pages; the last page is flagged end-of-stream and its
+//! granule position trims the encoder's padding.
+
+use crate::core::packet::Packet;
+
+const MAX_SEGMENTS: usize = 255;
+
+pub struct OggMuxer {
+    serial: u32,
+    sequence: u32,
+    head: Vec<u8>,
+    header_written: bool,
+    out: Vec<u8>,
+    /// Packets of the page being filled, and the granule after its last packet.
+    packets: Vec<Vec<u8>>,
+    granule: u64,
+    segments: usize,
+}
+
+impl OggMuxer {
+    /// `head` is the encoder's OpusHead.
+    pub fn new(head: Vec<u8>) -> Self {
+        let serial = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(1);
+        OggMuxer {
+            serial,
+            sequence: 0,
+            head,
+            header_written: false,
+            out: Vec::new(),
+            packets: Vec::new(),
+            granule: 0,
+            segments: 0,
+        }
+    }
+
+    pub fn write(&mut self, p: &Packet) {
+        self.ensure_header();
+        let segments = p.data.len() / 255 + 1;
+        if self.segments + segments > MAX_SEGMENTS {
+            self.page(false);
+        }
+        // Granule: 48 kHz samples up to the end of this packet, pre-skip included (packet times
+        // count from the first encoded sample), padding trimmed.
+        let end_ns = (p.pts + p.duration - p.discard_padding).max(0) as u128;
+        self.granule = (end_ns * 48_000 / 1_000_000_000) as u64;
+        self.segments += segments;
+        self.packets.push(p.data.clone());
+    }
+
+    pub fn flush(&mut self) -> Vec<u8> {
+        if !self.packets.is_empty() {
+            self.page(false);
+        }
+        std::mem::take(&mut self.out)
+    }
+
+    /// The last bytes: the remaining packets on a page flagged end-of-stream.
+    pub fn finalize(&mut self) -> Vec<u8> {
+        if self.header_written {
+            self.page(true);
+        }
+        std::mem::take(&mut self.out)
+    }
+
+    fn ensure_header(&mut self) {
+        if self.header_written {
+            return;
+        }
+        self.header_written = true;
+        let head = std::mem::take(&mut self.head);
+        self.raw_page(0x02, 0, &[head]);
+        let vendor = concat!("mediarecorder-", env!("CARGO_PKG_VERSION")).as_bytes();
+        let mut tags = b"OpusTags".to_vec();
+        tags.extend_from_slice(&(vendor.len() as u32).to_le_bytes());
+        tags.extend_from_slice(vendor);
+        tags.extend_from_slice(&0u32.to_le_bytes());
+        self.raw_page(0, 0, &[tags]);
+    }
+
+    fn page(&mut self, last: bool) {
+        let packets = std::mem::take(&mut self.packets);
+        self.segments = 0;
+        let granule = self.granule;
+        self.raw_page(if last { 0x04 } else { 0 }, granule, &packets);
+    }
+
+    fn raw_page(&mut self, flags: u8, granule: u64, packets: &[Vec<u8>]) {
+        let mut lacing = Vec::new();
+        for p in packets {
+            lacing.extend(std::iter::repeat_n(255u8, p.len() / 255));
+            lacing.push((p.len() % 255) as u8);
+        }
+        let start = self.out.len();
+        self.out.extend_from_slice(b"OggS");
+        self.out.push(0);
+        self.out.push(flags);
+        self.out.extend_from_slice(&granule.to_le_bytes());
+        self.out.extend_from_slice(&self.serial.to_le_bytes());
+        self.out.extend_from_slice(&self.sequence.to_le_bytes());
+        self.out.extend_from_slice(&[0; 4]);
+        self.out.push(lacing.len() as u8);
+        self.out.extend_from_slice(&lacing);
+        for p in packets {
+            self.out.extend_from_slice(p);
+        }
+        let crc = crc32(&self.out[start..]);
+        self.out[start + 22..start + 26].copy_from_slice(&crc.to_le_bytes());
+        self.sequence += 1;
+    }
+}
+
+/// Ogg's CRC-32 (polynomial 0x04C11DB7, no reflection, zero init).
+fn crc32(data: &[u8]) -> u32 {
+    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut t = [0u32; 256];
+        for (i, e) in t.iter_mut().enumerate() {
+            let mut r = (i as u32) << 24;
+            for _ in 0..8 {
+                r = if r & 0x8000_0000 != 0 { (r << 1) ^ 0x04C1_1DB7 } else { r << 1 };
+            }
+            *e = r;
+        }
+        t
+    });
+    data.iter().fold(0u32, |crc, &b| (crc << 8) ^ table[((crc >> 24) as u8 ^ b) as usize])
+}

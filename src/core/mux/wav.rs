@@ -1,0 +1,66 @@
+//! WAV: a RIFF header, then 16-bit PCM (what Python's `wave` and every analysis tool read).
+//! The header's sizes are unknown while recording (0xFFFFFFFF, which streaming readers
+//! accept); written to a file, [`WavMuxer::finalize`] returns the patches that set them.
+
+use crate::core::mux::webm::Patches;
+use crate::core::packet::Packet;
+
+pub struct WavMuxer {
+    rate: u32,
+    channels: u16,
+    header_written: bool,
+    data_bytes: u64,
+    out: Vec<u8>,
+}
+
+impl WavMuxer {
+    pub fn new(rate: u32, channels: u16) -> Self {
+        WavMuxer { rate, channels, header_written: false, data_bytes: 0, out: Vec::new() }
+    }
+
+    /// `p.data` holds little-endian f32 samples (the PCM encoder's output).
+    pub fn write(&mut self, p: &Packet) {
+        if !self.header_written {
+            self.header_written = true;
+            self.header(u32::MAX, u32::MAX);
+        }
+        for s in p.data.chunks_exact(4) {
+            let v = f32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+            let q = (v * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
+            self.out.extend_from_slice(&q.to_le_bytes());
+        }
+        self.data_bytes += p.data.len() as u64 / 2;
+    }
+
+    pub fn flush(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
+    }
+
+    pub fn finalize(&mut self) -> (Vec<u8>, Option<Patches>) {
+        if !self.header_written {
+            return (self.flush(), None);
+        }
+        let data = u32::try_from(self.data_bytes).unwrap_or(u32::MAX);
+        let riff = data.saturating_add(36);
+        let patches =
+            Patches(vec![(4, riff.to_le_bytes().to_vec()), (40, data.to_le_bytes().to_vec())]);
+        (self.flush(), Some(patches))
+    }
+
+    fn header(&mut self, riff: u32, data: u32) {
+        let block = self.channels as u32 * 2;
+        let h = &mut self.out;
+        h.extend_from_slice(b"RIFF");
+        h.extend_from_slice(&riff.to_le_bytes());
+        h.extend_from_slice(b"WAVEfmt ");
+        h.extend_from_slice(&16u32.to_le_bytes());
+        h.extend_from_slice(&1u16.to_le_bytes()); // PCM
+        h.extend_from_slice(&self.channels.to_le_bytes());
+        h.extend_from_slice(&self.rate.to_le_bytes());
+        h.extend_from_slice(&(self.rate * block).to_le_bytes());
+        h.extend_from_slice(&(block as u16).to_le_bytes());
+        h.extend_from_slice(&16u16.to_le_bytes());
+        h.extend_from_slice(b"data");
+        h.extend_from_slice(&data.to_le_bytes());
+    }
+}
