@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import resource
 import sys
 import threading
@@ -27,7 +26,7 @@ import av
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.pulse_server import PulseServer, available  # noqa: E402
+from tests.pulse_server import available, running  # noqa: E402
 
 RATE, CHANNELS = 48000, 2
 
@@ -139,20 +138,14 @@ def main() -> None:
     reason = available()
     if reason:
         raise SystemExit(f"bench: {reason}")
-    server = PulseServer()
-    server.start()
-    os.environ["XDG_RUNTIME_DIR"] = str(server.runtime)
-    server.play()
-    try:
-        results: dict[str, Any] = {}
+    results: dict[str, Any] = {}
+    with running():
         for name, long_holds in (("bytecode_loop", False), ("long_gil_holds", True)):
             results[name] = {
                 "mediarecorder": ours(args.seconds, True, long_holds),
                 "sounddevice": sounddevice_side(args.seconds, True, long_holds),
             }
         results["mediarecorder_idle"] = ours(args.seconds, pressure=False)
-    finally:
-        server.close()
     print(f"Device capture, {RATE} Hz stereo, {args.seconds:.0f} s, main thread holding the GIL")
     print(f"{'':44}{'mediarecorder':>16}{'sounddevice':>16}")
     for name in ("bytecode_loop", "long_gil_holds"):

@@ -6,12 +6,14 @@ through the ALSA pulse plugin; the server paces capture in real time.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
 import time
 import wave
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +89,24 @@ class PulseServer:
     def close(self) -> None:
         self.kill()
         shutil.rmtree(self.runtime, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running() -> Iterator[PulseServer]:
+    """A started, playing server whose runtime dir this process uses meanwhile."""
+    server = PulseServer()
+    server.start()
+    saved = os.environ.get("XDG_RUNTIME_DIR")
+    os.environ["XDG_RUNTIME_DIR"] = str(server.runtime)
+    server.play()
+    try:
+        yield server
+    finally:
+        server.close()
+        if saved is None:
+            os.environ.pop("XDG_RUNTIME_DIR", None)
+        else:
+            os.environ["XDG_RUNTIME_DIR"] = saved
 
 
 def available() -> str | None:

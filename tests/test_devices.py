@@ -16,7 +16,7 @@ import mediarecorder as mr
 import numpy as np
 import pytest
 
-from .pulse_server import TONE_AMPLITUDE, TONE_HZ, PulseServer, available
+from .pulse_server import TONE_AMPLITUDE, TONE_HZ, PulseServer, available, running
 
 REASON = available()
 
@@ -25,19 +25,8 @@ REASON = available()
 def pulse() -> Iterator[PulseServer]:
     if REASON:
         pytest.skip(REASON)
-    server = PulseServer()
-    server.start()
-    saved = os.environ.get("XDG_RUNTIME_DIR")
-    os.environ["XDG_RUNTIME_DIR"] = str(server.runtime)
-    server.play()
-    try:
+    with running() as server:
         yield server
-    finally:
-        server.close()
-        if saved is None:
-            os.environ.pop("XDG_RUNTIME_DIR", None)
-        else:
-            os.environ["XDG_RUNTIME_DIR"] = saved
 
 
 def wait_for_frames(track: mr.MediaStreamTrack, timeout: float = 10.0) -> None:
@@ -278,12 +267,7 @@ def test_not_readable_when_the_device_cannot_be_opened(tmp_path: object) -> None
 def test_a_device_that_fails_ends_the_track_and_the_recording() -> None:
     if REASON:
         pytest.skip(REASON)
-    server = PulseServer()
-    server.start()
-    saved = os.environ.get("XDG_RUNTIME_DIR")
-    os.environ["XDG_RUNTIME_DIR"] = str(server.runtime)
-    try:
-        server.play()
+    with running() as server:
         stream = mr.get_user_media(audio=True)
         track = stream.get_audio_tracks()[0]
         wait_for_frames(track)
@@ -303,9 +287,3 @@ def test_a_device_that_fails_ends_the_track_and_the_recording() -> None:
         assert track.ready_state == "ended"
         audio = decode(b"".join(chunks))
         assert audio.shape[1] > 0.5 * 48000  # what was captured before the failure is kept
-    finally:
-        server.close()
-        if saved is None:
-            os.environ.pop("XDG_RUNTIME_DIR", None)
-        else:
-            os.environ["XDG_RUNTIME_DIR"] = saved

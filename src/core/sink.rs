@@ -125,7 +125,10 @@ impl FileSink {
         let mut file = self.file.into_inner().map_err(|e| io_error(&path, e.error()))?;
         if let Some(patches) = patches {
             for (offset, bytes) in &patches.0 {
-                file.seek(SeekFrom::Start(*offset)).map_err(err)?;
+                if file.seek(SeekFrom::Start(*offset)).is_err() {
+                    // A pipe or a socket: the stream stays a valid live file, unpatched.
+                    return Ok(());
+                }
                 file.write_all(bytes).map_err(err)?;
             }
         }
