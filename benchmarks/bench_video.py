@@ -323,20 +323,38 @@ class Decoded:
     width: int
     height: int
     duration_s: float
+    psnr_db: float
 
 
-def decode(data: bytes) -> Decoded:
-    """Decodes a WebM file with PyAV (FFmpeg): frames, keyframes, size, last pts."""
+def psnr(a: Frame, b: Frame) -> float:
+    mse = float(np.mean(np.square(a.astype(np.float64) - b.astype(np.float64))))
+    return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
+
+
+def decode(data: bytes, frames: list[Frame], every: int = 10) -> Decoded:
+    """Decodes a WebM file with PyAV (FFmpeg): frames, keyframes, size, last pts, and the mean
+    RGB PSNR of every ``every``-th decoded frame against its input frame."""
     with av.open(io.BytesIO(data)) as container:
         keyframes = sum(1 for p in container.demux(video=0) if p.size and p.is_keyframe)
     with av.open(io.BytesIO(data)) as container:
         stream = container.streams.video[0]
         count, last = 0, 0.0
+        scores: list[float] = []
         for f in container.decode(stream):
+            if count % every == 0:
+                scores.append(psnr(f.to_ndarray(format="rgb24"), frames[count % len(frames)]))
             count += 1
             last = float(f.time or 0.0)
         ctx = stream.codec_context
-        return Decoded(count, keyframes, ctx.codec.name, ctx.width, ctx.height, last + 1 / FPS)
+        return Decoded(
+            count,
+            keyframes,
+            ctx.codec.name,
+            ctx.width,
+            ctx.height,
+            last + 1 / FPS,
+            statistics.fmean(scores) if scores else math.nan,
+        )
 
 
 @dataclass
@@ -456,7 +474,8 @@ def print_report(
         for case, d in decoded.items():
             print(
                 f"  {case.name:<32}{d.frames:>5} frames {d.width}x{d.height}, "
-                f"{d.duration_s:.3f} s, {d.keyframes} keyframes, decoder {d.decoder}"
+                f"{d.duration_s:.3f} s, {d.keyframes} keyframes, decoder {d.decoder}, "
+                f"PSNR {d.psnr_db:.2f} dB (RGB, every 10th frame against its input)"
             )
     print()
     return passfail, info
@@ -547,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
                 run.data = None
             results[case].runs.append(run)
 
-    decoded = {case: decode(data) for case, data in kept.items()}
+    decoded = {case: decode(data, frames) for case, data in kept.items()}
     others = [r.others_cpus for res in results.values() for r in res.runs]
     others_cpus = None if None in others else statistics.fmean(o or 0.0 for o in others)
     passfail, info = print_report(args, results, decoded, others_cpus)

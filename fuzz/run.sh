@@ -14,6 +14,6 @@ host=$(rustc -vV | sed -n 's/^host: //p')
 cargo build --release --quiet --target "$host" --bin make_seekable
 mkdir -p corpus/make_seekable artifacts
 if [ -d ../../shared/fixtures ]; then cp -n ../../shared/fixtures/*.webm corpus/make_seekable/ 2>/dev/null || true; fi
-cp -n seeds/*.webm corpus/make_seekable/ 2>/dev/null || true
+cp -n seeds/* corpus/make_seekable/ 2>/dev/null || true
 ./target/"$host"/release/make_seekable corpus/make_seekable -max_total_time="$seconds" \
     -rss_limit_mb=2048 -timeout=10 -max_len=262144 -artifact_prefix=artifacts/ -print_final_stats=1

@@ -605,6 +605,31 @@ def test_overload_with_the_default_policy_waits_and_loses_nothing() -> None:
     assert decode(data).n == samples
 
 
+def test_pause_drops_frames_written_while_paused_and_leaves_no_gap() -> None:
+    # 10 pattern frames, pause, 10 white frames (not recorded), resume, 10 pattern frames:
+    # 20 frames come back, none white, on one continuous timeline (as audio does).
+    w, h = 160, 120
+    video, _, rec, col = video_setup(w, h)
+    white = np.full((h, w, 3), 255, np.uint8)
+    rec.start()
+    for i in range(10):
+        video.write(pattern(i, w, h))
+    rec.pause()
+    for _ in range(10):
+        video.write(white)
+    rec.resume()
+    for i in range(10, 20):
+        video.write(pattern(i, w, h))
+    rec.stop()
+    col.wait_stop()
+    assert col.types == ["start", "pause", "resume", "dataavailable", "stop"]
+    d = decode_video(col.data())
+    assert d.n == 20, f"decoded {d.n} frames, want 20"
+    assert all(f.min() < 200 for f in d.frames), "a frame written while paused was recorded"
+    assert_picture(pattern(10, w, h), d.frames[10], what="first frame after resume")
+    assert_spacing(d.times)
+
+
 # -- disabled and ended tracks -----------------------------------------------------------------
 
 

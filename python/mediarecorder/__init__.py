@@ -27,6 +27,8 @@ from ._errors import (
 )
 from ._events import Blob, BlobEvent, ErrorEvent, Event
 from ._files import make_seekable
+from ._jupyter import PendingRecording, Recording, capture
+from ._record import RecordingResult, record
 from ._recorder import MediaRecorder
 from ._sources import AudioSource, TestPatternSource, ToneSource, VideoSource
 from ._stream import MediaStream, MediaStreamTrack
@@ -51,15 +53,20 @@ __all__ = [
     "NotReadableError",
     "NotSupportedError",
     "OverconstrainedError",
+    "PendingRecording",
+    "Recording",
+    "RecordingResult",
     "SecurityError",
     "TestPatternSource",
     "ToneSource",
     "UnknownError",
     "VideoSource",
     "__version__",
+    "capture",
     "enumerate_devices",
     "get_user_media",
     "make_seekable",
+    "record",
 ]
 
 # No callback may enter an interpreter that is finalizing.

@@ -1,12 +1,17 @@
-"""MediaRecorder: the W3C MediaStream Recording API."""
+"""MediaRecorder: the W3C MediaStream Recording API, and the Pythonic layers on top of it:
+a context manager, :meth:`MediaRecorder.wait`, chunk iterators and asyncio."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import os
+import queue
+import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from types import TracebackType
 from typing import Any, Literal
 
 from . import _native
@@ -20,6 +25,25 @@ log = logging.getLogger("mediarecorder")
 
 _EVENT_TYPES = ("start", "stop", "dataavailable", "pause", "resume", "error")
 _UINT32_MAX = 2**32 - 1
+#: How long ``__exit__`` waits for the ``stop`` event.
+_EXIT_TIMEOUT = 30.0
+
+# The library's delivery thread (one for the whole library), recorded at dispatch time: a
+# call that waits for an event must not be made on it.
+_delivery_ident: int | None = None
+
+
+def _on_delivery_thread() -> bool:
+    return _delivery_ident is not None and threading.get_ident() == _delivery_ident
+
+
+class _End:
+    """Ends a chunk iterator: the session stopped, with ``error`` if it failed."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: DOMException | None) -> None:
+        self.error = error
 
 
 class MediaRecorder:
@@ -27,6 +51,15 @@ class MediaRecorder:
 
     State changes are synchronous; events are delivered on the library's delivery thread, one at
     a time and in order, never inside the call that caused them. Handlers may call any method.
+
+    With ``event_loop`` (an asyncio loop), every handler call is scheduled on that loop with
+    ``call_soon_threadsafe`` instead, in the same order; handlers then run on the loop's thread
+    and may use asyncio freely. Events for a loop that has been closed are dropped (logged).
+
+    Beyond the spec: ``with MediaRecorder(stream) as rec:`` stops the recording and waits for
+    its ``stop`` event on the way out; :meth:`wait` blocks until the session has stopped;
+    :meth:`chunks` and :meth:`achunks` iterate over the recorded blobs; :meth:`astart` and
+    :meth:`astop` await the ``start`` and ``stop`` events.
     """
 
     onstart: EventHandler | None
@@ -46,6 +79,8 @@ class MediaRecorder:
         audio_bitrate_mode: Literal["constant", "variable"] = "variable",
         video_key_frame_interval_duration: float | None = None,
         video_key_frame_interval_count: int | None = None,
+        *,
+        event_loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         if not isinstance(stream, MediaStream):
             raise TypeError(f"stream: expected MediaStream, got {type_name(stream)}")
@@ -74,6 +109,21 @@ class MediaRecorder:
             raise ValueError(
                 f"audio_bitrate_mode: expected 'constant' or 'variable', got {audio_bitrate_mode!r}"
             )
+        if event_loop is not None and not isinstance(event_loop, asyncio.AbstractEventLoop):
+            raise TypeError(
+                f"event_loop: expected an asyncio event loop or None, got {type_name(event_loop)}"
+            )
+        self._event_loop = event_loop
+        # Sessions: started (start() returned), whose start event was dispatched, whose stop
+        # event was dispatched. The k-th stop event ends the k-th session: events are ordered.
+        self._sync = threading.Condition()
+        self._sessions_started = 0
+        self._start_events = 0
+        self._sessions_stopped = 0
+        self._taps: list[Callable[[Event], None]] = []
+        self._async_waiters: list[
+            tuple[Callable[[], bool], asyncio.AbstractEventLoop, asyncio.Future[None]]
+        ] = []
         self._stream = stream
         self._listeners: dict[str, list[Callable[[Any], object]]] = {t: [] for t in _EVENT_TYPES}
         self.onstart = self.onstop = self.ondataavailable = None
@@ -152,6 +202,8 @@ class MediaRecorder:
             raise TypeError(f"file: expected a path (str or os.PathLike), got {type_name(file)}")
         tracks = [t._native for t in self._stream.get_tracks()]
         self._native.start(tracks, timeslice, None if file is None else os.fspath(file))
+        with self._sync:
+            self._sessions_started += 1
 
     def stop(self) -> None:
         """Stops recording; returns at once. Everything written before the call is encoded and
@@ -209,6 +261,8 @@ class MediaRecorder:
         timecode: float | None,
         error: DOMException | None,
     ) -> None:
+        global _delivery_ident
+        _delivery_ident = threading.get_ident()
         event: Event
         if type == "dataavailable":
             event = BlobEvent(
@@ -219,14 +273,254 @@ class MediaRecorder:
         else:
             event = Event(type, target=self)
         log.debug("dispatching %s", event)
-        handler = getattr(self, "on" + type, None)
+        loop = self._event_loop
+        if loop is None:
+            self._run_handlers(event)
+        else:
+            try:
+                loop.call_soon_threadsafe(self._run_handlers, event)
+            except RuntimeError:  # the loop is closed
+                log.warning("event loop %r is closed: %s not delivered", loop, event)
+        self._observe(event)
+
+    def _run_handlers(self, event: Event) -> None:
+        handler = getattr(self, "on" + event.type, None)
         # A snapshot: listeners removed by a handler during this dispatch still run this once,
         # as on the web, and the list may be changed freely from inside a handler.
-        for callback in ([handler] if handler is not None else []) + list(self._listeners[type]):
+        for callback in ([handler] if handler is not None else []) + list(
+            self._listeners[event.type]
+        ):
             try:
                 callback(event)
             except Exception as exc:  # noqa: BLE001 - reported, never stops delivery
                 _native.report_unraisable(exc, callback)
+
+    def _observe(self, event: Event) -> None:
+        """The library's own bookkeeping, on the delivery thread after the handlers (or after
+        scheduling them on ``event_loop``): chunk iterators, :meth:`wait` and the awaitables."""
+        for tap in list(self._taps):
+            try:
+                tap(event)
+            except Exception as exc:  # noqa: BLE001 - reported, never stops delivery
+                _native.report_unraisable(exc, tap)
+        with self._sync:
+            if event.type == "start":
+                self._start_events += 1
+            elif event.type == "stop":
+                self._sessions_stopped += 1
+            else:
+                return
+            self._sync.notify_all()
+            ready = [w for w in self._async_waiters if w[0]()]
+            for w in ready:
+                self._async_waiters.remove(w)
+        for _, loop, future in ready:
+            try:
+                loop.call_soon_threadsafe(_resolve, future)
+            except RuntimeError:  # the loop is closed: nobody awaits it any more
+                pass
+
+    def _add_tap(self, tap: Callable[[Event], None]) -> None:
+        self._taps.append(tap)
+
+    def _remove_tap(self, tap: Callable[[Event], None]) -> None:
+        if tap in self._taps:
+            self._taps.remove(tap)
+
+    # -- Pythonic layers --------------------------------------------------------------------
+
+    def __enter__(self) -> MediaRecorder:
+        """Returns the recorder; does not start it."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stops the recording if there is one and waits (up to 30 s) for its ``stop`` event,
+        so that a ``file`` is finalized; also when the block raised (the exception goes on).
+        ``TimeoutError`` if the ``stop`` event does not come in time."""
+        self.stop()
+        if self.wait(_EXIT_TIMEOUT):
+            return
+        if exc is None:
+            raise TimeoutError(f"MediaRecorder: no stop event within {_EXIT_TIMEOUT:g} s")
+        log.warning("no stop event within %g s while leaving on %r", _EXIT_TIMEOUT, exc)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Blocks until the ``stop`` event of the current (or last) session has been
+        dispatched: True then, False if ``timeout`` seconds passed first. True at once if the
+        recorder never started or its last session has already stopped. Does not stop the
+        recording: call :meth:`stop` first, or let the tracks end.
+
+        With ``event_loop``, "dispatched" means handed to the loop: the handlers may still be
+        waiting to run there. Calling it from an event handler (the delivery thread, which
+        dispatches that ``stop`` event) raises ``RuntimeError`` instead of deadlocking.
+        """
+        if timeout is not None:
+            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+                raise TypeError(
+                    f"timeout: expected a number of seconds or None, got {type_name(timeout)}"
+                )
+            if math.isnan(timeout):
+                raise ValueError("timeout: expected a number of seconds, got nan")
+        if _on_delivery_thread():
+            raise RuntimeError(
+                "MediaRecorder.wait() called from an event handler: the handler runs on the "
+                "thread that dispatches the stop event, so the wait could never end; react "
+                "to the stop event (onstop) instead"
+            )
+        with self._sync:
+            target = self._sessions_started
+            return self._sync.wait_for(lambda: self._sessions_stopped >= target, timeout)
+
+    def chunks(self, timeslice: int | None = 1000) -> Iterator[Blob]:
+        """Iterates over the recording's blobs (``dataavailable`` data) as they arrive, until
+        the session's ``stop`` event.
+
+        Starts the recorder with ``timeslice`` (ms of media) if it is inactive, right away
+        (not at the first ``next()``); if it is already recording, iterates over the rest of
+        the current session and ``timeslice`` is not used. Stopping is up to the caller: call
+        :meth:`stop` (from another thread, or a handler), or let the tracks end. Leaving the
+        loop early (``break``, an exception) or dropping the iterator stops the recorder.
+
+        If the session ends with an ``error`` event, the iterator yields every blob delivered
+        before it and then raises that ``DOMException``.
+
+        Memory: blobs wait in an unbounded queue until the loop takes them. The library bounds
+        only blobs not yet handed to Python (64 MiB), so a loop that falls behind a live
+        source for long holds the difference.
+        """
+        _check_uint(timeslice, "timeslice")
+        items: queue.Queue[Blob | _End] = queue.Queue()
+        cleanup = self._attach_chunk_tap(items.put, timeslice)
+        iterator = _sync_chunks(items, cleanup)
+        weakref.finalize(iterator, cleanup)
+        return iterator
+
+    def achunks(self, timeslice: int | None = 1000) -> AsyncIterator[Blob]:
+        """The asyncio form of :meth:`chunks`: ``async for blob in rec.achunks(500):``.
+
+        Call it from a coroutine: blobs are handed to the running loop with
+        ``call_soon_threadsafe``. Starts the recorder right away if it is inactive; leaving the
+        loop early stops the recorder (when the async generator is closed or collected).
+        """
+        _check_uint(timeslice, "timeslice")
+        loop = asyncio.get_running_loop()
+        items: asyncio.Queue[Blob | _End] = asyncio.Queue()
+
+        def put(item: Blob | _End) -> None:
+            loop.call_soon_threadsafe(items.put_nowait, item)
+
+        cleanup = self._attach_chunk_tap(put, timeslice)
+        iterator = _async_chunks(items, cleanup)
+        weakref.finalize(iterator, cleanup)
+        return iterator
+
+    def __aiter__(self) -> AsyncIterator[Blob]:
+        """``async for blob in rec:`` is ``async for blob in rec.achunks():`` (1 s chunks)."""
+        return self.achunks()
+
+    async def astart(
+        self, timeslice: int | None = None, *, file: str | os.PathLike[str] | None = None
+    ) -> None:
+        """Starts (as :meth:`start`) and waits for the ``start`` event without blocking the
+        loop. With ``event_loop`` being this loop, the ``onstart`` handlers have run when it
+        returns."""
+        loop = asyncio.get_running_loop()
+        self.start(timeslice, file=file)
+        with self._sync:
+            target = self._sessions_started
+        await self._until(
+            loop, lambda: self._start_events >= target or self._sessions_stopped >= target
+        )
+
+    async def astop(self) -> None:
+        """Stops (as :meth:`stop`) and waits for the ``stop`` event without blocking the loop;
+        returns at once if the last session has already stopped. With ``event_loop`` being
+        this loop, the ``onstop`` handlers have run when it returns."""
+        loop = asyncio.get_running_loop()
+        with self._sync:
+            target = self._sessions_started
+        self.stop()
+        await self._until(loop, lambda: self._sessions_stopped >= target)
+
+    async def __aenter__(self) -> MediaRecorder:
+        """Returns the recorder; does not start it."""
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Awaits :meth:`astop`, also when the block raised (the exception goes on)."""
+        await self.astop()
+
+    async def _until(self, loop: asyncio.AbstractEventLoop, ready: Callable[[], bool]) -> None:
+        future: asyncio.Future[None] = loop.create_future()
+        waiter = (ready, loop, future)
+        with self._sync:
+            if ready():
+                return
+            self._async_waiters.append(waiter)
+        try:
+            await future
+        finally:
+            with self._sync:
+                if waiter in self._async_waiters:
+                    self._async_waiters.remove(waiter)
+
+    def _attach_chunk_tap(
+        self, put: Callable[[Blob | _End], None], timeslice: int | None
+    ) -> Callable[[], None]:
+        """Attaches a tap that hands one session's blobs to ``put``, then an ``_End``; starts
+        the recorder if it is inactive. Returns the cleanup for the consumer to call when it
+        ends or is dropped: it detaches the tap and stops the session if it is still going."""
+        state = _TapState()
+
+        def tap(event: Event) -> None:
+            # Events come in order: until its stop event, an event belongs to the session
+            # after the last stopped one.
+            if state.ended or self._sessions_stopped + 1 != state.session:
+                return
+            try:
+                if isinstance(event, BlobEvent):
+                    put(event.data)
+                elif isinstance(event, ErrorEvent):
+                    state.error = event.error
+                elif event.type == "stop":
+                    state.ended = True
+                    self._remove_tap(tap)
+                    put(_End(state.error))
+            except RuntimeError:  # the consumer's event loop is closed
+                state.ended = True
+                self._remove_tap(tap)
+
+        def cleanup() -> None:
+            self._remove_tap(tap)
+            if state.ended:
+                return
+            state.ended = True
+            with self._sync:
+                current = self._sessions_started == state.session
+            if current:
+                self.stop()
+
+        with self._sync:
+            start = self.state == "inactive"
+            state.session = self._sessions_started + (1 if start else 0)
+            self._add_tap(tap)
+        if start:
+            try:
+                self.start(timeslice)
+            except BaseException:
+                self._remove_tap(tap)
+                raise
+        return cleanup
 
     def __repr__(self) -> str:
         return f"<MediaRecorder state={self.state!r} mime_type={self.mime_type!r}>"
@@ -241,3 +535,45 @@ def _check_uint(value: object, name: str) -> None:
         raise ValueError(f"{name}: expected a non-negative int, got {value}")
     if value > _UINT32_MAX:
         raise ValueError(f"{name}: expected at most {_UINT32_MAX}, got {value}")
+
+
+class _TapState:
+    __slots__ = ("session", "error", "ended")
+
+    def __init__(self) -> None:
+        self.session = 0
+        self.error: DOMException | None = None
+        self.ended = False
+
+
+def _sync_chunks(items: queue.Queue[Blob | _End], cleanup: Callable[[], None]) -> Iterator[Blob]:
+    try:
+        while True:
+            item = items.get()
+            if isinstance(item, _End):
+                if item.error is not None:
+                    raise item.error
+                return
+            yield item
+    finally:
+        cleanup()
+
+
+async def _async_chunks(
+    items: asyncio.Queue[Blob | _End], cleanup: Callable[[], None]
+) -> AsyncIterator[Blob]:
+    try:
+        while True:
+            item = await items.get()
+            if isinstance(item, _End):
+                if item.error is not None:
+                    raise item.error
+                return
+            yield item
+    finally:
+        cleanup()
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
