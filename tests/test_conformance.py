@@ -955,17 +955,24 @@ SUPPORTED = [
     "video/webm;codecs=vp8,opus",
     "video/webm;codecs=vp9,opus",
     'video/webm; codecs="vp8, opus"',
+    "audio/ogg",
+    "audio/ogg;codecs=opus",
+    "audio/webm;codecs=pcm",
+    "audio/wav",
+    "video/x-matroska",
+    "video/x-matroska;codecs=vp9,opus",
 ]
 
 UNSUPPORTED = [
     # containers and top-level types
-    "audio/ogg",
-    "audio/ogg;codecs=opus",
+    "audio/ogg;codecs=vorbis",
+    "audio/ogg;codecs=pcm",
+    "video/ogg",
     "audio/mp4",
     "audio/aac",
     "video/mp4",
-    "video/x-matroska",
-    "video/x-matroska;codecs=opus",
+    "video/x-matroska;codecs=h264",
+    "audio/wav;codecs=opus",
     "video/invalid",
     "audio/banana",
     "video/pineapple",
@@ -1041,7 +1048,9 @@ def test_every_supported_type_records_an_audio_only_stream(mime: str) -> None:
     src.close()
     assert col.types == ["start", "dataavailable", "stop"]
     d = decode(col.data())
-    assert d.codec == "opus" and d.n == 4800
+    pcm = "pcm" in mime.lower() or mime.lower().startswith("audio/wav")
+    expected = {"audio/wav": "pcm_s16le"}.get(mime.lower(), "pcm_f32le" if pcm else "opus")
+    assert d.codec == expected and d.n == 4800
 
 
 # -- several tracks (§2.13, reference §5.12) ---------------------------------------------------

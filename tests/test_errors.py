@@ -231,7 +231,7 @@ def _stream() -> mr.MediaStream:
     "mime",
     [
         "video/webm;codecs=av1",
-        "audio/ogg",
+        "audio/ogg;codecs=vorbis",
         "audio/mp4",
         "audio/webm;codecs=vorbis",
         "video/invalid",

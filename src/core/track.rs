@@ -206,6 +206,7 @@ impl Track {
             block.samples.fill(0.0);
         }
         self.stats.delivered_frames.fetch_add(block.frames() as u64, Ordering::Relaxed);
+        self.position.store(block.time + block.duration_ns(), Ordering::Release);
         // Clone the senders out of the lock: a blocking send must not hold it, or a session
         // that ends (and detaches) while we wait would deadlock against us.
         let targets: Vec<(usize, SessionInput)> =
@@ -278,6 +279,11 @@ impl Track {
         // Checked under the lock that `end()` takes, so a session never misses the end.
         if !self.is_live() {
             return false;
+        }
+        // The refresh frame: a recorder that starts after a picture was written records it
+        // first, so a still picture is recorded even if nothing more comes.
+        if let Some(frame) = self.last_frame.lock().clone() {
+            input.offer_video(index, frame);
         }
         attached.push(Attached { session, index, input });
         true
