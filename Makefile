@@ -18,6 +18,7 @@ lint:
 	$(VENV)/bin/ruff check python tests benchmarks examples
 	$(VENV)/bin/ruff format --check python tests benchmarks examples
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy examples
 	$(VENV)/bin/python -m mypy.stubtest mediarecorder._native
 
 # The core alone (no Python), the package through its public API, then a bounded fuzz run of

@@ -46,8 +46,7 @@ def describe(path: Path, sizes: list[int]) -> None:
             if s.type == "video":
                 frames = list(c.decode(s))
                 line += (
-                    f"\n  video: {s.codec_context.name}, {s.width}x{s.height}, "
-                    f"{len(frames)} frames"
+                    f"\n  video: {s.codec_context.name}, {s.width}x{s.height}, {len(frames)} frames"
                 )
     print(line)
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import mediarecorder as mr
 import pytest
 
 nbclient = pytest.importorskip("nbclient", reason="requirements-dev.txt installs nbclient")
@@ -84,3 +85,153 @@ def test_the_notebook_is_stored_without_outputs() -> None:
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
+
+
+# -- Recording and capture, without a kernel ---------------------------------------------------
+
+
+def sine(seconds: float, amplitude: float = 0.5, rate: int = 48000) -> Any:
+    import numpy as np
+
+    t = np.arange(int(seconds * rate)) / rate
+    return (amplitude * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+
+
+def collected(mime_type: str = "", seconds: float = 1.0) -> mr.Recording:
+    source = mr.AudioSource()
+    rec = mr.MediaRecorder(mr.MediaStream([source.track]), mime_type=mime_type)
+    pending = mr.Recording.collect(rec)
+    rec.start(250)
+    source.write(sine(seconds))
+    rec.stop()
+    recording = pending.result()
+    source.close()
+    return recording
+
+
+def test_collect_gathers_one_session_with_its_recorded_type() -> None:
+    recording = collected("audio/ogg")
+    assert recording.mime_type == "audio/ogg;codecs=opus"
+    assert recording.kind == "audio" and recording.error is None and recording.path is None
+    assert recording.data.startswith(b"OggS")
+    assert recording.duration == pytest.approx(1.0, abs=0.001)
+    samples, rate = recording.decode_audio()
+    assert rate == 48000 and samples.shape == (1, 48000)
+    times, dbfs = recording.levels(0.05)
+    assert len(times) == 20 and times[0] == pytest.approx(0.025)
+    assert dbfs[2:-2] == pytest.approx(-9.03, abs=0.3)  # RMS of a half-amplitude sine
+
+
+def test_collect_after_start_is_refused_and_result_times_out_without_stop() -> None:
+    source = mr.AudioSource()
+    rec = mr.MediaRecorder(mr.MediaStream([source.track]))
+    pending = mr.Recording.collect(rec)
+    rec.start()
+    with pytest.raises(mr.InvalidStateError, match="before start"):
+        mr.Recording.collect(rec)
+    with pytest.raises(TimeoutError, match="was stop\\(\\) called"):
+        pending.result(timeout=0.2)
+    assert not pending.done()
+    rec.stop()
+    assert pending.wait(5) and pending.done()
+    source.close()
+
+
+def test_a_recording_ended_by_an_error_raises_it_or_keeps_it() -> None:
+    source, other = mr.AudioSource(), mr.AudioSource()
+    stream = mr.MediaStream([source.track])
+    rec = mr.MediaRecorder(stream)
+    pending = mr.Recording.collect(rec)
+    rec.start()
+    source.write(sine(0.2))
+    stream.add_track(other.track)
+    with pytest.raises(mr.InvalidModificationError):
+        pending.result()
+    kept = pending.result(check=False)
+    assert isinstance(kept.error, mr.InvalidModificationError)
+    assert kept.size > 0 and "ended by InvalidModificationError" in kept._repr_html_()
+    source.close()
+    other.close()
+
+
+def test_capture_records_a_live_stream_for_its_seconds(tmp_path: Path) -> None:
+    tone, pattern = mr.ToneSource(), mr.TestPatternSource(160, 120)
+    stream = mr.MediaStream([tone.track, pattern.track])
+    recording = mr.capture(stream, 0.5, "video/webm;codecs=vp9,opus")
+    assert recording.mime_type == "video/webm;codecs=vp9,opus" and recording.kind == "video"
+    assert recording.duration is not None and 0.4 < recording.duration < 1.2
+    into_file = mr.capture(stream, 0.5, file=tmp_path / "take.webm")
+    assert into_file.path == tmp_path / "take.webm"
+    assert into_file.data == (tmp_path / "take.webm").read_bytes()
+    tone.close()
+    pattern.close()
+    with pytest.raises(ValueError, match="seconds"):
+        mr.capture(stream, -1)
+    with pytest.raises(TypeError, match="seconds"):
+        mr.capture(stream, "1")  # type: ignore[arg-type]
+
+
+def test_html_plays_the_recording_made_seekable(tmp_path: Path) -> None:
+    import base64
+    import re
+
+    recording = collected()
+    html = recording._repr_html_()
+    match = re.search(
+        r'<audio controls preload="metadata" src="data:audio/webm;base64,([^"]+)"', html
+    )
+    assert match is not None, html[:200]
+    assert base64.b64decode(match.group(1)) == mr.make_seekable(recording.data)
+    assert "audio/webm;codecs=opus" in html and "1.00 s" in html
+
+
+def test_save_and_from_file(tmp_path: Path) -> None:
+    import av
+
+    recording = collected()
+    saved = recording.save(tmp_path / "a.webm")
+    with av.open(str(saved)) as container:
+        assert container.duration is not None  # seekable: it has a Duration
+    raw = recording.save(tmp_path / "raw.webm", seekable=False)
+    assert raw.read_bytes() == recording.data
+    again = mr.Recording.from_file(saved)
+    assert again.mime_type == "audio/webm" and again.path == saved
+    ogg = collected("audio/ogg").save(tmp_path / "a.ogg")
+    assert mr.Recording.from_file(ogg).mime_type == "audio/ogg"
+    assert mr.Recording.from_file(ogg).data == ogg.read_bytes()
+
+
+def test_plot_draws_the_waveform_and_the_level() -> None:
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    recording = collected(seconds=0.5)
+    fig = recording.plot()
+    wave_ax, level_ax = fig.axes
+    assert np.asarray(wave_ax.lines[0].get_xdata()).size == 24000
+    assert level_ax.get_ylabel() == "RMS dBFS / 50 ms"
+    plt.close(fig)
+
+
+def test_without_matplotlib_or_pyav(monkeypatch: pytest.MonkeyPatch) -> None:
+    recording = collected(seconds=0.2)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=r"Recording.plot\(\) needs matplotlib"):
+        recording.plot()
+    monkeypatch.setitem(sys.modules, "av", None)
+    assert mr.Recording(recording.data, recording.mime_type).duration is None
+    with pytest.raises(ImportError, match="needs av"):
+        recording.decode_audio()
+    # Without PyAV the player is still there; it just has no duration in its caption.
+    assert "<audio controls" in mr.Recording(recording.data, recording.mime_type)._repr_html_()
+
+
+def test_recording_checks_its_arguments() -> None:
+    with pytest.raises(TypeError, match="data"):
+        mr.Recording("not bytes")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="mime_type"):
+        mr.Recording(b"", 3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="window"):
+        mr.Recording(b"").levels(0)
+    with pytest.raises(ValueError, match="no audio stream|cannot be decoded"):
+        mr.Recording(b"not media").decode_audio()

@@ -124,7 +124,8 @@ class Recording:
             recording = pending.result()
 
         Raises ``InvalidStateError`` if the recorder is not inactive (chunks already
-        delivered would be missing).
+        delivered would be missing). For a recorder made with ``event_loop``, the listeners
+        run on that loop: do not wait for ``.result()`` on the loop's own thread.
         """
         return PendingRecording(recorder)
 
@@ -179,7 +180,9 @@ class Recording:
         _require("av", "Recording.decode_audio()")
         return _decode_audio(self.data)
 
-    def levels(self, window: float = 0.05) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    def levels(
+        self, window: float = 0.05
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """The level over time: ``(times, dbfs)``, the RMS of every ``window`` seconds of audio
         (all channels together) in dB relative to full scale, and the middle of each window in
         seconds. A full-scale sine reads -3 dBFS; digital silence reads -120 dBFS."""
@@ -286,7 +289,8 @@ class PendingRecording:
         self.recorder = recorder
         self._lock = threading.Lock()
         self._chunks: list[bytes] = []
-        self._mime_type = ""
+        self._start_type = ""
+        self._chunk_type = ""
         self._error: DOMException | None = None
         self._stopped = threading.Event()
         self._path: Path | None = None
@@ -298,11 +302,12 @@ class PendingRecording:
             if self._stopped.is_set():
                 return
             if event.type == "start":
-                self._mime_type = self._mime_type or self.recorder.mime_type
+                # The recorded type, unless stop() was called before this was delivered.
+                self._start_type = self._start_type or self.recorder.mime_type
             elif event.type == "dataavailable":
                 self._chunks.append(bytes(event.data))
-                if event.data.type and not self._mime_type:
-                    self._mime_type = event.data.type
+                # A chunk's type is always the recorded one, with its codecs.
+                self._chunk_type = self._chunk_type or event.data.type
             elif event.type == "error":
                 self._error = event.error
         if event.type == "stop":
@@ -332,7 +337,8 @@ class PendingRecording:
             )
         with self._lock:
             data = b"".join(self._chunks)
-            mime_type, error, path = self._mime_type, self._error, self._path
+            mime_type = self._chunk_type or self._start_type or self.recorder.mime_type
+            error, path = self._error, self._path
         if error is not None and check:
             raise error
         if path is not None:
@@ -367,9 +373,9 @@ def capture(
         raise ValueError(f"seconds: expected a finite number >= 0, got {seconds}")
     recorder = MediaRecorder(stream, mime_type, **recorder_options)
     pending = PendingRecording(recorder)
-    recorder.start(file=file)
     if file is not None:
         pending._path = Path(file)
+    recorder.start(file=file)
     try:
         # Wakes early if the recording ends by itself (its tracks ended, an error).
         pending.wait(seconds)
@@ -402,30 +408,32 @@ def _has_video(data: bytes) -> bool:
     except ImportError:
         return False
     try:
-        with av.open(io.BytesIO(data)) as container:
+        with av.open(io.BytesIO(data), mode="r") as container:
             return len(container.streams.video) > 0
     except Exception:  # noqa: BLE001 - not decodable: not known to have video
         return False
 
 
 def _to_float(frame: Any, channels: int) -> npt.NDArray[np.float32]:
-    a = frame.to_ndarray()
+    a: npt.NDArray[Any] = frame.to_ndarray()
     if not frame.format.is_planar:
         a = a.reshape(-1, channels).T
-    if a.dtype == np.int16:
-        return (a / 32768.0).astype(np.float32)
-    if a.dtype == np.int32:
-        return (a / 2147483648.0).astype(np.float32)
+    out = a.astype(np.float32)
     if a.dtype == np.uint8:
-        return ((a.astype(np.float32) - 128.0) / 128.0).astype(np.float32)
-    return np.asarray(a, dtype=np.float32)
+        out -= 128.0
+        out /= 128.0
+    elif a.dtype == np.int16:
+        out /= 32768.0
+    elif a.dtype == np.int32:
+        out /= 2147483648.0
+    return out
 
 
 def _decode_audio(data: bytes) -> tuple[npt.NDArray[np.float32], int]:
     import av
 
     try:
-        container = av.open(io.BytesIO(data))
+        container = av.open(io.BytesIO(data), mode="r")
     except av.FFmpegError as exc:
         raise ValueError(f"the recording cannot be decoded: {exc}") from exc
     with container:
@@ -445,13 +453,13 @@ def _duration(data: bytes) -> float | None:
 
     end = 0.0
     found = False
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), mode="r") as container:
         if container.streams.audio:
             stream = container.streams.audio[0]
             n = sum(frame.samples for frame in container.decode(stream))
             end = max(end, n / stream.codec_context.sample_rate)
             found = True
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), mode="r") as container:
         if container.streams.video:
             stream = container.streams.video[0]
             rate = stream.average_rate or stream.guessed_rate
@@ -491,4 +499,3 @@ def _human_size(size: int) -> str:
     if size < 1_000_000:
         return f"{size / 1000:.1f} kB"
     return f"{size / 1_000_000:.1f} MB"
-

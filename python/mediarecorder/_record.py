@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import DOMException
-from ._events import ErrorEvent, Event, type_name
+from ._events import BlobEvent, ErrorEvent, Event, type_name
 from ._recorder import MediaRecorder
 from ._stream import MediaStream
 
@@ -65,9 +65,10 @@ def record(
     errors: list[DOMException] = []
 
     def tap(event: Event) -> None:
-        # On the delivery thread, right after the state change: mime_type is the recorded one.
-        if event.type == "start":
-            recorded_type.append(rec.mime_type)
+        # A chunk's type is the recorded one, even when the session ended before ``start``
+        # fired (then ``mime_type`` has already gone back to the constrained string).
+        if isinstance(event, BlobEvent) and event.data.type and not recorded_type:
+            recorded_type.append(event.data.type)
         elif isinstance(event, ErrorEvent) and event.error is not None:
             errors.append(event.error)
 

@@ -146,10 +146,12 @@ class MediaRecorder:
 
     @property
     def stream(self) -> MediaStream:
+        """The stream being recorded."""
         return self._stream
 
     @property
     def state(self) -> Literal["inactive", "recording", "paused"]:
+        """``"inactive"``, ``"recording"`` or ``"paused"``; changes synchronously."""
         return self._native.state  # type: ignore[return-value]
 
     @property
@@ -159,14 +161,17 @@ class MediaRecorder:
 
     @property
     def audio_bits_per_second(self) -> int:
+        """The audio bitrate in use (or to be used), bits per second."""
         return self._native.audio_bits_per_second
 
     @property
     def video_bits_per_second(self) -> int:
+        """The video bitrate in use (or to be used), bits per second."""
         return self._native.video_bits_per_second
 
     @property
     def audio_bitrate_mode(self) -> Literal["constant", "variable"]:
+        """``"constant"`` or ``"variable"``: how Opus spends the audio bitrate."""
         return self._native.audio_bitrate_mode  # type: ignore[return-value]
 
     @property
@@ -215,6 +220,7 @@ class MediaRecorder:
         self._native.pause()
 
     def resume(self) -> None:
+        """Resumes a paused recording."""
         self._native.resume()
 
     def request_data(self) -> None:
@@ -241,6 +247,7 @@ class MediaRecorder:
             listeners.append(callback)
 
     def remove_event_listener(self, type: str, callback: Callable[[Any], object] | None) -> None:
+        """Removes ``callback`` for ``type``; removing an absent one does nothing."""
         listeners = self._listeners.get(type, [])
         if callback in listeners:
             listeners.remove(callback)
@@ -341,7 +348,8 @@ class MediaRecorder:
     ) -> None:
         """Stops the recording if there is one and waits (up to 30 s) for its ``stop`` event,
         so that a ``file`` is finalized; also when the block raised (the exception goes on).
-        ``TimeoutError`` if the ``stop`` event does not come in time."""
+        ``TimeoutError`` if the ``stop`` event does not come in time. Inside an event handler
+        it stops, then raises ``RuntimeError`` as :meth:`wait` does."""
         self.stop()
         if self.wait(_EXIT_TIMEOUT):
             return
@@ -389,11 +397,19 @@ class MediaRecorder:
         If the session ends with an ``error`` event, the iterator yields every blob delivered
         before it and then raises that ``DOMException``.
 
+        Raises ``RuntimeError`` when called from an event handler (it would deadlock).
+
         Memory: blobs wait in an unbounded queue until the loop takes them. The library bounds
         only blobs not yet handed to Python (64 MiB), so a loop that falls behind a live
         source for long holds the difference.
         """
         _check_uint(timeslice, "timeslice")
+        if _on_delivery_thread():
+            raise RuntimeError(
+                "MediaRecorder.chunks() called from an event handler: the handler runs on the "
+                "thread that delivers the chunks, so the iteration could never go on; use "
+                "ondataavailable instead"
+            )
         items: queue.Queue[Blob | _End] = queue.Queue()
         cleanup = self._attach_chunk_tap(items.put, timeslice)
         iterator = _sync_chunks(items, cleanup)
@@ -428,7 +444,13 @@ class MediaRecorder:
     ) -> None:
         """Starts (as :meth:`start`) and waits for the ``start`` event without blocking the
         loop. With ``event_loop`` being this loop, the ``onstart`` handlers have run when it
-        returns."""
+        returns.
+
+        As in browsers, ``start`` fires with the first encoded media: a live source gets there
+        by itself, but an :class:`AudioSource` or :class:`VideoSource` must be written to
+        (from another task or thread) while this waits, e.g.
+        ``started = asyncio.ensure_future(rec.astart()); source.write(...); await started``.
+        """
         loop = asyncio.get_running_loop()
         self.start(timeslice, file=file)
         with self._sync:

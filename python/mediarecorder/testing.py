@@ -107,7 +107,6 @@ class RecorderFactory:
             f"{self.stop_timeout} s: {running}"
         )
 
-
     def _ended(self, recorder: MediaRecorder) -> bool:
         # Every session ends with a stop event, delivered after its start event.
         key = id(recorder)
@@ -171,12 +170,10 @@ def recorder_factory() -> Iterator[RecorderFactory]:
 
 @pytest.fixture
 def recorded(recorder_factory: RecorderFactory) -> Callable[..., Recording]:
-    """Records a stream and returns the :class:`~mediarecorder.Recording`::
+    """Records a stream and returns the :class:`~mediarecorder.Recording`.
 
-        recorded(stream, seconds=0.0, feed=None, mime_type="", timeslice=None,
-                 timeout=10.0, **options)
-
-    A recorder of ``stream`` (made by ``recorder_factory`` with ``mime_type`` and
+    ``recorded(stream, seconds=0.0, feed=None, mime_type="", timeslice=None, timeout=10.0,
+    **options)``: a recorder of ``stream`` (made by ``recorder_factory`` with ``mime_type`` and
     ``options``) is started with ``timeslice``; then ``feed()`` is called if given (write
     NumPy media there), and ``seconds`` of wall-clock time pass (for live sources); then it
     is stopped and its ``stop`` event waited for (``timeout`` seconds at most). A recording
