@@ -21,21 +21,15 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
-import multiprocessing
 import os
-import platform
-import resource
-import statistics
 import sys
 import threading
 import time
-import traceback
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
-from multiprocessing.connection import Connection
 from typing import Any, Literal
 
+import _harness as harness
 import av
 import mediarecorder as mr
 import numpy as np
@@ -54,9 +48,6 @@ PYAV_VBR_MODES = ("constrained", "on", "off")
 FREQUENCIES = (440.0, 660.0)
 AMPLITUDE = 0.5
 NOISE = 0.01
-
-# A run during which other processes kept more CPUs than this busy on average is run again.
-NOISY_CPUS = 0.1
 
 TARGET_VS_PYAV = 1.20
 TARGET_VS_LIBOPUS = 0.90
@@ -107,29 +98,8 @@ class Run:
     others_cpus: float | None = None
 
 
-@dataclass
-class CaseResult:
-    case: Case
-    audio_s: float
-    runs: list[Run] = field(default_factory=list)
-    # Runs thrown away because other processes competed for the CPUs (see --retries).
-    discarded: list[Run] = field(default_factory=list)
-
-    @property
-    def speeds(self) -> list[float]:
-        return [self.audio_s / r.wall_s for r in self.runs]
-
-    @property
-    def best(self) -> float:
-        return max(self.speeds)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.speeds)
-
-    @property
-    def best_run(self) -> Run:
-        return min(self.runs, key=lambda r: r.wall_s)
+class CaseResult(harness.CaseResult[Case, Run]):
+    """The runs of one case; ``work`` is the seconds of audio, so speeds are x real time."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -139,13 +109,7 @@ class CaseResult:
             "speed_best": self.best,
             "speed_median": self.median,
             "speeds": self.speeds,
-            "runs": [_run_json(r) for r in self.runs],
-            "discarded_runs": [_run_json(r) for r in self.discarded],
-        }
-
-
-def _run_json(run: Run) -> dict[str, Any]:
-    return {k: v for k, v in asdict(run).items() if k != "data"}
+        } | self.runs_json()
 
 
 # -- the signal ----------------------------------------------------------------------------
@@ -182,14 +146,14 @@ def run_mediarecorder(signal: Signal, block: int, timeslice_ms: int | None) -> R
     recorder.onstop = lambda event: stopped.set()
     timeout = 60 + len(signal) / SAMPLE_RATE  # even real time would be done by then
 
-    cpu0, t0 = _cpu_s(), time.perf_counter()
+    cpu0, t0 = harness.cpu_s(), time.perf_counter()
     recorder.start(timeslice_ms)
     for start in range(0, len(signal), block):
         source.write(signal[start : start + block])
     recorder.stop()
     if not stopped.wait(timeout):
         raise TimeoutError(f"mediarecorder: no stop event within {timeout:.0f} s")
-    wall, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
+    wall, cpu = time.perf_counter() - t0, harness.cpu_s() - cpu0
 
     source.close()
     if errors:
@@ -206,7 +170,7 @@ def run_pyav(signal: Signal, block: int, vbr: str) -> Run:
     buffer = io.BytesIO()
     time_base = Fraction(1, SAMPLE_RATE)
 
-    cpu0, t0 = _cpu_s(), time.perf_counter()
+    cpu0, t0 = harness.cpu_s(), time.perf_counter()
     container = av.open(buffer, "w", format="webm")
     stream = container.add_stream("libopus", rate=SAMPLE_RATE, options=pyav_options(vbr))
     stream.layout = "stereo" if CHANNELS == 2 else "mono"
@@ -226,111 +190,34 @@ def run_pyav(signal: Signal, block: int, vbr: str) -> Run:
         container.mux(stream.encode(frame))
     container.mux(stream.encode(None))
     container.close()
-    wall, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
+    wall, cpu = time.perf_counter() - t0, harness.cpu_s() - cpu0
 
     data = buffer.getvalue()
     return Run(wall, cpu, len(data), 1, 0, f"{codec.name} ({codec.long_name})", data)
 
 
 def run_libopus(signal: Signal) -> Run:
-    cpu0, t0 = _cpu_s(), time.perf_counter()
+    cpu0, t0 = harness.cpu_s(), time.perf_counter()
     size = _native.encode_opus_only(signal, SAMPLE_RATE, CHANNELS, BITS_PER_SECOND)
-    wall, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
+    wall, cpu = time.perf_counter() - t0, harness.cpu_s() - cpu0
     return Run(wall, cpu, size, 0, 0, "libopus via encode_opus_only (packets, no container)")
-
-
-def _cpu_s() -> float:
-    """CPU time of this process, every thread included."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _max_rss_bytes() -> int:
-    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return kib * (1 if sys.platform == "darwin" else 1024)  # bytes on macOS, KiB elsewhere
 
 
 # -- one run in a process of its own -------------------------------------------------------
 
 
-def _run_case(conn: Connection, signal: Signal, case: Case, settings: Settings, keep: bool) -> None:
-    try:
-        base = _max_rss_bytes()
-        block = round((case.block_s or 0) * SAMPLE_RATE)
-        if case.tool == "mediarecorder":
-            run = run_mediarecorder(signal, block, settings.timeslice_ms)
-        elif case.tool == "pyav":
-            run = run_pyav(signal, block, settings.pyav_vbr)
-        else:
-            run = run_libopus(signal)
-        run.rss_growth_bytes = _max_rss_bytes() - base
-        if not keep:
-            run.data = None
-        conn.send(run)
-    except BaseException:
-        conn.send(traceback.format_exc())
-    finally:
-        conn.close()
-
-
-def _system_busy_s() -> float | None:
-    """CPU seconds every process of the machine has spent busy since boot (Linux only)."""
-    try:
-        with open("/proc/stat", encoding="ascii") as f:
-            ticks = [int(v) for v in f.readline().split()[1:9]]
-    except (OSError, ValueError):
-        return None
-    # user nice system idle iowait irq softirq steal: all but idle and iowait is busy.
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def _own_cpu_s() -> float:
-    """CPU time of this process and of its children that have been waited for."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
-def wait_for_quiet(max_wait_s: float, threshold_cpus: float = NOISY_CPUS) -> float | None:
-    """Waits (up to `max_wait_s`) until other processes keep under `threshold_cpus` busy over
-    half a second; returns the last load seen (None where /proc/stat is not available)."""
-    deadline = time.monotonic() + max_wait_s
-    told = False
-    while True:
-        busy0, t0 = _system_busy_s(), time.perf_counter()
-        time.sleep(0.5)
-        busy1, t1 = _system_busy_s(), time.perf_counter()
-        if busy0 is None or busy1 is None:
-            return None
-        load = (busy1 - busy0) / (t1 - t0)
-        if load < threshold_cpus or time.monotonic() >= deadline:
-            return load
-        if not told:
-            print(f"  waiting for other processes to go quiet ({load:.2f} CPUs busy)", flush=True)
-            told = True
-
-
-def measure(signal: Signal, case: Case, settings: Settings, keep: bool) -> Run:
-    """Runs `case` once in a forked child (which shares `signal` without copying it)."""
-    busy0, own0, t0 = _system_busy_s(), _own_cpu_s(), time.perf_counter()
-    ctx = multiprocessing.get_context("fork")
-    receiver, sender = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_run_case, args=(sender, signal, case, settings, keep))
-    child.start()
-    sender.close()
-    try:
-        result = receiver.recv()
-    except EOFError:
-        child.join()
-        result = f"the child process died (exit code {child.exitcode})"
-    child.join()
-    if isinstance(result, str):
-        raise RuntimeError(f"{case.name} failed:\n{result}")
-    assert isinstance(result, Run)
-    busy1, own1, t1 = _system_busy_s(), _own_cpu_s(), time.perf_counter()
-    if busy0 is not None and busy1 is not None:
-        result.others_cpus = max(0.0, (busy1 - busy0) - (own1 - own0)) / (t1 - t0)
-    return result
+def run_case(signal: Signal, settings: Settings, case: Case) -> Run:
+    """One run of `case`, in the forked child: also measures the growth of its peak RSS."""
+    base = harness.max_rss_bytes()
+    block = round((case.block_s or 0) * SAMPLE_RATE)
+    if case.tool == "mediarecorder":
+        run = run_mediarecorder(signal, block, settings.timeslice_ms)
+    elif case.tool == "pyav":
+        run = run_pyav(signal, block, settings.pyav_vbr)
+    else:
+        run = run_libopus(signal)
+    run.rss_growth_bytes = harness.max_rss_bytes() - base
+    return run
 
 
 # -- checks and report ---------------------------------------------------------------------
@@ -380,24 +267,17 @@ def ratios(results: dict[Case, CaseResult]) -> list[Ratio]:
             continue
         pyav = results.get(Case("pyav", case.block_s))
         blocks = f"{case.block_s:g} s blocks"
-        if pyav is not None:
-            out.append(
-                Ratio(
-                    f"mediarecorder / PyAV ({blocks})",
-                    ours.best / pyav.best,
-                    ours.median / pyav.median,
-                    TARGET_VS_PYAV,
+        against = (("PyAV", pyav, TARGET_VS_PYAV), ("libopus alone", floor, TARGET_VS_LIBOPUS))
+        for label, other, target in against:
+            if other is not None:
+                out.append(
+                    Ratio(
+                        f"mediarecorder / {label} ({blocks})",
+                        ours.best / other.best,
+                        ours.median / other.median,
+                        target,
+                    )
                 )
-            )
-        if floor is not None:
-            out.append(
-                Ratio(
-                    f"mediarecorder / libopus alone ({blocks})",
-                    ours.best / floor.best,
-                    ours.median / floor.median,
-                    TARGET_VS_LIBOPUS,
-                )
-            )
     return out
 
 
@@ -410,52 +290,66 @@ def print_report(
 ) -> None:
     mib = 1024 * 1024
     encoders = {c.tool: r.runs[-1].encoder for c, r in results.items()}
-    print()
-    print(
+    harness.print_heading(
         f"NumPy -> Opus/WebM: {args.seconds:g} s of {SAMPLE_RATE} Hz {CHANNELS}-channel float32, "
         f"{BITS_PER_SECOND // 1000} kb/s VBR, {FRAME_MS} ms frames; "
-        f"best and median of {args.repeats} runs"
+        f"best and median of {args.repeats} runs",
+        results,
+        others_cpus,
     )
-    print(
-        f"mediarecorder {mr.__version__}, PyAV {av.__version__} "
-        f"(libavcodec {'.'.join(map(str, av.library_versions['libavcodec']))}), "
-        f"NumPy {np.__version__}, Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs"
-    )
-    if others_cpus is not None:
-        worst = max((r.others_cpus or 0.0) for result in results.values() for r in result.runs)
-        discarded = sum(len(result.discarded) for result in results.values())
-        print(
-            f"other processes kept {others_cpus:.2f} CPUs busy on average during the runs "
-            f"(at most {worst:.2f} during one run); {discarded} noisy runs were run again"
-        )
     if "pyav" in encoders:
         print(f"PyAV encoder: {encoders['pyav']}, options {pyav_options(args.pyav_vbr)}")
     print()
-    header = (
-        f"{'case':<34}{'best xRT':>10}{'median xRT':>12}{'best wall s':>13}"
-        f"{'CPU/wall':>10}{'output bytes':>14}{'chunks':>8}{'peak RSS +MiB':>15}"
-    )
-    print(header)
-    print("-" * len(header))
+    rows: list[list[str]] = []
     for case, result in results.items():
         run = result.best_run
-        chunks = str(run.chunks) if case.tool == "mediarecorder" else "-"
         rss = max(r.rss_growth_bytes for r in result.runs) / mib
-        print(
-            f"{case.name:<34}{result.best:>10.1f}{result.median:>12.1f}{run.wall_s:>13.3f}"
-            f"{run.cpu_s / run.wall_s:>10.2f}{run.size_bytes:>14,}{chunks:>8}{rss:>15.1f}"
+        rows.append(
+            [
+                case.name,
+                f"{result.best:.1f}",
+                f"{result.median:.1f}",
+                f"{run.wall_s:.3f}",
+                f"{run.cpu_s / run.wall_s:.2f}",
+                f"{run.size_bytes:,}",
+                str(run.chunks) if case.tool == "mediarecorder" else "-",
+                f"{rss:.1f}",
+            ]
         )
+    harness.print_table(
+        [
+            ("case", 34),
+            ("best xRT", 10),
+            ("median xRT", 12),
+            ("best wall s", 13),
+            ("CPU/wall", 10),
+            ("output bytes", 14),
+            ("chunks", 8),
+            ("peak RSS +MiB", 15),
+        ],
+        rows,
+    )
     if table:
         print()
-        header = f"{'ratio (speed / speed)':<46}{'best':>8}{'median':>8}{'target':>10}  result"
-        print(header)
-        print("-" * len(header))
-        for ratio in table:
-            print(
-                f"{ratio.name:<46}{ratio.best:>8.3f}{ratio.median:>8.3f}"
-                f"{'>= ' + format(ratio.target, '.2f'):>10}  {'PASS' if ratio.passed else 'FAIL'}"
-            )
+        harness.print_table(
+            [
+                ("ratio (speed / speed)", 46),
+                ("best", 8),
+                ("median", 8),
+                ("target", 10),
+                ("result", 0),
+            ],
+            (
+                [
+                    r.name,
+                    f"{r.best:.3f}",
+                    f"{r.median:.3f}",
+                    f">= {r.target:.2f}",
+                    "PASS" if r.passed else "FAIL",
+                ]
+                for r in table
+            ),
+        )
     if decoded:
         print()
         print(f"decode check (PyAV/FFmpeg), input {args.seconds:.6f} s:")
@@ -467,6 +361,33 @@ def print_report(
                 f"container says {container}"
             )
     print()
+
+
+def json_report(
+    args: argparse.Namespace,
+    audio_s: float,
+    results: dict[Case, CaseResult],
+    table: list[Ratio],
+    decoded: dict[Case, Decoded],
+    others_cpus: float | None,
+) -> dict[str, Any]:
+    return {
+        "benchmark": "issue 2 item 9: NumPy -> Opus/WebM",
+        "audio_s": audio_s,
+        "sample_rate": SAMPLE_RATE,
+        "channels": CHANNELS,
+        "bits_per_second": BITS_PER_SECOND,
+        "frame_ms": FRAME_MS,
+        "repeats": args.repeats,
+        "timeslice_ms": args.timeslice_ms,
+        "versions": harness.versions(),
+        "cpus": os.cpu_count(),
+        "pyav_options": pyav_options(args.pyav_vbr),
+        "others_cpus_mean": others_cpus,
+        "cases": {case.name: result.to_json() for case, result in results.items()},
+        "ratios": [asdict(r) | {"passed": r.passed} for r in table],
+        "decoded": {case.name: asdict(d) | {"seconds": d.seconds} for case, d in decoded.items()},
+    }
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -491,30 +412,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="constrained",
         help="FFmpeg libopus 'vbr' option for PyAV (constrained: what mediarecorder does)",
     )
-    parser.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=30.0,
-        metavar="S",
-        help="before each run, wait up to S seconds for other processes to go idle (30; 0: no)",
-    )
-    parser.add_argument(
-        "--retries",
-        type=int,
-        default=3,
-        metavar="N",
-        help=f"run again, up to N times, a run during which other processes kept more than "
-        f"{NOISY_CPUS} CPUs busy (3)",
-    )
-    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
-    parser.add_argument(
-        "--check", action="store_true", help="exit with status 1 if a target is missed"
-    )
+    harness.add_run_options(parser)
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.repeats < 1 or any(b <= 0 for b in args.blocks):
         parser.error("--seconds, --repeats and --blocks must be positive")
-    if args.retries < 0 or args.quiet_wait < 0:
-        parser.error("--retries and --quiet-wait must not be negative")
+    harness.check_run_options(parser, args)
     return args
 
 
@@ -535,71 +437,24 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings(args.timeslice_ms, args.pyav_vbr)
     results = {case: CaseResult(case, audio_s) for case in cases}
-    kept: dict[Case, bytes] = {}
-    for repeat in range(args.repeats):
-        for case in cases:
-            keep = repeat == args.repeats - 1 and case.tool != "libopus"
-            for attempt in range(args.retries + 1):
-                if args.quiet_wait > 0:
-                    wait_for_quiet(args.quiet_wait)
-                run = measure(signal, case, settings, keep)
-                noisy = run.others_cpus is not None and run.others_cpus > NOISY_CPUS
-                print(
-                    f"run {repeat + 1}/{args.repeats}  {case.name:<34}"
-                    f"{audio_s / run.wall_s:8.1f} x real time  ({run.wall_s:.3f} s)"
-                    + ("" if run.others_cpus is None else f"  others {run.others_cpus:.2f} CPUs")
-                    + ("  (noisy: run again)" if noisy and attempt < args.retries else ""),
-                    flush=True,
-                )
-                if not noisy or attempt == args.retries:
-                    break
-                results[case].discarded.append(run)
-            if run.data is not None:
-                kept[case] = run.data
-                run.data = None
-            results[case].runs.append(run)
+    kept = harness.run_all(
+        args,
+        results,
+        lambda case: run_case(signal, settings, case),
+        keep=lambda case: case.tool != "libopus",
+        name_width=34,
+        unit="x real time",
+    )
 
     decoded = {case: decode(data) for case, data in kept.items()}
     table = ratios(results)
-    others = [r.others_cpus for result in results.values() for r in result.runs]
-    others_cpus = None if None in others else statistics.fmean(o or 0.0 for o in others)
+    others_cpus = harness.others_cpus_mean(results.values())
     print_report(args, results, table, decoded, others_cpus)
-    if others_cpus is not None and others_cpus > NOISY_CPUS:
-        print(
-            f"warning: other processes kept {others_cpus:.2f} of the {os.cpu_count()} CPUs busy: "
-            "these figures are noisy; run again on a quiet machine"
-        )
-
+    harness.warn_if_noisy(others_cpus)
     if args.json:
-        report = {
-            "benchmark": "issue 2 item 9: NumPy -> Opus/WebM",
-            "audio_s": audio_s,
-            "sample_rate": SAMPLE_RATE,
-            "channels": CHANNELS,
-            "bits_per_second": BITS_PER_SECOND,
-            "frame_ms": FRAME_MS,
-            "repeats": args.repeats,
-            "timeslice_ms": args.timeslice_ms,
-            "versions": {
-                "mediarecorder": mr.__version__,
-                "av": av.__version__,
-                "libavcodec": ".".join(map(str, av.library_versions["libavcodec"])),
-                "numpy": np.__version__,
-                "python": platform.python_version(),
-            },
-            "cpus": os.cpu_count(),
-            "pyav_options": pyav_options(args.pyav_vbr),
-            "others_cpus_mean": others_cpus,
-            "cases": {case.name: result.to_json() for case, result in results.items()},
-            "ratios": [asdict(r) | {"passed": r.passed} for r in table],
-            "decoded": {
-                case.name: asdict(d) | {"seconds": d.seconds} for case, d in decoded.items()
-            },
-        }
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(report, f, indent=2)
-            f.write("\n")
-        print(f"wrote {args.json}")
+        harness.write_json(
+            args.json, json_report(args, audio_s, results, table, decoded, others_cpus)
+        )
 
     if args.check and not all(r.passed for r in table):
         return 1

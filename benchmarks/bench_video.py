@@ -23,22 +23,17 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import math
-import multiprocessing
 import os
-import platform
-import resource
 import statistics
 import sys
 import threading
 import time
-import traceback
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
-from multiprocessing.connection import Connection
 from typing import Any, Literal
 
+import _harness as harness
 import av
 import mediarecorder as mr
 import numpy as np
@@ -53,10 +48,6 @@ CPU_USED = 8
 KEYFRAME_EVERY = 2 * FPS
 #: distinct frames made before timing, reused cyclically
 DISTINCT = 48
-
-# A run during which other processes kept more CPUs than this busy on average is run again:
-# libvpx's VP8 threads spin-wait for each other, so a competing process slows it many-fold.
-NOISY_CPUS = 0.1
 
 TARGET_VP8_RATIO = 1.3
 TARGET_VP9_ONE_CORE_FPS = 30.0
@@ -98,23 +89,8 @@ class Run:
         return self.frames / self.wall_s
 
 
-@dataclass
-class CaseResult:
-    case: Case
-    runs: list[Run] = field(default_factory=list)
-    discarded: list[Run] = field(default_factory=list)
-
-    @property
-    def best(self) -> float:
-        return max(r.fps for r in self.runs)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(r.fps for r in self.runs)
-
-    @property
-    def best_run(self) -> Run:
-        return max(self.runs, key=lambda r: r.fps)
+class CaseResult(harness.CaseResult[Case, Run]):
+    """The runs of one case; ``work`` is the frames of a run, so speeds are fps."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -123,13 +99,7 @@ class CaseResult:
             "cores": self.case.cores,
             "fps_best": self.best,
             "fps_median": self.median,
-            "runs": [_run_json(r) for r in self.runs],
-            "discarded_runs": [_run_json(r) for r in self.discarded],
-        }
-
-
-def _run_json(run: Run) -> dict[str, Any]:
-    return {k: v for k, v in asdict(run).items() if k != "data"} | {"fps": run.fps}
+        } | self.runs_json(lambda run: {"fps": run.fps})
 
 
 # -- the input -----------------------------------------------------------------------------
@@ -169,14 +139,14 @@ def run_mediarecorder(frames: list[Frame], n: int, codec: Codec, threads: int) -
     recorder.onerror = lambda event: errors.append(event.error)
     recorder.onstop = lambda event: stopped.set()
 
-    cpu0, t0 = _cpu_s(), time.perf_counter()
+    cpu0, t0 = harness.cpu_s(), time.perf_counter()
     recorder.start()
     for i in range(n):
         source.write(frames[i % len(frames)])
     recorder.stop()
     if not stopped.wait(600):
         raise TimeoutError("mediarecorder: no stop event within 600 s")
-    wall, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
+    wall, cpu = time.perf_counter() - t0, harness.cpu_s() - cpu0
 
     source.close()
     if errors:
@@ -193,7 +163,7 @@ def run_pyav(frames: list[Frame], n: int, codec: Codec, threads: int) -> Run:
     buffer = io.BytesIO()
     name = "libvpx" if codec == "vp8" else "libvpx-vp9"
 
-    cpu0, t0 = _cpu_s(), time.perf_counter()
+    cpu0, t0 = harness.cpu_s(), time.perf_counter()
     container = av.open(buffer, "w", format="webm")
     stream = container.add_stream(name, rate=FPS, options=pyav_options(codec, threads))
     assert isinstance(stream, av.VideoStream)
@@ -217,7 +187,7 @@ def run_pyav(frames: list[Frame], n: int, codec: Codec, threads: int) -> Run:
         container.mux(stream.encode(frame))
     container.mux(stream.encode(None))
     container.close()
-    wall, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
+    wall, cpu = time.perf_counter() - t0, harness.cpu_s() - cpu0
 
     data = buffer.getvalue()
     run = Run(wall, cpu, n, len(data), threads, f"{used.name} ({used.long_name})", data)
@@ -225,91 +195,22 @@ def run_pyav(frames: list[Frame], n: int, codec: Codec, threads: int) -> Run:
     return run
 
 
-def _cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 # -- one run in a process of its own -------------------------------------------------------
 
 
-def _run_case(conn: Connection, frames: list[Frame], n: int, case: Case, keep: bool) -> None:
-    try:
-        if case.cores is not None:
-            # One core for the whole process: our writer, session and libvpx threads, or
-            # PyAV's. mediarecorder sizes libvpx's threads from the CPUs it may run on.
-            first = min(os.sched_getaffinity(0))
-            os.sched_setaffinity(0, {first})
-            threads = 1
-        else:
-            threads = os.cpu_count() or 1
-        if case.tool == "mediarecorder":
-            run = run_mediarecorder(frames, n, case.codec, threads)
-        else:
-            run = run_pyav(frames, n, case.codec, threads)
-        if not keep:
-            run.data = None
-        conn.send(run)
-    except BaseException:
-        conn.send(traceback.format_exc())
-    finally:
-        conn.close()
-
-
-def _system_busy_s() -> float | None:
-    """CPU seconds every process of the machine has spent busy since boot (Linux only)."""
-    try:
-        with open("/proc/stat", encoding="ascii") as f:
-            ticks = [int(v) for v in f.readline().split()[1:9]]
-    except (OSError, ValueError):
-        return None
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def _own_cpu_s() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
-def wait_for_quiet(max_wait_s: float, threshold_cpus: float = NOISY_CPUS) -> float | None:
-    """Waits (up to `max_wait_s`) until other processes keep under `threshold_cpus` busy."""
-    deadline = time.monotonic() + max_wait_s
-    told = False
-    while True:
-        busy0, t0 = _system_busy_s(), time.perf_counter()
-        time.sleep(0.5)
-        busy1, t1 = _system_busy_s(), time.perf_counter()
-        if busy0 is None or busy1 is None:
-            return None
-        load = (busy1 - busy0) / (t1 - t0)
-        if load < threshold_cpus or time.monotonic() >= deadline:
-            return load
-        if not told:
-            print(f"  waiting for other processes to go quiet ({load:.2f} CPUs busy)", flush=True)
-            told = True
-
-
-def measure(frames: list[Frame], n: int, case: Case, keep: bool) -> Run:
-    busy0, own0, t0 = _system_busy_s(), _own_cpu_s(), time.perf_counter()
-    ctx = multiprocessing.get_context("fork")
-    receiver, sender = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_run_case, args=(sender, frames, n, case, keep))
-    child.start()
-    sender.close()
-    try:
-        result = receiver.recv()
-    except EOFError:
-        child.join()
-        result = f"the child process died (exit code {child.exitcode})"
-    child.join()
-    if isinstance(result, str):
-        raise RuntimeError(f"{case.name} failed:\n{result}")
-    assert isinstance(result, Run)
-    busy1, own1, t1 = _system_busy_s(), _own_cpu_s(), time.perf_counter()
-    if busy0 is not None and busy1 is not None:
-        result.others_cpus = max(0.0, (busy1 - busy0) - (own1 - own0)) / (t1 - t0)
-    return result
+def run_case(frames: list[Frame], n: int, case: Case) -> Run:
+    """One run of `case`, in the forked child."""
+    if case.cores is not None:
+        # One core for the whole process: our writer, session and libvpx threads, or
+        # PyAV's. mediarecorder sizes libvpx's threads from the CPUs it may run on.
+        first = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {first})
+        threads = 1
+    else:
+        threads = os.cpu_count() or 1
+    if case.tool == "mediarecorder":
+        return run_mediarecorder(frames, n, case.codec, threads)
+    return run_pyav(frames, n, case.codec, threads)
 
 
 # -- checks and report ---------------------------------------------------------------------
@@ -409,25 +310,14 @@ def print_report(
     decoded: dict[Case, Decoded],
     others_cpus: float | None,
 ) -> tuple[list[Target], list[Target]]:
-    print()
-    print(
+    harness.print_heading(
         f"NumPy RGB {WIDTH}x{HEIGHT} -> VP8/VP9 WebM: {args.frames} frames at {FPS} fps media "
         f"time ({DISTINCT} distinct test-pattern frames, cyclic), {BITS_PER_SECOND / 1e6:g} Mb/s "
         f"VBR, realtime, cpu-used {CPU_USED}, lag 0, keyframe every {KEYFRAME_EVERY} frames; "
-        f"best and median of {args.repeats} runs"
+        f"best and median of {args.repeats} runs",
+        results,
+        others_cpus,
     )
-    print(
-        f"mediarecorder {mr.__version__}, PyAV {av.__version__} "
-        f"(libavcodec {'.'.join(map(str, av.library_versions['libavcodec']))}), "
-        f"NumPy {np.__version__}, Python {platform.python_version()}, {os.cpu_count()} CPUs"
-    )
-    if others_cpus is not None:
-        worst = max((r.others_cpus or 0.0) for res in results.values() for r in res.runs)
-        discarded = sum(len(res.discarded) for res in results.values())
-        print(
-            f"other processes kept {others_cpus:.2f} CPUs busy on average during the runs "
-            f"(at most {worst:.2f} during one run); {discarded} noisy runs were run again"
-        )
     encoders = sorted({r.runs[-1].encoder for c, r in results.items() if c.tool == "pyav"})
     print(f"PyAV encoders: {', '.join(encoders)}")
     for codec in ("vp8", "vp9"):
@@ -437,35 +327,55 @@ def print_report(
             f"threads={threads}, gop={KEYFRAME_EVERY}, bit_rate={BITS_PER_SECOND}"
         )
     print()
-    header = (
-        f"{'case':<32}{'threads':>8}{'best fps':>10}{'median fps':>12}{'best wall s':>13}"
-        f"{'CPU/wall':>10}{'output bytes':>14}{'decoded':>9}{'keyframes':>11}{'RGB->YUV':>10}"
-    )
-    print(header)
-    print("-" * len(header))
+    rows: list[list[str]] = []
     for case, result in results.items():
         run = result.best_run
         d = decoded.get(case)
-        frames = "-" if d is None else str(d.frames)
-        keys = "-" if d is None else str(d.keyframes)
-        convert = "-" if run.convert_s is None else f"{run.convert_s / run.wall_s:.0%}"
-        print(
-            f"{case.name:<32}{run.threads:>8}{result.best:>10.1f}{result.median:>12.1f}"
-            f"{run.wall_s:>13.3f}{run.cpu_s / run.wall_s:>10.2f}{run.size_bytes:>14,}"
-            f"{frames:>9}{keys:>11}{convert:>10}"
+        rows.append(
+            [
+                case.name,
+                str(run.threads),
+                f"{result.best:.1f}",
+                f"{result.median:.1f}",
+                f"{run.wall_s:.3f}",
+                f"{run.cpu_s / run.wall_s:.2f}",
+                f"{run.size_bytes:,}",
+                "-" if d is None else str(d.frames),
+                "-" if d is None else str(d.keyframes),
+                "-" if run.convert_s is None else f"{run.convert_s / run.wall_s:.0%}",
+            ]
         )
+    harness.print_table(
+        [
+            ("case", 32),
+            ("threads", 8),
+            ("best fps", 10),
+            ("median fps", 12),
+            ("best wall s", 13),
+            ("CPU/wall", 10),
+            ("output bytes", 14),
+            ("decoded", 9),
+            ("keyframes", 11),
+            ("RGB->YUV", 10),
+        ],
+        rows,
+    )
     passfail, info = targets(results)
     print()
-    header = f"{'figure':<44}{'best':>9}{'median':>9}{'target':>12}  result"
-    print(header)
-    print("-" * len(header))
-    for t in passfail:
-        print(
-            f"{t.name:<44}{t.value:>9.2f}{t.median:>9.2f}"
-            f"{'>= ' + format(t.target, 'g') + ' ' + t.unit:>12}  {'PASS' if t.passed else 'FAIL'}"
-        )
-    for t in info:
-        print(f"{t.name:<44}{t.value:>9.2f}{t.median:>9.2f}{'-':>12}  (information)")
+    harness.print_table(
+        [("figure", 44), ("best", 9), ("median", 9), ("target", 12), ("result", 0)],
+        [
+            [
+                t.name,
+                f"{t.value:.2f}",
+                f"{t.median:.2f}",
+                f">= {t.target:g} {t.unit}",
+                "PASS" if t.passed else "FAIL",
+            ]
+            for t in passfail
+        ]
+        + [[t.name, f"{t.value:.2f}", f"{t.median:.2f}", "-", "(information)"] for t in info],
+    )
     if decoded:
         print()
         print(
@@ -481,6 +391,37 @@ def print_report(
     return passfail, info
 
 
+def json_report(
+    args: argparse.Namespace,
+    results: dict[Case, CaseResult],
+    passfail: list[Target],
+    info: list[Target],
+    decoded: dict[Case, Decoded],
+    others_cpus: float | None,
+) -> dict[str, Any]:
+    return {
+        "benchmark": "issue 4 item 7: NumPy RGB -> VP8/VP9 WebM",
+        "width": WIDTH,
+        "height": HEIGHT,
+        "fps": FPS,
+        "frames": args.frames,
+        "distinct_frames": DISTINCT,
+        "bits_per_second": BITS_PER_SECOND,
+        "keyframe_every": KEYFRAME_EVERY,
+        "repeats": args.repeats,
+        "versions": harness.versions(),
+        "cpus": os.cpu_count(),
+        "pyav_options": {
+            codec: pyav_options(codec, os.cpu_count() or 1) for codec in ("vp8", "vp9")
+        },
+        "others_cpus_mean": others_cpus,
+        "cases": {case.name: result.to_json() for case, result in results.items()},
+        "targets": [asdict(t) | {"passed": t.passed} for t in passfail],
+        "information": [asdict(t) for t in info],
+        "decoded": {case.name: asdict(d) for case, d in decoded.items()},
+    }
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--frames", type=int, default=300, help="frames per run (300)")
@@ -494,30 +435,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-one-core", action="store_true", help="skip the cases pinned to one core"
     )
-    parser.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=30.0,
-        metavar="S",
-        help="before each run, wait up to S seconds for other processes to go idle (30; 0: no)",
-    )
-    parser.add_argument(
-        "--retries",
-        type=int,
-        default=3,
-        metavar="N",
-        help=f"run again, up to N times, a run during which other processes kept more than "
-        f"{NOISY_CPUS} CPUs busy (3)",
-    )
-    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
-    parser.add_argument(
-        "--check", action="store_true", help="exit with status 1 if a target is missed"
-    )
+    harness.add_run_options(parser)
     args = parser.parse_args(argv)
     if args.frames < 1 or args.repeats < 1:
         parser.error("--frames and --repeats must be positive")
-    if args.retries < 0 or args.quiet_wait < 0:
-        parser.error("--retries and --quiet-wait must not be negative")
+    harness.check_run_options(parser, args)
     if not set(args.codecs) <= {"vp8", "vp9"}:
         parser.error("--codecs: vp8 and/or vp9")
     return args
@@ -541,73 +463,24 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
 
-    results = {case: CaseResult(case) for case in cases}
-    kept: dict[Case, bytes] = {}
-    for repeat in range(args.repeats):
-        for case in cases:
-            keep = repeat == args.repeats - 1
-            for attempt in range(args.retries + 1):
-                if args.quiet_wait > 0:
-                    wait_for_quiet(args.quiet_wait)
-                run = measure(frames, args.frames, case, keep)
-                noisy = run.others_cpus is not None and run.others_cpus > NOISY_CPUS
-                print(
-                    f"run {repeat + 1}/{args.repeats}  {case.name:<32}{run.fps:8.1f} fps"
-                    f"  ({run.wall_s:.3f} s)"
-                    + ("" if run.others_cpus is None else f"  others {run.others_cpus:.2f} CPUs")
-                    + ("  (noisy: run again)" if noisy and attempt < args.retries else ""),
-                    flush=True,
-                )
-                if not noisy or attempt == args.retries:
-                    break
-                results[case].discarded.append(run)
-            if run.data is not None:
-                kept[case] = run.data
-                run.data = None
-            results[case].runs.append(run)
+    results = {case: CaseResult(case, args.frames) for case in cases}
+    kept = harness.run_all(
+        args,
+        results,
+        lambda case: run_case(frames, args.frames, case),
+        keep=lambda case: True,
+        name_width=32,
+        unit="fps",
+    )
 
     decoded = {case: decode(data, frames) for case, data in kept.items()}
-    others = [r.others_cpus for res in results.values() for r in res.runs]
-    others_cpus = None if None in others else statistics.fmean(o or 0.0 for o in others)
+    others_cpus = harness.others_cpus_mean(results.values())
     passfail, info = print_report(args, results, decoded, others_cpus)
-    if others_cpus is not None and others_cpus > NOISY_CPUS:
-        print(
-            f"warning: other processes kept {others_cpus:.2f} of the {os.cpu_count()} CPUs busy: "
-            "these figures are noisy; run again on a quiet machine"
-        )
-
+    harness.warn_if_noisy(others_cpus)
     if args.json:
-        report = {
-            "benchmark": "issue 4 item 7: NumPy RGB -> VP8/VP9 WebM",
-            "width": WIDTH,
-            "height": HEIGHT,
-            "fps": FPS,
-            "frames": args.frames,
-            "distinct_frames": DISTINCT,
-            "bits_per_second": BITS_PER_SECOND,
-            "keyframe_every": KEYFRAME_EVERY,
-            "repeats": args.repeats,
-            "versions": {
-                "mediarecorder": mr.__version__,
-                "av": av.__version__,
-                "libavcodec": ".".join(map(str, av.library_versions["libavcodec"])),
-                "numpy": np.__version__,
-                "python": platform.python_version(),
-            },
-            "cpus": os.cpu_count(),
-            "pyav_options": {
-                codec: pyav_options(codec, os.cpu_count() or 1) for codec in ("vp8", "vp9")
-            },
-            "others_cpus_mean": others_cpus,
-            "cases": {case.name: result.to_json() for case, result in results.items()},
-            "targets": [asdict(t) | {"passed": t.passed} for t in passfail],
-            "information": [asdict(t) for t in info],
-            "decoded": {case.name: asdict(d) for case, d in decoded.items()},
-        }
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(report, f, indent=2)
-            f.write("\n")
-        print(f"wrote {args.json}")
+        harness.write_json(
+            args.json, json_report(args, results, passfail, info, decoded, others_cpus)
+        )
 
     if args.check and not all(t.passed for t in passfail):
         return 1
