@@ -21,9 +21,9 @@ lint:
 	$(VENV)/bin/mypy examples
 	$(VENV)/bin/python -m mypy.stubtest mediarecorder._native
 
-# The core alone (no Python), the package through its public API, then a bounded fuzz run of
-# make_seekable (the one parser of untrusted input).
-test: test-rust test-python test-fuzz
+# The core alone (no Python), a bounded fuzz run of make_seekable (the one parser of untrusted
+# input), then the package through its public API (last, so its summary closes the output).
+test: test-rust test-fuzz test-python
 
 test-rust:
 	cargo test --release --no-default-features
