@@ -39,10 +39,11 @@ FUZZ_SECONDS ?= 600
 fuzz:
 	bash fuzz/run.sh $(FUZZ_SECONDS)
 
+# Every benchmark (modest sizes, ~10 min on 2 CPUs), one table; logs and JSON in benchmarks/out/.
+# make bench BENCH_ARGS="--only gil,latency"   or   BENCH_ARGS=--thorough (each script's defaults)
+BENCH_ARGS ?=
 bench:
-	$(PY) benchmarks/bench_audio.py
-	$(PY) benchmarks/bench_devices.py
-	$(PY) benchmarks/bench_video.py
+	$(PY) benchmarks/run_all.py $(BENCH_ARGS)
 
 demo:
 	$(PY) examples/demo.py

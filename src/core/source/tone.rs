@@ -47,9 +47,24 @@ impl ToneGenerator {
                 let mut next = Instant::now();
                 let (mut anchor, mut produced) = (clock_ns(), 0u64);
                 loop {
+                    // Like a capture device, a block is handed over once its 10 ms have passed.
+                    next += BLOCK;
+                    let now = Instant::now();
+                    if next > now {
+                        thread::sleep(next - now);
+                    }
                     let Some(track) = weak.upgrade() else { return };
                     if !track.is_live() {
                         return;
+                    }
+                    let now = Instant::now();
+                    if now > next + Duration::from_millis(500) {
+                        // Far behind (the process was stopped, or recorders could not keep up):
+                        // resynchronise rather than burst, and count what was skipped.
+                        let skipped = (now - next).as_secs_f64() * sample_rate as f64;
+                        track.stats().dropped_frames.fetch_add(skipped as u64, Ordering::Relaxed);
+                        next = now;
+                        (anchor, produced) = (clock_ns() - BLOCK.as_nanos() as i64, 0);
                     }
                     let mut samples = Vec::with_capacity(frames * channels as usize);
                     for _ in 0..frames {
@@ -62,18 +77,6 @@ impl ToneGenerator {
                         anchor + (produced as u128 * 1_000_000_000 / sample_rate as u128) as i64;
                     produced += frames as u64;
                     track.push_audio(AudioBlock { sample_rate, channels, time, samples });
-                    next += BLOCK;
-                    let now = Instant::now();
-                    if next > now {
-                        thread::sleep(next - now);
-                    } else if now - next > Duration::from_millis(500) {
-                        // Far behind (the process was stopped, or recorders could not keep up):
-                        // resynchronise rather than burst, and count what was skipped.
-                        let skipped = (now - next).as_secs_f64() * sample_rate as f64;
-                        track.stats().dropped_frames.fetch_add(skipped as u64, Ordering::Relaxed);
-                        next = now;
-                        (anchor, produced) = (clock_ns(), 0);
-                    }
                 }
             })
             .map_err(|e| Error::Unknown(format!("cannot start the tone thread: {e}")))?;
