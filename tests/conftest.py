@@ -11,9 +11,12 @@
 from __future__ import annotations
 
 import io
+import json
+import subprocess
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import av
@@ -310,3 +313,15 @@ def unraisable(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
     monkeypatch.setattr(sys, "unraisablehook", hook)
     return seen
+
+
+def ffprobe(path: Path) -> dict[str, Any]:
+    """FFmpeg's view of a file: its format and streams, as JSON."""
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
+    return json.loads(out)  # type: ignore[no-any-return]

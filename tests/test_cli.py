@@ -4,7 +4,6 @@ script ``mediarecorder``."""
 from __future__ import annotations
 
 import io
-import json
 import os
 import pty
 import re
@@ -15,13 +14,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import av
 import numpy as np
 import pytest
 
-from .conftest import dominant_frequency
+from .conftest import dominant_frequency, ffprobe
 
 SCRIPT = Path(sys.executable).parent / "mediarecorder"
 needs_ffprobe = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe not found")
@@ -36,17 +34,6 @@ def run(*args: str, cwd: Path, timeout: float = 60, **env: str) -> subprocess.Co
         timeout=timeout,
         env={**os.environ, **env},
     )
-
-
-def ffprobe(path: Path) -> dict[str, Any]:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    ).stdout
-    return json.loads(out)  # type: ignore[no-any-return]
 
 
 def decode_audio(path: Path) -> tuple[np.ndarray, int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import subprocess
 import threading
 from pathlib import Path
@@ -13,6 +12,8 @@ import mediarecorder as mr
 import numpy as np
 import pytest
 from mediarecorder import _native
+
+from .conftest import ffprobe
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 CLUSTER = bytes.fromhex("1F43B675")
@@ -45,16 +46,6 @@ def record_av(
     return chunks
 
 
-def ffprobe(path: Path) -> dict[str, object]:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return json.loads(out)  # type: ignore[no-any-return]
-
-
 def first_frame_after_seek(path: Path, seconds: float, kind: str) -> float:
     with av.open(str(path)) as c:
         stream = c.streams.video[0] if kind == "video" else c.streams.audio[0]
@@ -82,7 +73,7 @@ def test_file_recording_is_seekable_with_exact_duration(tmp_path: Path, video: b
     path = tmp_path / "rec.webm"
     chunks = record_av(6.0, path, video=video)
     info = ffprobe(path)
-    assert abs(float(info["format"]["duration"]) - 6.0) < 0.002, info["format"]  # type: ignore[index]
+    assert abs(float(info["format"]["duration"]) - 6.0) < 0.002, info["format"]
     data = path.read_bytes()
     assert CUES in data
     # The chunks still arrive, and they are the file without its finishing patches.
@@ -123,12 +114,12 @@ def test_every_chunk_after_the_first_starts_on_a_cluster() -> None:
 @pytest.mark.parametrize("name", ["chrome-audio-opus.webm", "chrome-av-vp8-opus.webm"])
 def test_make_seekable_repairs_a_browser_recording(tmp_path: Path, name: str) -> None:
     src = FIXTURES / name
-    assert ffprobe(src)["format"].get("duration") in (None, "N/A")  # type: ignore[union-attr]
+    assert ffprobe(src)["format"].get("duration") in (None, "N/A")
     dst = tmp_path / "fixed.webm"
     assert mr.make_seekable(src, dst) is None
     fixed = dst.read_bytes()
     assert fixed == mr.make_seekable(src.read_bytes())
-    duration = float(ffprobe(dst)["format"]["duration"])  # type: ignore[index]
+    duration = float(ffprobe(dst)["format"]["duration"])
     assert 2.9 < duration < 3.1
     assert decoded(fixed) == decoded(src.read_bytes())
     assert mr.make_seekable(fixed) == fixed  # a fixed point
@@ -147,7 +138,7 @@ def test_make_seekable_of_our_live_stream_matches_the_file(tmp_path: Path) -> No
     assert decoded(repaired) == decoded(path.read_bytes())
     out = tmp_path / "repaired.webm"
     out.write_bytes(repaired)
-    assert abs(float(ffprobe(out)["format"]["duration"]) - 2.0) < 0.002  # type: ignore[index]
+    assert abs(float(ffprobe(out)["format"]["duration"]) - 2.0) < 0.002
 
 
 def test_a_recording_cut_at_any_byte_still_decodes_and_repairs() -> None:
@@ -300,7 +291,7 @@ def test_video_containers(tmp_path: Path, mime: str) -> None:
     assert counts == {"video": 30, "audio": 48000}
     doc = "matroska" if "matroska" in mime else "webm"
     assert doc.encode() in path.read_bytes()[:64]
-    assert abs(float(ffprobe(path)["format"]["duration"]) - 1.0) < 0.002  # type: ignore[index]
+    assert abs(float(ffprobe(path)["format"]["duration"]) - 1.0) < 0.002
 
 
 def test_ogg_and_wav_cannot_hold_video() -> None:

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import logging
 import shutil
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -19,20 +17,9 @@ import mediarecorder as mr
 import numpy as np
 import pytest
 
-from .conftest import TIMEOUT, Collector, decode, dominant_frequency, setup, sine
+from .conftest import TIMEOUT, Collector, decode, dominant_frequency, ffprobe, setup, sine
 
 needs_ffprobe = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe not found")
-
-
-def ffprobe(path: Path) -> dict[str, Any]:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    ).stdout
-    return json.loads(out)  # type: ignore[no-any-return]
 
 
 def tone_recorder(**options: Any) -> tuple[mr.ToneSource, mr.MediaRecorder, Collector]:

@@ -3,6 +3,7 @@
 //! callbacks on one delivery thread (`delivery.rs`). The public classes are Python
 //! (`python/mediarecorder/`), built on these handles.
 
+mod arrays;
 mod delivery;
 mod devices;
 mod errors;

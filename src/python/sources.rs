@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 
 use crate::core::source::audio::{AudioInput as CoreAudioInput, Samples};
 use crate::core::source::tone::ToneGenerator;
+use crate::python::arrays::with_c_order;
 use crate::python::errors::IntoPyResult;
 use crate::python::gil;
 use crate::python::track::Track;
@@ -64,14 +65,7 @@ impl AudioInput {
         macro_rules! write_as {
             ($t:ty, $variant:ident) => {{
                 let arr = array.cast::<PyArrayDyn<$t>>()?.readonly();
-                // as_slice() also takes Fortran order, which is not interleaved: C order only.
-                match arr.as_slice().ok().filter(|_| arr.is_c_contiguous()) {
-                    Some(s) => gil::detach(py, || input.write(Samples::$variant(s))),
-                    None => {
-                        let owned: Vec<$t> = arr.as_array().iter().copied().collect();
-                        gil::detach(py, || input.write(Samples::$variant(&owned)))
-                    }
-                }
+                with_c_order(py, &arr, |s| input.write(Samples::$variant(s)))
             }};
         }
         let dtype = array.dtype();

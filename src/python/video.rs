@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 use crate::core::media::VideoFrame;
 use crate::core::source::pattern::{self, TestPattern};
 use crate::core::source::video::{PixelFormat, VideoInput as CoreVideoInput};
+use crate::python::arrays::with_c_order;
 use crate::python::errors::IntoPyResult;
 use crate::python::gil;
 use crate::python::track::Track;
@@ -94,14 +95,7 @@ impl VideoInput {
         };
         let arr = array.cast::<PyArrayDyn<u8>>()?.readonly();
         let input = &self.inner;
-        match arr.as_slice().ok().filter(|_| arr.is_c_contiguous()) {
-            Some(data) => gil::detach(py, || input.write(width, height, data, timestamp)),
-            None => {
-                let owned: Vec<u8> = arr.as_array().iter().copied().collect();
-                gil::detach(py, || input.write(width, height, &owned, timestamp))
-            }
-        }
-        .py(py)
+        with_c_order(py, &arr, |data| input.write(width, height, data, timestamp)).py(py)
     }
 
     fn close(&self, py: Python<'_>) {
