@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit as _atexit
 
 from . import _native
+from ._capture import get_display_media
 from ._devices import MediaDeviceInfo, enumerate_devices, get_user_media
 from ._errors import (
     DOMException,
@@ -64,6 +65,7 @@ __all__ = [
     "__version__",
     "capture",
     "enumerate_devices",
+    "get_display_media",
     "get_user_media",
     "make_seekable",
     "record",

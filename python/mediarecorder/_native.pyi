@@ -15,6 +15,9 @@ __all__ = [
     "VideoInput",
     "Pattern",
     "render_test_pattern",
+    "ScreenInput",
+    "CameraInput",
+    "enumerate_cameras",
     "enumerate_devices",
     "is_type_supported",
     "make_seekable",
@@ -56,6 +59,41 @@ class DeviceInput:
     def track(self) -> Track: ...
 
 def enumerate_devices() -> list[tuple[str, str, str, str]]: ...
+@final
+class ScreenInput:
+    def __new__(
+        cls,
+        display: str | None,
+        x: int | None,
+        y: int | None,
+        region_width: int | None,
+        region_height: int | None,
+        width: int | None,
+        height: int | None,
+        frame_rate: float | None,
+        cursor: bool,
+    ) -> ScreenInput: ...
+    @property
+    def track(self) -> Track: ...
+    @property
+    def uses_shm(self) -> bool: ...
+
+@final
+class CameraInput:
+    def __new__(
+        cls,
+        device_id: str | None,
+        width: int | None,
+        height: int | None,
+        frame_rate: float | None,
+        pixel_format: str | None,
+    ) -> CameraInput: ...
+    @property
+    def track(self) -> Track: ...
+    @property
+    def pixel_format(self) -> str: ...
+
+def enumerate_cameras() -> list[tuple[str, str, str, str]]: ...
 
 @final
 class AudioInput:
