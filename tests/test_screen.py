@@ -256,7 +256,7 @@ def test_constraint_errors(server: Xvfb) -> None:
             screen(server, **c)
         assert e.value.constraint == name, (c, e.value)
         assert str(e.value).startswith(name + ":"), e.value
-    with pytest.raises(mr.NotFoundError, match="cannot connect to the X display ':250'"):
+    with pytest.raises(mr.NotFoundError, match='cannot connect to the X display ":250"'):
         mr.get_display_media(video={"display": ":250"})
     with pytest.raises(TypeError, match="unknown constraint"):
         mr.get_display_media(video={"colour": 1})
