@@ -34,7 +34,8 @@ def vm(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     )
     # The VM's one sound card, snd-dummy, is ALSA's default device there.
     (out / "asound.conf").write_text(
-        "pcm.!default { type hw card 0 }\nctl.!default { type hw card 0 }\n"
+        "</usr/share/alsa/alsa.conf>\n"
+        'pcm.!default { type plug slave.pcm "hw:0" }\nctl.!default { type hw card 0 }\n'
     )
     run = qemu.run(script, out)
     assert run.status == 0, f"the VM run failed (status {run.status}):\n{run.console[-4000:]}"
@@ -61,9 +62,9 @@ def decode(path: Path) -> tuple[list[float], list[np.ndarray], float]:
 
 def is_vivid_pattern(img: np.ndarray) -> bool:
     """vivid's default picture: 75% colour bars, left to right white, yellow, cyan, green,
-    magenta, red, blue, black; not black, not one colour."""
+    magenta, red, blue, black, under a text overlay at the top; not black, not one colour."""
     h, w, _ = img.shape
-    row = img[h // 2]
+    row = img[h * 9 // 10]
     bars = [row[int((i + 0.5) * w / 8)].astype(int) for i in range(8)]
     expected = [(191, 191, 191), (191, 191, 0), (0, 191, 191), (0, 191, 0),
                 (191, 0, 191), (191, 0, 0), (0, 0, 191), (0, 0, 0)]  # fmt: skip
@@ -89,16 +90,22 @@ def test_records_640x480_yuyv_with_the_test_pattern(vm: dict[str, Any]) -> None:
     assert r["events"][0] == "start" and r["events"][-1] == "stop" and r["stopped"]
     times, images, _ = decode(vm["out"] / "yuyv.webm")
     assert images[0].shape == (480, 640, 3)
-    rate = settings["frame_rate"]
-    duration = times[-1] - times[0] + 1 / rate
-    # Every frame the camera delivered is in the file, and it delivered at its rate: ~2 s.
-    expected = r["track_stats"]["delivered_frames"] - r["stats"]["video_frames_dropped"]
-    assert abs(len(images) - expected) <= 2, (len(images), expected, r)
-    assert abs(len(images) - duration * rate) <= 0.1 * duration * rate + 2, (len(images), rate)
-    assert 1.7 <= duration <= 2.3, duration
+    assert settings["frame_rate"] == 25.0
+    stats = r["stats"]
+    # The camera delivered at its rate for the ~2 s recorded; the emulated CPU encodes 640x480
+    # VP8 slower than that, so the recorder's queue dropped some, counted: every frame that
+    # was not dropped is in the file.
+    received = stats["video_frames_received"]
+    assert abs(received - 2.0 * 25) <= 4, stats
+    assert stats["video_frames_encoded"] + stats["video_frames_dropped"] == received, stats
+    assert len(images) == stats["video_frames_encoded"], (len(images), stats)
+    assert 1.8 <= times[-1] - times[0] + 1 / 25 <= 2.2, times[-1]
     assert np.all(np.diff(times) > 0)
+    assert r["track_stats"]["dropped_frames"] == 0  # the driver itself skipped none
     assert float(images[-1].mean()) > 40  # not black
-    assert is_vivid_pattern(images[len(images) // 2])
+    assert is_vivid_pattern(images[0]) and is_vivid_pattern(images[-1])
+    # Live: vivid's overlay counts the frames, so the top-left corner changes.
+    assert np.abs(images[0][14:32, 16:160].astype(int) - images[-1][14:32, 16:160]).max() > 100
 
 
 def test_records_nv12(vm: dict[str, Any]) -> None:
@@ -106,7 +113,8 @@ def test_records_nv12(vm: dict[str, Any]) -> None:
     assert r["pixel_format"] == "nv12"
     times, images, _ = decode(vm["out"] / "nv12.webm")
     assert images[0].shape == (180, 320, 3)
-    assert len(images) >= 0.6 * r["settings"]["frame_rate"]
+    assert len(images) == r["stats"]["video_frames_encoded"]
+    assert abs(r["stats"]["video_frames_received"] - 30) <= 4, r["stats"]
     assert is_vivid_pattern(images[-1])
 
 

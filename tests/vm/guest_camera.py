@@ -74,7 +74,7 @@ def _devices() -> Any:
 
 @step("yuyv")
 def _yuyv() -> Any:
-    stream = mr.get_user_media(video={"width": 640, "height": 480, "pixel_format": "yuyv"})
+    stream = mr.get_user_media(video={"width": 640, "height": 480, "frame_rate": 25, "pixel_format": "yuyv"})
     track = stream.get_video_tracks()[0]
     out = {"settings": track.get_settings(), "label": track.label,
            "pixel_format": track._source.pixel_format}  # fmt: skip
@@ -88,7 +88,7 @@ def _yuyv() -> Any:
 
 @step("nv12")
 def _nv12() -> Any:
-    stream = mr.get_user_media(video={"width": 320, "height": 180, "pixel_format": "nv12"})
+    stream = mr.get_user_media(video={"width": 320, "height": 180, "frame_rate": 30, "pixel_format": "nv12"})
     track = stream.get_video_tracks()[0]
     out = {"settings": track.get_settings(), "pixel_format": track._source.pixel_format}
     out.update(record(stream, 1.0, "nv12"))
@@ -109,7 +109,7 @@ def _constraints() -> Any:
 
 @step("audio_video")
 def _audio_video() -> Any:
-    stream = mr.get_user_media(audio=True, video={"width": 320, "height": 180})
+    stream = mr.get_user_media(audio=True, video={"width": 320, "height": 180, "frame_rate": 30})
     out = {"kinds": [t.kind for t in stream.get_tracks()]}
     out.update(record(stream, 2.0, "audio_video"))
     for t in stream.get_tracks():
@@ -119,7 +119,7 @@ def _audio_video() -> Any:
 
 @step("unplug")
 def _unplug() -> Any:
-    stream = mr.get_user_media(video={"width": 320, "height": 180})
+    stream = mr.get_user_media(video={"width": 320, "height": 180, "frame_rate": 30})
     track = stream.get_video_tracks()[0]
 
     def unplug() -> None:

@@ -160,7 +160,7 @@ def run(script: str, out: Path, timeout: float = 240) -> Run:
     out.mkdir(parents=True, exist_ok=True)
     (out / "run.sh").write_text(script)
     cmd = [
-        "qemu-system-x86_64", "-m", "1024", "-smp", "2", "-accel", "tcg,thread=multi",
+        "qemu-system-x86_64", "-m", "1024", "-cpu", "max", "-smp", "2", "-accel", "tcg,thread=multi",
         "-nographic", "-no-reboot", "-nic", "none", "-kernel", str(vmlinuz), "-initrd", str(initramfs()),
         "-append", "console=ttyS0 quiet panic=-1",
         "-virtfs", "local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap",

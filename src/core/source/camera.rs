@@ -13,7 +13,7 @@
 
 use std::io;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -32,11 +32,36 @@ use crate::core::source::camera_info::{hashed, CameraConstraints, CameraInfo};
 use crate::core::track::{Track, TrackClock, TrackKind, TrackSettings};
 use crate::core::{Error, Result};
 
-const POLL: Duration = Duration::from_millis(200);
+/// How often the capture thread looks whether its track was stopped.
+const POLL: Duration = Duration::from_millis(100);
 /// Emulated or USB cameras can take a second or more to deliver their first frame.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
 const STALL_TIMEOUT: Duration = Duration::from_secs(2);
 const PREFERENCE: [CameraFormat; 3] = [CameraFormat::Yuyv, CameraFormat::Nv12, CameraFormat::Mjpeg];
+
+/// The device nodes this process streams from. A track that was stopped closes its camera
+/// within one poll; opening the same camera meanwhile waits for that rather than failing busy.
+static HELD: Mutex<Vec<(String, std::sync::Weak<Track>)>> = Mutex::new(Vec::new());
+static RELEASED: Condvar = Condvar::new();
+
+fn release(path: &str) {
+    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    held.retain(|(p, _)| p != path);
+    RELEASED.notify_all();
+}
+
+/// Waits (at most 2 s) while a track of ours that has ended still holds `path`.
+fn wait_released(path: &str) {
+    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while held.iter().any(|(p, t)| p == path && t.upgrade().is_none_or(|t| !t.is_live())) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        held = RELEASED.wait_timeout(held, left).unwrap_or_else(|e| e.into_inner()).0;
+    }
+}
 
 struct Node {
     path: String,
@@ -196,8 +221,12 @@ impl CameraCapture {
             .name("mediarecorder-camera".into())
             .spawn(move || match start(&c) {
                 Ok((stream, track, setup)) => {
+                    let path = setup.path.clone();
+                    let held = (path.clone(), Arc::downgrade(&track));
+                    HELD.lock().unwrap_or_else(|e| e.into_inner()).push(held);
                     let _ = tx.send(Ok((track.clone(), setup.format)));
                     capture(stream, track, setup);
+                    release(&path);
                 }
                 Err(e) => {
                     let _ = tx.send(Err(e));
@@ -221,6 +250,7 @@ impl CameraCapture {
 }
 
 struct Setup {
+    path: String,
     format: CameraFormat,
     width: u32,
     height: u32,
@@ -238,6 +268,7 @@ fn start(c: &CameraConstraints) -> Result<(MmapStream<'static>, Arc<Track>, Setu
         })?,
     };
     let label = node.info.label.clone();
+    wait_released(&node.path);
     let dev = Device::with_path(&node.path).map_err(|e| busy_or(e, "open", &label))?;
     let (format, width, height) = choose(&dev, c, &label)?;
     let set = dev
@@ -266,7 +297,7 @@ fn start(c: &CameraConstraints) -> Result<(MmapStream<'static>, Arc<Track>, Setu
         MmapStream::with_buffers(&dev, Type::VideoCapture, 4).map_err(|e| busy_or(e, "start", &label))?;
     // The first `next()` queues the buffers and starts streaming; a camera that another
     // program streams from has refused the buffers (EBUSY) by now.
-    stream.set_timeout(POLL);
+    stream.set_timeout(STARTUP_TIMEOUT);
     let settings = TrackSettings {
         width: Some(width),
         height: Some(height),
@@ -275,7 +306,7 @@ fn start(c: &CameraConstraints) -> Result<(MmapStream<'static>, Arc<Track>, Setu
         ..Default::default()
     };
     let track = Track::new(TrackKind::Video, label, settings, TrackClock::Live);
-    Ok((stream, track, Setup { format, width, height, stride: set.stride }))
+    Ok((stream, track, Setup { path: node.path, format, width, height, stride: set.stride }))
 }
 
 /// Driver timestamps onto [`clock_ns`]: monotonic ones by the offset between the two clocks,
@@ -314,40 +345,49 @@ fn capture(mut stream: MmapStream<'static>, track: Arc<Track>, s: Setup) {
     let mut timeline = Timeline { offset: None, last: i64::MIN / 2 };
     let mut last_seq: Option<u32> = None;
     let mut last_frame = Instant::now();
-    let mut seen = false;
+    let handle = stream.handle();
+    let mut started = false;
     while track.is_live() {
-        match CaptureStream::next(&mut stream) {
-            Ok((data, meta)) => {
-                last_frame = Instant::now();
-                seen = true;
-                let stats = track.stats();
-                stats.total_frames.fetch_add(1, Ordering::Relaxed);
-                if let Some(prev) = last_seq {
-                    let gap = meta.sequence.wrapping_sub(prev).saturating_sub(1);
-                    stats.dropped_frames.fetch_add(gap as u64, Ordering::Relaxed);
-                }
-                last_seq = Some(meta.sequence);
-                let monotonic = meta.flags.contains(BufFlags::TIMESTAMP_MONOTONIC);
-                let driver = meta.timestamp.sec as i64 * 1_000_000_000 + meta.timestamp.usec as i64 * 1000;
-                let time = timeline.map(driver, monotonic);
-                let used = (meta.bytesused as usize).min(data.len());
-                let bad = meta.flags.contains(BufFlags::ERROR);
-                match to_frame(s.format, s.width, s.height, s.stride, &data[..used], time) {
-                    Ok(frame) if !bad => track.push_video(frame),
-                    // A corrupt buffer (the driver's ERROR flag, an undecodable JPEG) is lost.
-                    _ => {
-                        stats.dropped_frames.fetch_add(1, Ordering::Relaxed);
+        // The v4l crate's own timeout is not safe to retry (its next() re-queues a buffer that
+        // was never dequeued), so wait here, and call next() only once a buffer is ready. The
+        // first next() queues the buffers and starts streaming: there is nothing to wait on
+        // before it, and it waits for the first frame with the startup timeout.
+        if started {
+            match handle.poll(libc::POLLIN, POLL.as_millis() as i32) {
+                Ok(0) => {
+                    if last_frame.elapsed() > STALL_TIMEOUT {
+                        break;
                     }
+                    continue;
                 }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
             }
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                let limit = if seen { STALL_TIMEOUT } else { STARTUP_TIMEOUT };
-                if last_frame.elapsed() > limit {
-                    break;
-                }
+        }
+        started = true;
+        // ENODEV (unplugged), a first frame that never came, any other failure: gone.
+        let Ok((data, meta)) = CaptureStream::next(&mut stream) else { break };
+        last_frame = Instant::now();
+        let stats = track.stats();
+        stats.total_frames.fetch_add(1, Ordering::Relaxed);
+        if let Some(prev) = last_seq {
+            let gap = meta.sequence.wrapping_sub(prev).saturating_sub(1);
+            stats.dropped_frames.fetch_add(gap as u64, Ordering::Relaxed);
+        }
+        last_seq = Some(meta.sequence);
+        let monotonic = meta.flags.contains(BufFlags::TIMESTAMP_MONOTONIC);
+        let driver =
+            meta.timestamp.sec as i64 * 1_000_000_000 + meta.timestamp.usec as i64 * 1000;
+        let time = timeline.map(driver, monotonic);
+        let used = (meta.bytesused as usize).min(data.len());
+        let bad = meta.flags.contains(BufFlags::ERROR);
+        match to_frame(s.format, s.width, s.height, s.stride, &data[..used], time) {
+            Ok(frame) if !bad => track.push_video(frame),
+            // A corrupt buffer (the driver's ERROR flag, an undecodable JPEG) is lost.
+            _ => {
+                stats.dropped_frames.fetch_add(1, Ordering::Relaxed);
             }
-            // ENODEV (unplugged) or any other failure: the camera is gone.
-            Err(_) => break,
         }
     }
     track.end();
