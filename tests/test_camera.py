@@ -100,7 +100,8 @@ def test_records_640x480_yuyv_with_the_test_pattern(vm: dict[str, Any]) -> None:
     assert stats["video_frames_encoded"] + stats["video_frames_dropped"] == received, stats
     assert len(images) == stats["video_frames_encoded"], (len(images), stats)
     assert 1.8 <= times[-1] - times[0] + 1 / 25 <= 2.2, times[-1]
-    assert np.all(np.diff(times) > 0)
+    # The first frame is the track's refresh frame (the last before start), also at 0.
+    assert np.all(np.diff(times[1:]) > 0) and times[0] == 0.0
     assert r["track_stats"]["dropped_frames"] == 0  # the driver itself skipped none
     assert float(images[-1].mean()) > 40  # not black
     assert is_vivid_pattern(images[0]) and is_vivid_pattern(images[-1])
@@ -160,6 +161,23 @@ def test_a_camera_that_disappears_ends_its_track(vm: dict[str, Any]) -> None:
     assert r["devices_after"] == []
     times, images, _ = decode(vm["out"] / "unplug.webm")
     assert len(images) >= 10  # what was captured before the unplug is kept
+
+
+def test_cli_lists_and_records_the_camera(vm: dict[str, Any]) -> None:
+    r = ok(vm, "cli")
+    devices = r["devices"]
+    assert devices["code"] == 0, devices["stderr"]
+    cam = ok(vm, "devices")["first"][0]
+    assert any(
+        line.split() == ["videoinput", cam["label"], cam["device_id"], cam["group_id"]]
+        for line in devices["stdout"].splitlines()
+    ), devices["stdout"]
+    record = r["record"]
+    assert record["code"] == 0, record["stderr"]
+    assert "cli.webm" in record["stdout"]
+    times, images, _ = decode(vm["out"] / "cli.webm")
+    assert len(images) >= 5
+    assert is_vivid_pattern(images[-1])
 
 
 def test_argument_errors_and_no_camera_here() -> None:

@@ -12,6 +12,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import av
 import mediarecorder as mr
@@ -295,3 +296,28 @@ def test_not_supported_without_a_display() -> None:
         env={**env, "WAYLAND_DISPLAY": "wayland-0"},
     )
     assert "Wayland is not supported without XWayland" in r.stdout, r.stdout + r.stderr
+
+
+def test_cli_records_the_screen(server: Xvfb, client: XClient, tmp_path: Path) -> None:
+    client.fill(GREEN, 0, 0, W, H)
+    cmd = [sys.executable, "-m", "mediarecorder", "record", "--screen", "160x120"]
+    r = subprocess.run(
+        [*cmd, "--duration", "1", "-o", "screen.webm"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DISPLAY": server.display},
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "screen.webm" in r.stdout and "video/webm;codecs=vp8" in r.stdout
+    decoded = frames((tmp_path / "screen.webm").read_bytes())
+    assert decoded[0][1].shape == (120, 160, 3)
+    assert 25 <= len(decoded) <= 35
+    assert near(colour_at(decoded[-1][1], 80, 60), GREEN)
+    both = [*cmd[:-2], "--pattern", "64x64", "--screen", "--duration", "1", "-o", "x.webm"]
+    r = subprocess.run(both, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.splitlines()[-1].endswith(
+        "error: --pattern, --screen and --camera are all video: give one of them"
+    )

@@ -5,6 +5,8 @@ records its own outcome, so one failure does not hide the others."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import sys
 import threading
@@ -115,6 +117,23 @@ def _audio_video() -> Any:
     for t in stream.get_tracks():
         t.stop()
     return out
+
+
+@step("cli")
+def _cli() -> Any:
+    # In this process: a new interpreter takes ~15 s to start under emulation.
+    from mediarecorder._cli import main
+
+    def run(*args: str) -> dict[str, Any]:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(args))
+        return {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
+
+    return {
+        "devices": run("devices"),
+        "record": run("record", "--camera", "--duration", "1", "-o", str(OUT / "cli.webm")),
+    }
 
 
 @step("unplug")
