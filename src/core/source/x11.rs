@@ -50,7 +50,7 @@ pub struct Grabber {
     region: Rect,
     shm: Option<ShmSegment>,
     cursor: bool,
-    /// The picture of the last grab, BGRA, `region.width * region.height * 4` bytes.
+    /// The last picture, where it cannot be read in place (no SHM, or a cursor drawn in).
     pixels: Vec<u8>,
 }
 
@@ -143,24 +143,24 @@ impl Grabber {
         self.shm.is_some()
     }
 
-    /// Grabs the region now; the picture is in [`Grabber::pixels`].
+    /// Grabs the region now: BGRA, `width * height * 4` bytes, valid until the next grab.
     pub fn grab(&mut self) -> std::result::Result<&[u8], Lost> {
         let Rect { x, y, width, height } = self.region;
         let format = ImageFormat::Z_PIXMAP.into();
-        match &self.shm {
+        let (x, y, w, h) = (x as i16, y as i16, width as u16, height as u16);
+        let n = self.pixels.len();
+        match &mut self.shm {
             Some(seg) => {
-                self.conn
-                    .shm_get_image(self.root, x as i16, y as i16, width as u16, height as u16, !0, format, seg.id, 0)?
-                    .reply()?;
-                let n = self.pixels.len();
+                self.conn.shm_get_image(self.root, x, y, w, h, !0, format, seg.id, 0)?.reply()?;
+                if !self.cursor {
+                    // Read in place: the server writes the segment only while we wait for a
+                    // reply, and we ask for the next picture only after this one was used.
+                    return Ok(seg.bytes(n));
+                }
                 self.pixels.copy_from_slice(seg.bytes(n));
             }
             None => {
-                let reply = self
-                    .conn
-                    .get_image(ImageFormat::Z_PIXMAP, self.root, x as i16, y as i16, width as u16, height as u16, !0)?
-                    .reply()?;
-                let n = self.pixels.len();
+                let reply = self.conn.get_image(ImageFormat::Z_PIXMAP, self.root, x, y, w, h, !0)?.reply()?;
                 if reply.data.len() < n {
                     return Err(Lost("the X server sent a short image".into()));
                 }
