@@ -25,6 +25,11 @@ class MediaStreamTrack:
         self.onended = None
         native.on_end(_weak_call(self, MediaStreamTrack._fire_ended))
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "onended" and value is not None and not callable(value):
+            raise TypeError(f"onended: expected a callable or None, got {type_name(value)}")
+        object.__setattr__(self, name, value)
+
     @property
     def id(self) -> str:
         return self._native.id
@@ -96,6 +101,11 @@ class MediaStream:
     def __init__(self, tracks: Iterable[MediaStreamTrack] = ()) -> None:
         if isinstance(tracks, MediaStream):
             tracks = tracks.get_tracks()
+        elif isinstance(tracks, (str, bytes)) or not isinstance(tracks, Iterable):
+            raise TypeError(
+                "tracks: expected an iterable of MediaStreamTrack or a MediaStream, "
+                f"got {type_name(tracks)}"
+            )
         self.id = str(uuid.uuid4())
         self._tracks: list[MediaStreamTrack] = []
         self._watchers: weakref.WeakSet[Any] = weakref.WeakSet()

@@ -1,22 +1,27 @@
 //! A session's queues: the sending side shared by tracks and the recorder, and the receiving
 //! side that hands the pipeline media and commands in the order the caller issued them.
 //!
-//! Audio waits when its queue is full (a source that outruns the encoder is slowed down,
-//! nothing is lost); video never waits: a frame that finds its queue full is dropped and
-//! counted. Commands go through an unbounded queue, so recorder methods never block. Each
+//! A source waits for room before it sends audio ([`SessionInput::wait_room`]: one that
+//! outruns the encoder is slowed down, nothing is lost); live video never waits: a frame that
+//! finds its queue full is dropped and counted. Sends themselves never block, so a source
+//! holds no lock while it waits, end markers always go through, and a thread that must not
+//! wait (see `wait.rs`) may overfill a queue. Commands go through an unbounded queue, so
+//! recorder methods never block. Each
 //! command carries how many items each media queue had been given when it was issued; the
 //! inbox delivers it after exactly those items and before any later one, so `write(); pause();
 //! write()` pauses between the two writes.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crossbeam_channel::{never, select, Receiver, Sender, TrySendError};
+use crossbeam_channel::{never, select, Receiver, Sender};
+use parking_lot::{Condvar, Mutex};
 
 use crate::core::media::{Media, VideoFrame};
 use crate::core::recorder::RecorderStats;
 use crate::core::track::TrackKind;
+use crate::core::wait;
 use crate::core::Error;
 
 /// Audio blocks a session queues before its sources wait (one `write()` or one 10 ms block of a
@@ -24,6 +29,24 @@ use crate::core::Error;
 pub(crate) const AUDIO_QUEUE: usize = 64;
 /// Frames a session queues before it drops new ones.
 pub(crate) const VIDEO_QUEUE: usize = 8;
+const CAPACITY: [usize; 2] = [AUDIO_QUEUE, VIDEO_QUEUE];
+
+/// Items in each media queue; senders wait here for room, the pipeline frees it.
+#[derive(Default)]
+struct Room {
+    queued: Mutex<[usize; 2]>,
+    /// The pipeline is gone: nothing will free room any more.
+    closed: AtomicBool,
+    freed: Condvar,
+}
+
+impl Room {
+    fn take_one(&self, l: usize) {
+        let mut q = self.queued.lock();
+        q[l] = q[l].saturating_sub(1);
+        self.freed.notify_all();
+    }
+}
 
 pub(crate) enum Command {
     Pause,
@@ -47,6 +70,7 @@ pub(crate) struct SessionInput {
     queues: [Sender<Item>; 2],
     sent: Arc<[AtomicU64; 2]>,
     stats: Arc<RecorderStats>,
+    room: Arc<Room>,
 }
 
 fn lane(kind: TrackKind) -> usize {
@@ -58,11 +82,18 @@ fn lane(kind: TrackKind) -> usize {
 
 /// Creates a session's queues.
 pub(crate) fn session_queues(stats: Arc<RecorderStats>) -> (SessionInput, Sender<Control>, Inbox) {
-    let (audio_tx, audio_rx) = crossbeam_channel::bounded(AUDIO_QUEUE);
-    let (video_tx, video_rx) = crossbeam_channel::bounded(VIDEO_QUEUE);
+    let (audio_tx, audio_rx) = crossbeam_channel::unbounded();
+    let (video_tx, video_rx) = crossbeam_channel::unbounded();
     let (control_tx, control_rx) = crossbeam_channel::unbounded();
-    let input = SessionInput { queues: [audio_tx, video_tx], sent: Arc::default(), stats };
+    let room = Arc::new(Room::default());
+    let input = SessionInput {
+        queues: [audio_tx, video_tx],
+        sent: Arc::default(),
+        stats,
+        room: room.clone(),
+    };
     let inbox = Inbox {
+        room,
         queues: [audio_rx, video_rx],
         control: control_rx,
         received: [0, 0],
@@ -78,34 +109,56 @@ impl SessionInput {
         [self.sent[0].load(Ordering::SeqCst), self.sent[1].load(Ordering::SeqCst)]
     }
 
-    /// Queues audio or an end marker, waiting while the queue is full. Counted before the send,
-    /// so a command issued after this returns is ordered after it even while another thread's
-    /// send is still in flight.
+    /// Waits until the `kind` queue has room (at once on a thread that must never wait, or
+    /// when the session is gone). False if the wait was interrupted (see `wait.rs`).
+    pub(crate) fn wait_room(&self, kind: TrackKind) -> bool {
+        let l = lane(kind);
+        if wait::never_waits() {
+            return true;
+        }
+        let mut q = self.room.queued.lock();
+        while q[l] >= CAPACITY[l] && !self.room.closed.load(Ordering::Acquire) {
+            if self.room.freed.wait_for(&mut q, wait::CHECK_EVERY).timed_out() {
+                drop(q);
+                if wait::should_give_up() {
+                    return false;
+                }
+                q = self.room.queued.lock();
+            }
+        }
+        true
+    }
+
+    /// Queues audio or an end marker; never waits (see [`Self::wait_room`]). Counted before
+    /// the send, so a command issued after this returns is ordered after it even while
+    /// another thread's send is still in flight.
     pub(crate) fn send_media(&self, kind: TrackKind, track: usize, media: Media) {
         let l = lane(kind);
         self.sent[l].fetch_add(1, Ordering::SeqCst);
+        self.room.queued.lock()[l] += 1;
         let _ = self.queues[l].send((track, media));
     }
 
-    /// Queues a frame, waiting while the video queue is full.
+    /// Queues a frame; never waits (see [`Self::wait_room`]).
     pub(crate) fn send_video(&self, track: usize, frame: Arc<VideoFrame>) {
         self.stats.video_frames_received.fetch_add(1, Ordering::Relaxed);
         self.send_media(TrackKind::Video, track, Media::Video(frame));
     }
 
     /// Queues a frame unless the video queue is full, in which case it is dropped and counted.
-    /// (Counted after a successful send: a dropped frame must not be waited for.)
+    /// (Counted after the check: a dropped frame must not be waited for.)
     pub(crate) fn offer_video(&self, track: usize, frame: Arc<VideoFrame>) {
         self.stats.video_frames_received.fetch_add(1, Ordering::Relaxed);
-        match self.queues[1].try_send((track, Media::Video(frame))) {
-            Ok(()) => {
-                self.sent[1].fetch_add(1, Ordering::SeqCst);
-            }
-            Err(TrySendError::Full(_)) => {
+        {
+            let mut q = self.room.queued.lock();
+            if q[1] >= VIDEO_QUEUE {
                 self.stats.video_frames_dropped.fetch_add(1, Ordering::Relaxed);
+                return;
             }
-            Err(TrySendError::Disconnected(_)) => {}
+            q[1] += 1;
+            self.sent[1].fetch_add(1, Ordering::SeqCst);
         }
+        let _ = self.queues[1].send((track, Media::Video(frame)));
     }
 }
 
@@ -118,6 +171,7 @@ pub(crate) enum Next {
 
 /// The receiving side.
 pub(crate) struct Inbox {
+    room: Arc<Room>,
     queues: [Receiver<Item>; 2],
     control: Receiver<Control>,
     received: [u64; 2],
@@ -142,6 +196,7 @@ impl Inbox {
                     match self.queues[l].recv() {
                         Ok((track, media)) => {
                             self.received[l] += 1;
+                            self.room.take_one(l);
                             return Next::Media(track, media);
                         }
                         Err(_) => {
@@ -173,10 +228,20 @@ impl Inbox {
             return;
         };
         self.received[l] += 1;
+        self.room.take_one(l);
         // A command issued before this item was queued is in the command queue by now.
         while let Ok(c) = self.control.try_recv() {
             self.pending.push_back(c);
         }
         self.held = Some((l, self.received[l], item));
+    }
+}
+
+impl Drop for Inbox {
+    /// Wakes every source waiting for room: nothing will take its media any more.
+    fn drop(&mut self) {
+        let _q = self.room.queued.lock();
+        self.room.closed.store(true, Ordering::Release);
+        self.room.freed.notify_all();
     }
 }

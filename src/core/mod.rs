@@ -26,6 +26,7 @@ pub mod resample;
 pub mod sink;
 pub mod source;
 pub mod track;
+pub mod wait;
 
 #[cfg(test)]
 mod tests;

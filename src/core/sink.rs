@@ -21,7 +21,9 @@ impl ChunkCutter {
         ChunkCutter {
             timeslice_ns: timeslice_ms
                 .map(|ms| ms.min(i64::MAX as u64 / 1_000_000) as i64 * 1_000_000),
-            blob_start: None,
+            // The first blob starts the recording at 0, whenever its first packet starts (a
+            // live source's first block may begin a fraction of a block after start()).
+            blob_start: Some(0),
             media_end: 0,
         }
     }

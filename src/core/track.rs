@@ -196,8 +196,20 @@ impl Track {
         }
     }
 
+    /// Waits until every attached session has room for this track's media (see
+    /// `inbox.rs`); false if the wait was interrupted (`wait.rs`). Sources call it before they
+    /// take their own locks, so a source never waits while holding one, then push.
+    pub fn wait_room(&self) -> bool {
+        if self.kind == TrackKind::Video && *self.overflow.lock() == Overflow::Drop {
+            return true;
+        }
+        let targets: Vec<SessionInput> =
+            self.attached.lock().iter().map(|a| a.input.clone()).collect();
+        targets.iter().all(|input| input.wait_room(self.kind))
+    }
+
     /// Pushes audio to every attached session. A disabled or muted track records silence of the
-    /// same length, so the timeline keeps moving. Blocks while a session's queue is full.
+    /// same length, so the timeline keeps moving. Never waits: see [`Self::wait_room`].
     pub fn push_audio(&self, mut block: AudioBlock) {
         if !self.is_live() {
             return;
@@ -220,8 +232,8 @@ impl Track {
 
     /// Pushes a picture to every attached session. It is also kept as the track's current
     /// frame, which a recorder that starts later receives first (the browser's refresh frame).
-    /// A session that is behind makes the caller wait, or drops the frame and counts it, as
-    /// the track's [`Overflow`] policy says.
+    /// A session that is behind gets the frame anyway (the caller waited for room, see
+    /// [`Self::wait_room`]), or drops it and counts it, as the track's [`Overflow`] policy says.
     pub fn push_video(&self, frame: VideoFrame) {
         if !self.is_live() {
             return;

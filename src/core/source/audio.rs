@@ -87,6 +87,12 @@ impl AudioInput {
         if converted.is_empty() {
             return Ok(());
         }
+        // Wait before taking `written`: a writer never waits while holding it, so a writer that
+        // must not wait (the delivery thread) never waits for one that does. Interrupted, the
+        // call records nothing.
+        if !self.track.wait_room() {
+            return Ok(());
+        }
         let frames = (converted.len() / self.channels as usize) as u64;
         self.track.stats().total_frames.fetch_add(frames, std::sync::atomic::Ordering::Relaxed);
         let mut written = self.written.lock();

@@ -318,6 +318,8 @@ impl SampleClock {
             .get_or_insert_with(|| clock_ns() - (frames as i64 * 1_000_000_000 / rate as i64));
         let time = anchor + (self.frames as u128 * 1_000_000_000 / rate as u128) as i64;
         self.frames += frames;
+        // The ring (2 s) absorbs the wait; this thread has no interrupt check installed.
+        track.wait_room();
         track.push_audio(AudioBlock {
             sample_rate: rate,
             channels,
