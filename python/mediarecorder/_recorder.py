@@ -176,7 +176,8 @@ class MediaRecorder:
 
     @property
     def stats(self) -> dict[str, int]:
-        """Counters over this recorder's sessions: ``video_frames_received``,
+        """Counters over this recorder's sessions: ``video_frames_received`` (a disabled
+        track's black stand-ins count when they are recorded: one per second),
         ``video_frames_dropped`` (the encoder was behind and its queue of 8 frames was full;
         audio is never dropped) and ``video_frames_encoded``."""
         received, dropped, encoded = self._native.stats()

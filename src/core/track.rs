@@ -69,9 +69,6 @@ pub enum Overflow {
     Drop,
 }
 
-/// A disabled video track sends at most one black frame per second.
-const BLACK_FRAME_INTERVAL_NS: i64 = 1_000_000_000;
-
 struct Attached {
     session: u64,
     index: usize,
@@ -89,7 +86,6 @@ pub struct Track {
     /// Pushed clock: the end of the last audio block, or the time of the last video frame.
     position: AtomicI64,
     last_frame: Mutex<Option<Arc<VideoFrame>>>,
-    last_black: AtomicI64,
     overflow: Mutex<Overflow>,
     enabled: AtomicBool,
     muted: AtomicBool,
@@ -135,7 +131,6 @@ impl Track {
             clock,
             position: AtomicI64::new(0),
             last_frame: Mutex::new(None),
-            last_black: AtomicI64::new(i64::MIN),
             overflow: Mutex::new(match clock {
                 TrackClock::Pushed => Overflow::Wait,
                 TrackClock::Live => Overflow::Drop,
@@ -222,21 +217,17 @@ impl Track {
     /// frame, which a recorder that starts later receives first (the browser's refresh frame).
     /// A session that is behind makes the caller wait, or drops the frame and counts it, as
     /// the track's [`Overflow`] policy says.
-    pub fn push_video(&self, frame: VideoFrame) {
+    pub fn push_video(&self, mut frame: VideoFrame) {
         if !self.is_live() {
             return;
         }
         self.position.store(frame.time, Ordering::Release);
-        let frame = if !self.enabled() || self.muted() {
-            let last = self.last_black.load(Ordering::Acquire);
-            if frame.time.saturating_sub(last) < BLACK_FRAME_INTERVAL_NS {
-                return;
-            }
-            self.last_black.store(frame.time, Ordering::Release);
-            Arc::new(VideoFrame::black(frame.width, frame.height, frame.time))
-        } else {
-            Arc::new(frame)
-        };
+        // Every session decides for itself which stand-ins it records (one per second of its
+        // own timeline): a paused one must not make a running one miss its frame.
+        if !self.enabled() || self.muted() {
+            frame.blacken();
+        }
+        let frame = Arc::new(frame);
         self.stats.delivered_frames.fetch_add(1, Ordering::Relaxed);
         *self.last_frame.lock() = Some(frame.clone());
         let targets: Vec<(usize, SessionInput)> =
