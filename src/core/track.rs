@@ -10,6 +10,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::core::inbox::SessionInput;
+use crate::core::level::{Level, LevelWindow};
 use crate::core::media::{clock_ns, AudioBlock, Media, VideoFrame};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +92,8 @@ pub struct Track {
     muted: AtomicBool,
     ended: AtomicBool,
     stats: TrackStats,
+    /// Audio tracks: the newest 100 ms, for their level.
+    levels: Option<Mutex<LevelWindow>>,
     attached: Mutex<Vec<Attached>>,
     end_listeners: Mutex<Vec<EndListener>>,
 }
@@ -123,6 +126,12 @@ impl Track {
         settings: TrackSettings,
         clock: TrackClock,
     ) -> Arc<Self> {
+        let levels = match (kind, settings.sample_rate, settings.channel_count) {
+            (TrackKind::Audio, Some(rate), Some(channels)) => {
+                Some(Mutex::new(LevelWindow::new(rate, channels)))
+            }
+            _ => None,
+        };
         Arc::new(Track {
             id: new_id(),
             kind,
@@ -139,6 +148,7 @@ impl Track {
             muted: AtomicBool::new(false),
             ended: AtomicBool::new(false),
             stats: TrackStats::default(),
+            levels,
             attached: Mutex::new(Vec::new()),
             end_listeners: Mutex::new(Vec::new()),
         })
@@ -164,6 +174,12 @@ impl Track {
     pub fn stats(&self) -> &TrackStats {
         &self.stats
     }
+    /// Peak and RMS of the newest 100 ms this audio track delivered ([`Level::SILENCE`]
+    /// before the first sample); `None` for video.
+    pub fn level(&self) -> Option<Level> {
+        self.levels.as_ref().map(|w| w.lock().level().unwrap_or(Level::SILENCE))
+    }
+
     pub fn enabled(&self) -> bool {
         self.enabled.load(Ordering::Acquire)
     }
@@ -201,6 +217,9 @@ impl Track {
             block.samples.fill(0.0);
         }
         self.stats.delivered_frames.fetch_add(block.frames() as u64, Ordering::Relaxed);
+        if let Some(w) = &self.levels {
+            w.lock().push(&block.samples);
+        }
         self.position.store(block.time + block.duration_ns(), Ordering::Release);
         // Clone the senders out of the lock: a blocking send must not hold it, or a session
         // that ends (and detaches) while we wait would deadlock against us.
