@@ -192,16 +192,22 @@ class MediaRecorder:
         return self._native.audio_bitrate_mode  # type: ignore[return-value]
 
     @property
-    def stats(self) -> dict[str, int]:
-        """Counters over this recorder's sessions: ``video_frames_received``,
+    def stats(self) -> dict[str, float]:
+        """Counters over this recorder's sessions: ``video_frames_received`` (a disabled
+        track's black stand-ins count when they are recorded: one per second),
         ``video_frames_dropped`` (the encoder was behind and its queue of 8 frames was full;
-        audio is never dropped) and ``video_frames_encoded``."""
-        received, dropped, encoded = self._native.stats()
-        return {
+        audio is never dropped) and ``video_frames_encoded``; and, when the current (or last)
+        session records audio, that track's level over its newest 100 ms:
+        ``audio_peak_dbfs`` and ``audio_rms_dbfs`` (see :attr:`MediaStreamTrack.stats`)."""
+        received, dropped, encoded, level = self._native.stats()
+        out: dict[str, float] = {
             "video_frames_received": received,
             "video_frames_dropped": dropped,
             "video_frames_encoded": encoded,
         }
+        if level is not None:
+            out["audio_peak_dbfs"], out["audio_rms_dbfs"] = level
+        return out
 
     # -- methods ----------------------------------------------------------------------------
 

@@ -71,10 +71,14 @@ class MediaStreamTrack:
         return dict(self._native.settings())
 
     @property
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> dict[str, float]:
         """Frame counters: ``total_frames`` (produced by the source or device),
         ``delivered_frames`` (handed to recorders), ``dropped_frames`` (lost before that: a
-        device's capture ring overflowed) and ``device_overruns`` (reported by the driver)."""
+        device's capture ring overflowed) and ``device_overruns`` (reported by the driver).
+        Audio tracks also give their level over the newest 100 ms they delivered, measured on
+        the samples themselves: ``peak_dbfs`` and ``rms_dbfs`` (full scale is 0 dBFS, a
+        half-scale sine reads -6.0 and -9.0; ``-inf`` before the first sample and for
+        silence)."""
         return dict(self._native.stats())
 
     def _fire_ended(self) -> None:

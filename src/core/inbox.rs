@@ -139,16 +139,23 @@ impl SessionInput {
         let _ = self.queues[l].send((track, media));
     }
 
+    /// Stand-ins of a disabled track are counted by the session, when it records one.
+    fn count_received(&self, frame: &VideoFrame) {
+        if !frame.filler {
+            self.stats.video_frames_received.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Queues a frame; never waits (see [`Self::wait_room`]).
     pub(crate) fn send_video(&self, track: usize, frame: Arc<VideoFrame>) {
-        self.stats.video_frames_received.fetch_add(1, Ordering::Relaxed);
+        self.count_received(&frame);
         self.send_media(TrackKind::Video, track, Media::Video(frame));
     }
 
     /// Queues a frame unless the video queue is full, in which case it is dropped and counted.
     /// (Counted after the check: a dropped frame must not be waited for.)
     pub(crate) fn offer_video(&self, track: usize, frame: Arc<VideoFrame>) {
-        self.stats.video_frames_received.fetch_add(1, Ordering::Relaxed);
+        self.count_received(&frame);
         {
             let mut q = self.room.queued.lock();
             if q[1] >= VIDEO_QUEUE {

@@ -41,6 +41,9 @@ pub struct VideoFrame {
     pub height: u32,
     pub time: i64,
     pub data: Vec<u8>,
+    /// A stand-in picture of a disabled or muted track: sessions record at most one per
+    /// second of them.
+    pub filler: bool,
 }
 
 impl VideoFrame {
@@ -58,7 +61,15 @@ impl VideoFrame {
         let y = width as usize * height as usize;
         let mut data = vec![128u8; Self::byte_len(width, height)];
         data[..y].fill(16);
-        VideoFrame { width, height, time, data }
+        VideoFrame { width, height, time, data, filler: false }
+    }
+
+    /// Turns this picture into black in place, marked as a stand-in.
+    pub fn blacken(&mut self) {
+        let y = self.width as usize * self.height as usize;
+        self.data[..y].fill(16);
+        self.data[y..].fill(128);
+        self.filler = true;
     }
 
     /// `(y, u, v)` plane slices.

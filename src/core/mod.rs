@@ -16,6 +16,7 @@ pub mod bitrate;
 pub mod encode;
 pub mod error;
 mod inbox;
+pub mod level;
 pub mod media;
 pub mod mime;
 pub mod mux;

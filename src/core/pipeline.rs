@@ -88,6 +88,23 @@ struct Lane {
     audio_origin: Option<i64>,
     frame_ns: i64,
     ended: bool,
+    /// Track time of the last stand-in picture recorded (disabled or muted video).
+    last_filler: Option<i64>,
+}
+
+/// A disabled or muted video track is recorded as one black picture per second.
+const FILLER_INTERVAL_NS: i64 = 1_000_000_000;
+
+impl Lane {
+    /// Whether to record a stand-in picture at `time` (track clock).
+    fn take_filler(&mut self, time: i64, stats: &RecorderStats) -> bool {
+        if self.last_filler.is_some_and(|t| time.saturating_sub(t) < FILLER_INTERVAL_NS) {
+            return false;
+        }
+        self.last_filler = Some(time);
+        stats.video_frames_received.fetch_add(1, Ordering::Relaxed);
+        true
+    }
 }
 
 struct Session {
@@ -192,6 +209,7 @@ impl Session {
                 audio_origin: None,
                 frame_ns: (1e9 / fps) as i64,
                 ended: false,
+                last_filler: None,
             });
         }
         // The recorder checked at start() that the container can hold these tracks.
@@ -270,6 +288,11 @@ impl Session {
                     }
                     Encoder::Video(_) => Ok(()),
                 }
+            }
+            Media::Video(frame)
+                if frame.filler && !self.lanes[track].take_filler(frame.time, &self.stats) =>
+            {
+                Ok(())
             }
             Media::Video(frame) => {
                 let duration = self.lanes[track].frame_ns;
@@ -380,14 +403,20 @@ impl Session {
             self.interleaver.push(p);
         }
         self.interleaver.pop_ready(all, &mut self.ready);
+        // A failed cut (the file) ends the session, but every packet taken here is muxed
+        // first, so the blobs still hold all of it.
+        let mut result = Ok(());
         for p in std::mem::take(&mut self.ready) {
             self.muxer.write(&p);
             self.ensure_started();
             if self.cutter.add(&p) {
-                self.cut()?;
+                let cut = self.cut();
+                if result.is_ok() {
+                    result = cut;
+                }
             }
         }
-        Ok(())
+        result
     }
 
     fn ensure_started(&mut self) {
@@ -397,14 +426,21 @@ impl Session {
         }
     }
 
-    /// Ends the current blob: appends it to the file, if any, and posts it.
+    /// Ends the current blob: appends it to the file, if any, and posts it. A file that
+    /// fails is written no more (the error ends the session); the blobs go on to the end.
     fn cut(&mut self) -> Result<()> {
         let data = self.muxer.flush();
-        let written = match self.file.as_mut() {
-            Some(f) => f.append(&data),
-            None => Ok(()),
-        };
+        let written = self.append_to_file(&data);
         self.post_blob(data);
+        written
+    }
+
+    fn append_to_file(&mut self, data: &[u8]) -> Result<()> {
+        let Some(file) = self.file.as_mut() else { return Ok(()) };
+        let written = file.append(data);
+        if written.is_err() {
+            self.file = None;
+        }
         written
     }
 
@@ -415,17 +451,16 @@ impl Session {
     }
 
     /// Ends the session: flushes what was gathered, then (teardown) `error`, `dataavailable`,
-    /// `stop`, or (stop) `dataavailable`, `stop`.
+    /// `stop`, or (stop) `dataavailable`, `stop`. Every encoder is flushed on every path, an
+    /// error's included: media written before the error is kept whole (an encoder's partial
+    /// frame and look-ahead too). The first error is the one reported.
     fn finish(&mut self, error: Option<Error>, teardown: bool) {
         let mut error = error;
-        if error.is_none() {
-            for i in 0..self.lanes.len() {
-                if !self.lanes[i].ended {
-                    self.lanes[i].ended = true;
-                    if let Err(e) = self.finish_lane(i) {
-                        error = Some(e);
-                        break;
-                    }
+        for i in 0..self.lanes.len() {
+            if !self.lanes[i].ended {
+                self.lanes[i].ended = true;
+                if let Err(e) = self.finish_lane(i) {
+                    error.get_or_insert(e);
                 }
             }
         }
@@ -434,11 +469,11 @@ impl Session {
         }
         // The last blob carries the Cues; the file gets them and the header patches too.
         let (data, patches) = self.muxer.finalize();
-        if let Some(mut file) = self.file.take() {
-            let written = file.append(&data).and_then(|()| file.finish(patches.as_ref()));
-            if let Err(e) = written {
-                error.get_or_insert(Error::Unknown(format!("writing the recording failed: {e}")));
-            }
+        let written = self.append_to_file(&data);
+        if let Err(e) =
+            written.and_then(|()| self.file.take().map_or(Ok(()), |f| f.finish(patches.as_ref())))
+        {
+            error.get_or_insert(e);
         }
         self.ensure_started();
         if teardown || error.is_some() {

@@ -18,6 +18,7 @@ use crate::core::bitrate::{self, DEFAULT_AUDIO_BPS, DEFAULT_VIDEO_BPS};
 use crate::core::encode::vpx::{KeyframeRule, VideoCodec};
 use crate::core::encode::BitrateMode;
 use crate::core::inbox::{self, Command, Control, SessionInput};
+use crate::core::level::Level;
 use crate::core::media::Media;
 use crate::core::mime::{self, MimeType, TopLevel};
 use crate::core::pipeline::{self, PipelineConfig, TrackPlan};
@@ -227,6 +228,8 @@ struct Inner {
     /// Dropped (disconnected) when the last session's pipeline has posted its last task.
     last_done: Option<Receiver<()>>,
     timecode_base: f64,
+    /// The tracks of the current (or last) session.
+    recorded: Vec<Arc<Track>>,
 }
 
 impl Inner {
@@ -290,6 +293,7 @@ impl Recorder {
             mimes: Vec::new(),
             last_done: None,
             timecode_base: 0.0,
+            recorded: Vec::new(),
         };
         let shared = Arc::new(Shared {
             inner: Mutex::new(inner),
@@ -403,6 +407,7 @@ impl Recorder {
             }
         }
         inner.mimes.push((id, mime.clone()));
+        inner.recorded = recorded.clone();
         inner.session =
             Some(ActiveSession { id, control: control_tx, input, tracks: recorded, mime });
         inner.state = RecordingState::Recording;
@@ -487,6 +492,12 @@ impl Recorder {
                 Ok(())
             }
         }
+    }
+
+    /// The level of the audio track the current (or last) session records.
+    pub fn audio_level(&self) -> Option<Level> {
+        let inner = self.shared.inner.lock();
+        inner.recorded.iter().find(|t| t.kind() == TrackKind::Audio).and_then(|t| t.level())
     }
 
     pub fn stats(&self) -> &RecorderStats {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use parking_lot::{Condvar, Mutex};
 
 use crate::core::packet::Packet;
+use crate::core::Error;
 
 /// Decides where blobs end. With a timeslice, a blob is cut once it covers at least that much
 /// media; `timeslice = 0` cuts after every packet; without one, only `request_data`, stop and
@@ -14,6 +15,9 @@ pub struct ChunkCutter {
     timeslice_ns: Option<i64>,
     blob_start: Option<i64>,
     media_end: i64,
+    /// The previous blob's timecode: timecodes never go backwards, although a packet may
+    /// start before the end of the one before it (another track's, or rounded).
+    last: i64,
 }
 
 impl ChunkCutter {
@@ -25,6 +29,7 @@ impl ChunkCutter {
             // live source's first block may begin a fraction of a block after start()).
             blob_start: Some(0),
             media_end: 0,
+            last: 0,
         }
     }
 
@@ -38,7 +43,8 @@ impl ChunkCutter {
     /// Ends the current blob; returns its timecode: the media time (ms) of its first packet,
     /// or of the end of the media so far when it holds none.
     pub fn cut(&mut self) -> f64 {
-        let start = self.blob_start.take().unwrap_or(self.media_end);
+        let start = self.blob_start.take().unwrap_or(self.media_end).max(self.last);
+        self.last = start;
         start as f64 / 1e6
     }
 
@@ -106,13 +112,13 @@ pub struct FileSink {
 
 impl FileSink {
     pub fn create(path: &std::path::Path) -> crate::core::Result<Self> {
-        let file = std::fs::File::create(path).map_err(|e| io_error(path, &e))?;
+        let file = std::fs::File::create(path).map_err(|e| Error::io("create", path, &e))?;
         Ok(FileSink { file: std::io::BufWriter::new(file), path: path.to_path_buf() })
     }
 
     pub fn append(&mut self, data: &[u8]) -> crate::core::Result<()> {
         use std::io::Write;
-        self.file.write_all(data).map_err(|e| io_error(&self.path, &e))
+        self.file.write_all(data).map_err(|e| Error::io("write", &self.path, &e))
     }
 
     /// Applies `patches` (stream offsets = file offsets) and flushes to disk.
@@ -122,9 +128,9 @@ impl FileSink {
     ) -> crate::core::Result<()> {
         use std::io::{Seek, SeekFrom, Write};
         let path = self.path.clone();
-        let err = |e: std::io::Error| io_error(&path, &e);
+        let err = |e: std::io::Error| Error::io("write", &path, &e);
         self.file.flush().map_err(err)?;
-        let mut file = self.file.into_inner().map_err(|e| io_error(&path, e.error()))?;
+        let mut file = self.file.into_inner().map_err(|e| Error::io("write", &path, e.error()))?;
         if let Some(patches) = patches {
             for (offset, bytes) in &patches.0 {
                 if file.seek(SeekFrom::Start(*offset)).is_err() {
@@ -134,10 +140,10 @@ impl FileSink {
                 file.write_all(bytes).map_err(err)?;
             }
         }
-        file.sync_all().map_err(err)
+        match file.sync_all() {
+            // Character devices and pipes cannot be synced; what was written stands.
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => Ok(()),
+            r => r.map_err(err),
+        }
     }
-}
-
-fn io_error(path: &std::path::Path, e: &std::io::Error) -> crate::core::Error {
-    crate::core::Error::Io(format!("{}: {e}", path.display()))
 }

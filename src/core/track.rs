@@ -10,6 +10,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::core::inbox::SessionInput;
+use crate::core::level::{Level, LevelWindow};
 use crate::core::media::{clock_ns, AudioBlock, Media, VideoFrame};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,9 +70,6 @@ pub enum Overflow {
     Drop,
 }
 
-/// A disabled video track sends at most one black frame per second.
-const BLACK_FRAME_INTERVAL_NS: i64 = 1_000_000_000;
-
 struct Attached {
     session: u64,
     index: usize,
@@ -89,12 +87,13 @@ pub struct Track {
     /// Pushed clock: the end of the last audio block, or the time of the last video frame.
     position: AtomicI64,
     last_frame: Mutex<Option<Arc<VideoFrame>>>,
-    last_black: AtomicI64,
     overflow: Mutex<Overflow>,
     enabled: AtomicBool,
     muted: AtomicBool,
     ended: AtomicBool,
     stats: TrackStats,
+    /// Audio tracks: the newest 100 ms, for their level.
+    levels: Option<Mutex<LevelWindow>>,
     attached: Mutex<Vec<Attached>>,
     end_listeners: Mutex<Vec<EndListener>>,
 }
@@ -127,6 +126,12 @@ impl Track {
         settings: TrackSettings,
         clock: TrackClock,
     ) -> Arc<Self> {
+        let levels = match (kind, settings.sample_rate, settings.channel_count) {
+            (TrackKind::Audio, Some(rate), Some(channels)) => {
+                Some(Mutex::new(LevelWindow::new(rate, channels)))
+            }
+            _ => None,
+        };
         Arc::new(Track {
             id: new_id(),
             kind,
@@ -135,7 +140,6 @@ impl Track {
             clock,
             position: AtomicI64::new(0),
             last_frame: Mutex::new(None),
-            last_black: AtomicI64::new(i64::MIN),
             overflow: Mutex::new(match clock {
                 TrackClock::Pushed => Overflow::Wait,
                 TrackClock::Live => Overflow::Drop,
@@ -144,6 +148,7 @@ impl Track {
             muted: AtomicBool::new(false),
             ended: AtomicBool::new(false),
             stats: TrackStats::default(),
+            levels,
             attached: Mutex::new(Vec::new()),
             end_listeners: Mutex::new(Vec::new()),
         })
@@ -169,6 +174,12 @@ impl Track {
     pub fn stats(&self) -> &TrackStats {
         &self.stats
     }
+    /// Peak and RMS of the newest 100 ms this audio track delivered ([`Level::SILENCE`]
+    /// before the first sample); `None` for video.
+    pub fn level(&self) -> Option<Level> {
+        self.levels.as_ref().map(|w| w.lock().level().unwrap_or(Level::SILENCE))
+    }
+
     pub fn enabled(&self) -> bool {
         self.enabled.load(Ordering::Acquire)
     }
@@ -218,6 +229,9 @@ impl Track {
             block.samples.fill(0.0);
         }
         self.stats.delivered_frames.fetch_add(block.frames() as u64, Ordering::Relaxed);
+        if let Some(w) = &self.levels {
+            w.lock().push(&block.samples);
+        }
         self.position.store(block.time + block.duration_ns(), Ordering::Release);
         // Clone the senders out of the lock: a blocking send must not hold it, or a session
         // that ends (and detaches) while we wait would deadlock against us.
@@ -234,21 +248,17 @@ impl Track {
     /// frame, which a recorder that starts later receives first (the browser's refresh frame).
     /// A session that is behind gets the frame anyway (the caller waited for room, see
     /// [`Self::wait_room`]), or drops it and counts it, as the track's [`Overflow`] policy says.
-    pub fn push_video(&self, frame: VideoFrame) {
+    pub fn push_video(&self, mut frame: VideoFrame) {
         if !self.is_live() {
             return;
         }
         self.position.store(frame.time, Ordering::Release);
-        let frame = if !self.enabled() || self.muted() {
-            let last = self.last_black.load(Ordering::Acquire);
-            if frame.time.saturating_sub(last) < BLACK_FRAME_INTERVAL_NS {
-                return;
-            }
-            self.last_black.store(frame.time, Ordering::Release);
-            Arc::new(VideoFrame::black(frame.width, frame.height, frame.time))
-        } else {
-            Arc::new(frame)
-        };
+        // Every session decides for itself which stand-ins it records (one per second of its
+        // own timeline): a paused one must not make a running one miss its frame.
+        if !self.enabled() || self.muted() {
+            frame.blacken();
+        }
+        let frame = Arc::new(frame);
         self.stats.delivered_frames.fetch_add(1, Ordering::Relaxed);
         *self.last_frame.lock() = Some(frame.clone());
         let targets: Vec<(usize, SessionInput)> =

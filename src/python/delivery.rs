@@ -13,7 +13,7 @@ use pyo3::types::PyBytes;
 use crate::core::recorder::{Event, EventSink, Task};
 use crate::core::sink::BudgetGuard;
 use crate::core::wait;
-use crate::python::errors::dom_exception;
+use crate::python::errors::event_error;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -148,7 +148,7 @@ fn deliver(py: Python<'_>, weak: &Py<PyAny>, event: Event) -> PyResult<()> {
             target.call1((type_, bytes, mime_type, timecode, py.None(), ticket))?;
         }
         Event::Error(e) => {
-            let exc = dom_exception(py, &e)?;
+            let exc = event_error(py, &e)?;
             target.call1((type_, py.None(), py.None(), py.None(), exc, py.None()))?;
         }
         _ => {

@@ -80,14 +80,17 @@ impl Recorder {
         self.inner.pending_bytes()
     }
 
-    /// Counters over all sessions: video frames received, dropped (encoder behind), encoded.
-    fn stats(&self) -> (u64, u64, u64) {
+    /// Counters over all sessions: video frames received, dropped (encoder behind), encoded;
+    /// then the recorded audio track's peak and RMS (dBFS, newest 100 ms), or None.
+    #[allow(clippy::type_complexity)]
+    fn stats(&self) -> (u64, u64, u64, Option<(f64, f64)>) {
         use std::sync::atomic::Ordering::Relaxed;
         let s = self.inner.stats();
         (
             s.video_frames_received.load(Relaxed),
             s.video_frames_dropped.load(Relaxed),
             s.video_frames_encoded.load(Relaxed),
+            self.inner.audio_level().map(|l| (l.peak_dbfs, l.rms_dbfs)),
         )
     }
 

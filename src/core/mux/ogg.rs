@@ -2,6 +2,11 @@
 //! page (OpusTags), then audio pages. Pages are only written at [`OggMuxer::flush`], so each
 //! chunk after the first holds whole pages; the last page is flagged end-of-stream and its
 //! granule position trims the encoder's padding.
+//!
+//! Decoders trim the end only on the end-of-stream page (RFC 7845 §4.5), so the newest packet
+//! is always held back from [`OggMuxer::flush`]: whatever the chunking, the last packet goes
+//! out at [`OggMuxer::finalize`] on the page that carries the flag and the final granule.
+//! A chunk therefore lags its timeslice by one packet (20 ms).
 
 use crate::core::packet::Packet;
 
@@ -17,6 +22,8 @@ pub struct OggMuxer {
     packets: Vec<Vec<u8>>,
     granule: u64,
     segments: usize,
+    /// The newest packet and the granule after it, held for the end-of-stream page.
+    held: Option<(Vec<u8>, u64)>,
 }
 
 impl OggMuxer {
@@ -35,23 +42,32 @@ impl OggMuxer {
             packets: Vec::new(),
             granule: 0,
             segments: 0,
+            held: None,
         }
     }
 
     pub fn write(&mut self, p: &Packet) {
         self.ensure_header();
-        let segments = p.data.len() / 255 + 1;
-        if self.segments + segments > MAX_SEGMENTS {
-            self.page(false);
-        }
         // Granule: 48 kHz samples up to the end of this packet, pre-skip included (packet times
         // count from the first encoded sample), padding trimmed.
         let end_ns = (p.pts + p.duration - p.discard_padding).max(0) as u128;
-        self.granule = (end_ns * 48_000 / 1_000_000_000) as u64;
-        self.segments += segments;
-        self.packets.push(p.data.clone());
+        let granule = (end_ns * 48_000 / 1_000_000_000) as u64;
+        if let Some((data, granule)) = self.held.replace((p.data.clone(), granule)) {
+            self.add(data, granule);
+        }
     }
 
+    fn add(&mut self, data: Vec<u8>, granule: u64) {
+        let segments = data.len() / 255 + 1;
+        if self.segments + segments > MAX_SEGMENTS {
+            self.page(false);
+        }
+        self.granule = granule;
+        self.segments += segments;
+        self.packets.push(data);
+    }
+
+    /// Whole pages of every packet but the newest.
     pub fn flush(&mut self) -> Vec<u8> {
         if !self.packets.is_empty() {
             self.page(false);
@@ -61,6 +77,9 @@ impl OggMuxer {
 
     /// The last bytes: the remaining packets on a page flagged end-of-stream.
     pub fn finalize(&mut self) -> Vec<u8> {
+        if let Some((data, granule)) = self.held.take() {
+            self.add(data, granule);
+        }
         if self.header_written {
             self.page(true);
         }

@@ -270,6 +270,11 @@ pub fn make_seekable(buf: &[u8]) -> Result<Vec<u8>> {
     }
     let (info_data, info_end) =
         info.ok_or_else(|| bad(seg.data, "no Info before the first Cluster"))?;
+    // A file cut before its first Cluster's header is complete still has a whole header: it
+    // is written with one empty Cluster, without which demuxers refuse the file.
+    if clusters.is_empty() {
+        clusters.push(Cluster { timecode_ns: 0, blocks: Vec::new() });
+    }
     let (tracks_start, tracks_end) = tracks_raw.ok_or_else(|| bad(seg.data, "no Tracks"))?;
 
     // Segment payload, then the header in front of it.
