@@ -73,6 +73,9 @@ class Session:
     #: exact counts are known (no track-set change, no disabled video, nothing ended early)
     exact: bool = True
     video_disabled: bool = False
+    #: audio written while paused before the session's first recorded audio: the known defect
+    #: of test_hardening.py::test_pause_before_the_first_media_is_cut (xfail) records it
+    early_paused: int = 0
     events: list[Any] = field(default_factory=list)
 
 
@@ -194,10 +197,14 @@ class RecorderMachine(RuleBasedStateMachine):
         assert self.rec is not None and self.audio is not None
         # Read before the write: a session that ends on its own meanwhile may still get it
         # (such a session is inexact, and checked against this upper bound).
-        s = self.current if self.rec.state == "recording" else None
+        state = self.rec.state
+        s = self.current
         self.audio.write(np.full(n, 0.25, np.float32))
         if s is not None and s.audio is self.audio.track:
-            s.samples += n
+            if state == "recording":
+                s.samples += n
+            elif s.samples == 0:
+                s.early_paused += n
 
     @precondition(lambda self: self.video is not None and self.video.track.ready_state == "live")
     @rule(n=st.integers(1, 6))
@@ -297,10 +304,21 @@ class RecorderMachine(RuleBasedStateMachine):
         errored = "error" in types
         if expected.samples == 0 and expected.frames == 0:
             return  # nothing was recorded: a header at most
-        samples, frames = decode_all(data)
+        try:
+            samples, frames = decode_all(data)
+        except av.error.InvalidDataError:
+            # Only a session that may have ended before its first media (it ended on its own
+            # while the caller wrote) may hold no media: then it is a header and no Cluster.
+            assert not expected.exact or errored, (self.mime, types)
+            assert b"\x1f\x43\xb6\x75" not in data, (self.mime, types)
+            samples = frames = 0
         if short_webm_opus(self.mime, expected.samples) and samples == OPUS_DECODED_AT_LEAST:
             # The known defect of test_hardening.py::test_short_webm_opus_decodes_to_its_length
             # (xfail): it decodes, with silence at the end.
+            samples = expected.samples
+        if expected.early_paused and expected.samples < samples <= (
+            expected.samples + expected.early_paused
+        ):
             samples = expected.samples
         if expected.exact and not errored:
             assert samples == expected.samples, (samples, expected.samples, self.mime, types)

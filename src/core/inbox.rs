@@ -110,8 +110,9 @@ impl SessionInput {
     }
 
     /// Waits until the `kind` queue has room (at once on a thread that must never wait, or
-    /// when the session is gone). False if the wait was interrupted (see `wait.rs`).
-    pub(crate) fn wait_room(&self, kind: TrackKind) -> bool {
+    /// when the session is gone), or until `ended()` (the track ended meanwhile: its end marker
+    /// goes through anyway). False if the wait was interrupted (see `wait.rs`).
+    pub(crate) fn wait_room(&self, kind: TrackKind, ended: &dyn Fn() -> bool) -> bool {
         let l = lane(kind);
         if wait::never_waits() {
             return true;
@@ -120,6 +121,9 @@ impl SessionInput {
         while q[l] >= CAPACITY[l] && !self.room.closed.load(Ordering::Acquire) {
             if self.room.freed.wait_for(&mut q, wait::CHECK_EVERY).timed_out() {
                 drop(q);
+                if ended() {
+                    return true;
+                }
                 if wait::should_give_up() {
                     return false;
                 }

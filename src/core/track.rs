@@ -216,7 +216,7 @@ impl Track {
         }
         let targets: Vec<SessionInput> =
             self.attached.lock().iter().map(|a| a.input.clone()).collect();
-        targets.iter().all(|input| input.wait_room(self.kind))
+        targets.iter().all(|input| input.wait_room(self.kind, &|| !self.is_live()))
     }
 
     /// Pushes audio to every attached session. A disabled or muted track records silence of the

@@ -160,24 +160,37 @@ struct Shared {
 /// An open input device feeding a track.
 pub struct DeviceCapture {
     track: Arc<Track>,
+    thread: Option<thread::JoinHandle<()>>,
 }
 
 impl DeviceCapture {
     /// Opens the device that meets `c` and starts capturing. Waits until the stream is running.
     pub fn open(c: AudioConstraints) -> Result<Self> {
         let (tx, rx) = crossbeam_channel::bounded::<Result<Arc<Track>>>(1);
-        thread::Builder::new()
+        let handle = thread::Builder::new()
             .name("mediarecorder-capture".into())
             .spawn(move || capture_thread(c, tx))
             .map_err(|e| Error::NotReadable(format!("cannot start the capture thread: {e}")))?;
         let track = rx
             .recv()
             .map_err(|_| Error::NotReadable("the capture thread ended while opening".into()))??;
-        Ok(DeviceCapture { track })
+        Ok(DeviceCapture { track, thread: Some(handle) })
     }
 
     pub fn track(&self) -> &Arc<Track> {
         &self.track
+    }
+}
+
+impl Drop for DeviceCapture {
+    /// Ends the track, which ends the capture loop: the thread closes the device and exits.
+    /// The join is short (a wait for room gives up once the track has ended); the binding
+    /// drops this without the GIL.
+    fn drop(&mut self) {
+        self.track.end();
+        if let Some(handle) = self.thread.take() {
+            let _ = handle.join();
+        }
     }
 }
 
