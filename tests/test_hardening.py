@@ -141,19 +141,31 @@ def test_recorder_from_the_parent_raises_in_a_forked_child() -> None:
 # -- 4: a handler that writes ------------------------------------------------------------
 
 
-def test_handler_writing_to_its_own_source_with_the_budget_full_does_not_deadlock() -> None:
+@pytest.mark.parametrize("where", ["delivery thread", "event loop"])
+def test_handler_writing_to_its_own_source_with_the_budget_full_does_not_deadlock(
+    where: str,
+) -> None:
+    loop = "None"
+    if where == "event loop":
+        loop = (
+            "asyncio.new_event_loop()\n"
+            "    threading.Thread(target=loop.run_forever, daemon=True).start()"
+        )
     out = run_child(
-        """
-    import threading, time, numpy as np, mediarecorder as mr
+        f"""
+    import asyncio, threading, time, numpy as np, mediarecorder as mr
+    loop = {loop}
     src = mr.AudioSource(48000, 1)
-    rec = mr.MediaRecorder(mr.MediaStream([src.track]), mime_type="audio/webm;codecs=pcm")
+    rec = mr.MediaRecorder(
+        mr.MediaStream([src.track]), mime_type="audio/webm;codecs=pcm", event_loop=loop
+    )
     gate, stopped, sizes = threading.Event(), threading.Event(), []
-    written = {"main": 0, "handler": 0}
+    written = {{"main": 0, "handler": 0}}
     def on_data(e):
         sizes.append(len(e.data))
         gate.wait()                       # a slow handler: the budget fills up behind it
         if written["handler"] < 10 * 4800:
-            src.write(np.full(4800, 0.25, np.float32))   # the delivery thread writes
+            src.write(np.full(4800, 0.25, np.float32))   # the handler's thread writes
             written["handler"] += 4800
     rec.ondataavailable = on_data
     rec.onstop = lambda e: stopped.set()

@@ -323,6 +323,17 @@ class MediaRecorder:
         self._observe(event, ticket)
 
     def _run_handlers(self, event: Event, ticket: object = None) -> None:
+        if self._event_loop is not None and not _on_delivery_thread():
+            # On the loop's thread: a handler that writes to a source must not wait there.
+            previous = _native.set_handler_thread(True)
+            try:
+                self._call_handlers(event)
+            finally:
+                _native.set_handler_thread(previous)
+        else:
+            self._call_handlers(event)
+
+    def _call_handlers(self, event: Event) -> None:
         handler = getattr(self, "on" + event.type, None)
         # A snapshot: listeners removed by a handler during this dispatch still run this once,
         # as on the web, and the list may be changed freely from inside a handler.

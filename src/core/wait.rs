@@ -26,6 +26,12 @@ pub fn never_wait_here() {
     NEVER_WAIT.with(|n| n.set(true));
 }
 
+/// Marks or unmarks the current thread (an event loop's, while it runs handlers, which hold
+/// back the blobs the recording waits for); returns the previous mark.
+pub fn set_never_wait(on: bool) -> bool {
+    NEVER_WAIT.with(|n| n.replace(on))
+}
+
 /// True on a thread marked by [`never_wait_here`].
 pub fn never_waits() -> bool {
     NEVER_WAIT.with(Cell::get)

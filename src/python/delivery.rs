@@ -71,6 +71,13 @@ pub fn queue(job: Job) {
     let _ = unsafe { &(*current).tx }.send(job);
 }
 
+/// While handlers run on an event loop's thread, writes from it must not wait either: the
+/// blobs the recording waits for are queued on that very loop. Returns the previous setting.
+#[pyfunction]
+pub fn set_handler_thread(on: bool) -> bool {
+    wait::set_never_wait(on)
+}
+
 /// True on the delivery thread, where a call that waits for an event would wait forever.
 #[pyfunction]
 pub fn on_delivery_thread() -> bool {

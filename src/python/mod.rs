@@ -32,6 +32,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sources::encode_opus_only, m)?)?;
     m.add_function(wrap_pyfunction!(delivery::shutdown, m)?)?;
     m.add_function(wrap_pyfunction!(delivery::on_delivery_thread, m)?)?;
+    m.add_function(wrap_pyfunction!(delivery::set_handler_thread, m)?)?;
     m.add_class::<delivery::BlobTicket>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
