@@ -161,20 +161,30 @@ struct Shared {
 pub struct DeviceCapture {
     track: Arc<Track>,
     thread: Option<thread::JoinHandle<()>>,
+    /// Disconnected when the capture thread has closed the device and is about to exit.
+    exited: crossbeam_channel::Receiver<()>,
 }
+
+/// How long dropping a capture waits for its device to close. ALSA's pulse plugin can block
+/// for good in close when its server has gone away: such a thread is left behind.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl DeviceCapture {
     /// Opens the device that meets `c` and starts capturing. Waits until the stream is running.
     pub fn open(c: AudioConstraints) -> Result<Self> {
         let (tx, rx) = crossbeam_channel::bounded::<Result<Arc<Track>>>(1);
+        let (exiting, exited) = crossbeam_channel::bounded::<()>(0);
         let handle = thread::Builder::new()
             .name("mediarecorder-capture".into())
-            .spawn(move || capture_thread(c, tx))
+            .spawn(move || {
+                capture_thread(c, tx);
+                drop(exiting);
+            })
             .map_err(|e| Error::NotReadable(format!("cannot start the capture thread: {e}")))?;
         let track = rx
             .recv()
             .map_err(|_| Error::NotReadable("the capture thread ended while opening".into()))??;
-        Ok(DeviceCapture { track, thread: Some(handle) })
+        Ok(DeviceCapture { track, thread: Some(handle), exited })
     }
 
     pub fn track(&self) -> &Arc<Track> {
@@ -189,7 +199,13 @@ impl Drop for DeviceCapture {
     fn drop(&mut self) {
         self.track.end();
         if let Some(handle) = self.thread.take() {
-            let _ = handle.join();
+            let closed = matches!(
+                self.exited.recv_timeout(CLOSE_TIMEOUT),
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected)
+            );
+            if closed {
+                let _ = handle.join();
+            }
         }
     }
 }
