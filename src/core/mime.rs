@@ -134,7 +134,7 @@ pub fn parse(type_: &str) -> Result<MimeType, String> {
                 .map(|c| c.trim_matches(is_ascii_ws))
                 .map(|c| c.split('.').next().unwrap_or("").to_ascii_lowercase())
                 .collect::<Vec<_>>();
-            if list.iter().any(|c| c.is_empty()) {
+            if list.iter().any(std::string::String::is_empty) {
                 return Err(format!("empty codec in {type_:?}"));
             }
             codecs = Some(list);

@@ -184,13 +184,13 @@ impl Track {
         self.enabled.load(Ordering::Acquire)
     }
     pub fn set_enabled(&self, on: bool) {
-        self.enabled.store(on, Ordering::Release)
+        self.enabled.store(on, Ordering::Release);
     }
     pub fn muted(&self) -> bool {
         self.muted.load(Ordering::Acquire)
     }
     pub fn set_muted(&self, on: bool) {
-        self.muted.store(on, Ordering::Release)
+        self.muted.store(on, Ordering::Release);
     }
     pub fn is_live(&self) -> bool {
         !self.ended.load(Ordering::Acquire)

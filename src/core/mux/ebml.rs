@@ -54,7 +54,7 @@ pub fn bytes(out: &mut Vec<u8>, element: u32, data: &[u8]) {
 }
 
 pub fn string(out: &mut Vec<u8>, element: u32, s: &str) {
-    bytes(out, element, s.as_bytes())
+    bytes(out, element, s.as_bytes());
 }
 
 /// A master element whose body is built by `body`.

@@ -401,11 +401,12 @@ fn parse_cluster(
                     match g.id {
                         BLOCK => {
                             let gend = g.data + g.size.unwrap_or(0);
-                            info = Some(parse_block(buf, g.data, gend, cluster.timecode_ns, scale)?)
+                            info =
+                                Some(parse_block(buf, g.data, gend, cluster.timecode_ns, scale)?);
                         }
                         BLOCK_DURATION => {
                             let d = i64::try_from(read_uint(buf, &g)).unwrap_or(i64::MAX);
-                            duration = Some(d.saturating_mul(scale))
+                            duration = Some(d.saturating_mul(scale));
                         }
                         DISCARD_PADDING => discard = read_int(buf, &g),
                         REFERENCE_BLOCK => referenced = true,
