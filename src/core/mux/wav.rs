@@ -64,3 +64,40 @@ impl WavMuxer {
         h.extend_from_slice(&data.to_le_bytes());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_header_has_unknown_sizes_and_the_file_gets_them() {
+        let mut m = WavMuxer::new(16_000, 2);
+        let samples: Vec<u8> =
+            [0.5f32, -0.5, 1.0, -1.0].iter().flat_map(|s| s.to_le_bytes()).collect();
+        let p = Packet {
+            track: 0,
+            pts: 0,
+            duration: 125_000,
+            keyframe: true,
+            discard_padding: 0,
+            data: samples,
+        };
+        m.write(&p);
+        let live = m.flush();
+        assert_eq!(&live[..4], b"RIFF");
+        assert_eq!(&live[4..8], &u32::MAX.to_le_bytes());
+        assert_eq!(&live[40..44], &u32::MAX.to_le_bytes());
+        assert_eq!(u32::from_le_bytes(live[24..28].try_into().unwrap()), 16_000);
+        assert_eq!(u16::from_le_bytes(live[22..24].try_into().unwrap()), 2);
+        let pcm: Vec<i16> =
+            live[44..].chunks(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
+        assert_eq!(pcm, [16384, -16384, 32767, -32768]);
+        let (rest, patches) = m.finalize();
+        assert!(rest.is_empty());
+        let patches = patches.unwrap().0;
+        assert_eq!(
+            patches,
+            [(4, (36u32 + 8).to_le_bytes().to_vec()), (40, 8u32.to_le_bytes().to_vec())]
+        );
+    }
+}
