@@ -13,6 +13,7 @@
 //! core through the [`recorder::EventSink`] trait, which the binding implements.
 
 pub mod bitrate;
+pub mod codec;
 pub mod encode;
 pub mod error;
 mod inbox;

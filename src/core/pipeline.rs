@@ -7,6 +7,7 @@ use std::thread;
 
 use crossbeam_channel::{Receiver, Sender};
 
+use crate::core::codec::SampleFormat;
 use crate::core::encode::opus::{OpusEncoder, SEEK_PRE_ROLL_NS};
 use crate::core::encode::pcm::PcmEncoder;
 use crate::core::encode::vpx::{KeyframeRule, VideoCodec, VpxEncoder};
@@ -155,7 +156,7 @@ impl Session {
                                 kind: TrackFormat::Audio { sample_rate: rate as f64, channels },
                             });
                             wav_format = Some((rate, channels));
-                            Encoder::Pcm(PcmEncoder::new(i, rate, channels))
+                            Encoder::Pcm(PcmEncoder::new(i, rate, channels, SampleFormat::F32))
                         }
                         Codec::Opus => match OpusEncoder::new(
                             i,
@@ -356,7 +357,7 @@ impl Session {
         match &mut self.lanes[track].encoder {
             Encoder::Opus(enc) => enc.finish(&mut self.packets),
             Encoder::Pcm(enc) => {
-                enc.finish(&mut self.packets);
+                enc.flush(&mut self.packets);
                 Ok(())
             }
             Encoder::Video(Some(enc)) => enc.finish(&mut self.packets),

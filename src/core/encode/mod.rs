@@ -2,6 +2,7 @@
 
 pub mod opus;
 pub mod pcm;
+pub mod video;
 pub mod vpx;
 
 /// `audioBitrateMode` of the spec.

@@ -161,6 +161,11 @@ impl VpxEncoder {
         Ok(enc)
     }
 
+    /// Makes the next picture a keyframe.
+    pub fn force_keyframe(&mut self) {
+        self.last_key_time = None;
+    }
+
     pub fn size(&self) -> (u32, u32) {
         (self.width, self.height)
     }
