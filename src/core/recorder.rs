@@ -15,8 +15,9 @@ static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 use parking_lot::Mutex;
 
 use crate::core::bitrate::{self, DEFAULT_AUDIO_BPS, DEFAULT_VIDEO_BPS};
-use crate::core::encode::vpx::{KeyframeRule, VideoCodec};
+use crate::core::encode::vpx::KeyframeRule;
 use crate::core::encode::BitrateMode;
+use crate::core::encode::EncoderSettings;
 use crate::core::inbox::{self, Command, Control, SessionInput};
 use crate::core::level::Level;
 use crate::core::media::Media;
@@ -386,13 +387,15 @@ impl Recorder {
                 })
                 .collect(),
             timeslice_ms,
-            audio_bps: inner.audio_bps,
-            video_bps: inner.video_bps,
-            bitrate_mode: inner.options.audio_bitrate_mode,
-            video_codec: inner.parsed.video_codec.unwrap_or(VideoCodec::Vp8),
+            encoders: EncoderSettings {
+                audio: inner.parsed.audio_codec_id(),
+                video: inner.parsed.video_codec_id(),
+                audio_bps: inner.audio_bps,
+                video_bps: inner.video_bps,
+                bitrate_mode: inner.options.audio_bitrate_mode,
+                keyframes,
+            },
             container: inner.parsed.container,
-            audio_codec: inner.parsed.audio(),
-            keyframes,
             post: SessionPost { shared: self.shared.clone(), session: id },
             stats: self.shared.stats.clone(),
             file,

@@ -26,12 +26,6 @@ impl VideoCodec {
             VideoCodec::Vp9 => "vp9",
         }
     }
-    pub fn matroska_id(self) -> &'static str {
-        match self {
-            VideoCodec::Vp8 => "V_VP8",
-            VideoCodec::Vp9 => "V_VP9",
-        }
-    }
 }
 
 /// When to force a keyframe (reference §2.3 step 9).

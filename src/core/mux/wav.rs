@@ -18,18 +18,14 @@ impl WavMuxer {
         WavMuxer { rate, channels, header_written: false, data_bytes: 0, out: Vec::new() }
     }
 
-    /// `p.data` holds little-endian f32 samples (the PCM encoder's output).
+    /// `p.data` holds little-endian 16-bit samples (the PCM encoder quantised them).
     pub fn write(&mut self, p: &Packet) {
         if !self.header_written {
             self.header_written = true;
             self.header(u32::MAX, u32::MAX);
         }
-        for s in p.data.chunks_exact(4) {
-            let v = f32::from_le_bytes([s[0], s[1], s[2], s[3]]);
-            let q = (v * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
-            self.out.extend_from_slice(&q.to_le_bytes());
-        }
-        self.data_bytes += p.data.len() as u64 / 2;
+        self.out.extend_from_slice(&p.data);
+        self.data_bytes += p.data.len() as u64;
     }
 
     pub fn flush(&mut self) -> Vec<u8> {
@@ -73,11 +69,11 @@ mod tests {
     fn live_header_has_unknown_sizes_and_the_file_gets_them() {
         let mut m = WavMuxer::new(16_000, 2);
         let samples: Vec<u8> =
-            [0.5f32, -0.5, 1.0, -1.0].iter().flat_map(|s| s.to_le_bytes()).collect();
+            [16384i16, -16384, 32767, -32768].iter().flat_map(|s| s.to_le_bytes()).collect();
         let p = Packet {
             track: 0,
             pts: 0,
-            duration: 125_000,
+            duration: 62_500,
             keyframe: true,
             discard_padding: 0,
             data: samples,
