@@ -1,5 +1,5 @@
-//! One recording session's thread: media in, encode, interleave, mux, cut blobs, post tasks.
-//! What arrives, and in which order, is `inbox.rs`'s business.
+//! One recording session's thread: media in, encode, interleave, mux, cut blobs, post what
+//! happened. What arrives, and in which order, is `inbox.rs`'s business.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -9,15 +9,16 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::core::codec::{Encoder, Input, StreamParams};
 use crate::core::encode::{self, EncoderSettings};
-use crate::core::inbox::{Command, Inbox, Next};
 use crate::core::media::{Media, VideoFrame};
+use crate::core::media::{TrackKind, TrackSettings};
 use crate::core::mime::Container;
 use crate::core::mux::interleave::Interleaver;
 use crate::core::mux::Muxer;
 use crate::core::packet::Packet;
-use crate::core::recorder::{RecorderStats, SessionPost, TaskKind};
+use crate::core::session::inbox::{Command, Inbox, Next};
+use crate::core::session::{Outbox, Posted};
 use crate::core::sink::{ChunkCutter, FileSink};
-use crate::core::track::{TrackKind, TrackSettings};
+use crate::core::stats::RecorderStats;
 use crate::core::{Error, Result};
 
 /// What a session records of one track.
@@ -28,12 +29,12 @@ pub(crate) struct TrackPlan {
     pub start: i64,
 }
 
-pub(crate) struct PipelineConfig {
+pub(crate) struct SessionConfig {
     pub tracks: Vec<TrackPlan>,
     pub timeslice_ms: Option<u64>,
     pub encoders: EncoderSettings,
     pub container: Container,
-    pub post: SessionPost,
+    pub post: Outbox,
     pub stats: Arc<RecorderStats>,
     pub file: Option<FileSink>,
     /// The previous session of the same recorder; its tasks go first.
@@ -42,7 +43,7 @@ pub(crate) struct PipelineConfig {
     pub done: Sender<()>,
 }
 
-pub(crate) fn spawn(config: PipelineConfig, inbox: Inbox) -> Result<()> {
+pub(crate) fn spawn(config: SessionConfig, inbox: Inbox) -> Result<()> {
     thread::Builder::new()
         .name("mediarecorder-session".into())
         .spawn(move || {
@@ -102,7 +103,7 @@ impl Lane {
 }
 
 struct Session {
-    post: SessionPost,
+    post: Outbox,
     stats: Arc<RecorderStats>,
     lanes: Vec<Lane>,
     interleaver: Interleaver,
@@ -123,7 +124,7 @@ enum Flow {
 }
 
 impl Session {
-    fn new(config: PipelineConfig) -> Self {
+    fn new(config: SessionConfig) -> Self {
         // Each encoder describes its stream; the muxer is built from those descriptions.
         let encoders: Result<Vec<Box<dyn Encoder>>> = config
             .tracks
@@ -262,7 +263,7 @@ impl Session {
             Command::Pause if !self.paused => {
                 self.paused = true;
                 self.ensure_started();
-                self.post.post(TaskKind::Pause);
+                self.post.post(Posted::Pause);
             }
             Command::Resume if self.paused => {
                 self.paused = false;
@@ -270,7 +271,7 @@ impl Session {
                     lane.resumed = true;
                 }
                 self.ensure_started();
-                self.post.post(TaskKind::Resume);
+                self.post.post(Posted::Resume);
             }
             Command::Pause | Command::Resume => {}
             Command::RequestData => {
@@ -311,7 +312,7 @@ impl Session {
     fn ensure_started(&mut self) {
         if !self.started {
             self.started = true;
-            self.post.post(TaskKind::Start);
+            self.post.post(Posted::Start);
         }
     }
 
@@ -336,7 +337,7 @@ impl Session {
     fn post_blob(&mut self, data: Vec<u8>) {
         let timecode = self.cutter.cut();
         let budget = self.post.budget().acquire(data.len());
-        self.post.post(TaskKind::Data { data, timecode, budget });
+        self.post.post(Posted::Data { data, timecode, budget });
     }
 
     /// Ends the session: flushes what was gathered, then (teardown) `error`, `dataavailable`,
@@ -366,9 +367,9 @@ impl Session {
         }
         self.ensure_started();
         if teardown || error.is_some() {
-            self.post.post(TaskKind::Teardown(error));
+            self.post.post(Posted::Teardown(error));
         }
         self.post_blob(data);
-        self.post.post(TaskKind::Stop { media_ms: self.cutter.media_end_ms() });
+        self.post.post(Posted::Stop { media_ms: self.cutter.media_end_ms() });
     }
 }

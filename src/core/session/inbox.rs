@@ -14,9 +14,9 @@ use std::sync::Arc;
 
 use crossbeam_channel::{never, select, Receiver, Sender, TrySendError};
 
+use crate::core::media::TrackKind;
 use crate::core::media::{Media, VideoFrame};
-use crate::core::recorder::RecorderStats;
-use crate::core::track::TrackKind;
+use crate::core::stats::RecorderStats;
 use crate::core::Error;
 
 /// Audio blocks a session queues before its sources wait (one `write()` or one 10 ms block of a
