@@ -393,7 +393,7 @@ def test_blobs_not_yet_taken_count_towards_the_budget(path: str) -> None:
         + setup
         + """
     before = rss_mb()
-    n, t = write_for(2.0)
+    n, t = write_for(5.0)
     grown = rss_mb() - before
     print(f"{grown:.0f} {n / 2**20:.0f} {int(t.is_alive())}")
     drain()
@@ -404,7 +404,7 @@ def test_blobs_not_yet_taken_count_towards_the_budget(path: str) -> None:
     )
     first, second = out.splitlines()
     grown, written, blocked = (float(v) for v in first.split())
-    # Without the bound, 2 s of writing grows by gigabytes; with it, the writer waits once
+    # Without the bound, 5 s of writing grows by gigabytes; with it, the writer waits once
     # 64 MiB of blobs (plus a queue of a few writes) are waiting for their consumer.
     assert blocked == 1, f"the writer never waited: {written:.0f} MiB written"
     assert written < 64 + 64 * 2 + 40, written

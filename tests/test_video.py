@@ -594,7 +594,8 @@ def test_overload_with_drop_when_behind_drops_video_and_keeps_audio() -> None:
 def test_overload_with_the_default_policy_waits_and_loses_nothing() -> None:
     n = 90
     data, stats, samples = overload(False, n)
-    assert stats == {
+    counters = ("video_frames_received", "video_frames_dropped", "video_frames_encoded")
+    assert {k: stats[k] for k in counters} == {
         "video_frames_received": n,
         "video_frames_dropped": 0,
         "video_frames_encoded": n,

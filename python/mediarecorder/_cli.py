@@ -21,11 +21,17 @@ from types import FrameType
 from typing import Any
 
 import numpy as np
-from rich import box
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
+
+try:
+    from rich import box
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
+    from rich.text import Text
+except ImportError:  # the [cli] extra is not installed: main() says so
+    _HAS_RICH = False
+else:
+    _HAS_RICH = True
 
 from ._devices import enumerate_devices, get_user_media
 from ._errors import DOMException
@@ -57,6 +63,13 @@ class _UsageError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line with ``argv`` (default: ``sys.argv[1:]``); returns the exit
     code. Usage errors exit 2 through ``SystemExit`` (argparse)."""
+    if not _HAS_RICH:
+        print(
+            f"{PROG}: error: the command line needs rich, which is not installed: "
+            "pip install 'mediarecorder[cli]'",
+            file=sys.stderr,
+        )
+        return 1
     parser = _parser()
     args = parser.parse_args(argv)
     command: Callable[[argparse.Namespace], int] = args.run

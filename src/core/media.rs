@@ -15,6 +15,32 @@ pub fn clock_ns() -> i64 {
     EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as i64
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackKind {
+    Audio,
+    Video,
+}
+
+impl TrackKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrackKind::Audio => "audio",
+            TrackKind::Video => "video",
+        }
+    }
+}
+
+/// What `get_settings()` reports.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrackSettings {
+    pub sample_rate: Option<u32>,
+    pub channel_count: Option<u16>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub frame_rate: Option<f64>,
+    pub device_id: Option<String>,
+}
+
 /// Interleaved 32-bit float PCM in [-1, 1].
 #[derive(Debug, Clone, Default)]
 pub struct AudioBlock {

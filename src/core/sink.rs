@@ -147,3 +147,78 @@ impl FileSink {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(pts_ms: i64, duration_ms: i64) -> Packet {
+        Packet {
+            track: 0,
+            pts: pts_ms * 1_000_000,
+            duration: duration_ms * 1_000_000,
+            keyframe: true,
+            discard_padding: 0,
+            data: vec![],
+        }
+    }
+
+    #[test]
+    fn a_timeslice_cuts_once_that_much_media_is_in_the_blob() {
+        let mut c = ChunkCutter::new(Some(100));
+        let mut timecodes = Vec::new();
+        let cuts: Vec<bool> = (0..10)
+            .map(|i| {
+                let cut = c.add(&packet(i * 20, 20));
+                if cut {
+                    timecodes.push(c.cut());
+                }
+                cut
+            })
+            .collect();
+        // 20 ms packets: every fifth completes 100 ms; the count starts again after a cut.
+        assert_eq!(cuts, [false, false, false, false, true, false, false, false, false, true]);
+        assert_eq!(timecodes, [0.0, 100.0], "a blob's timecode is its first packet's time");
+        assert!(!c.add(&packet(200, 20)));
+        assert_eq!(c.media_end_ms(), 220.0);
+    }
+
+    #[test]
+    fn zero_cuts_after_every_packet_and_none_never() {
+        let mut every = ChunkCutter::new(Some(0));
+        let mut never = ChunkCutter::new(None);
+        for i in 0..5 {
+            assert!(every.add(&packet(i * 20, 20)));
+            assert!(!never.add(&packet(i * 20, 20)));
+        }
+    }
+
+    #[test]
+    fn an_empty_blob_is_stamped_with_the_end_of_the_media_so_far() {
+        let mut c = ChunkCutter::new(None);
+        assert_eq!(c.cut(), 0.0);
+        c.add(&packet(0, 20));
+        c.add(&packet(20, 20));
+        assert_eq!(c.cut(), 0.0);
+        assert_eq!(c.cut(), 40.0);
+    }
+
+    #[test]
+    fn the_budget_waits_for_room_and_lets_an_oversized_blob_through_alone() {
+        let budget = Budget::new(100);
+        let a = budget.acquire(60);
+        assert_eq!(budget.used(), 60);
+        let waiter = {
+            let budget = budget.clone();
+            std::thread::spawn(move || budget.acquire(50).n)
+        };
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(!waiter.is_finished(), "60 + 50 bytes must not fit in 100");
+        drop(a);
+        assert_eq!(waiter.join().unwrap(), 50);
+        assert_eq!(budget.used(), 0);
+        let big = budget.acquire(1000);
+        assert_eq!(budget.used(), 1000);
+        drop(big);
+    }
+}

@@ -9,24 +9,10 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::core::inbox::SessionInput;
 use crate::core::level::{Level, LevelWindow};
 use crate::core::media::{clock_ns, AudioBlock, Media, VideoFrame};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TrackKind {
-    Audio,
-    Video,
-}
-
-impl TrackKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TrackKind::Audio => "audio",
-            TrackKind::Video => "video",
-        }
-    }
-}
+pub use crate::core::media::{TrackKind, TrackSettings};
+use crate::core::session::SessionInput;
 
 /// Frame counters of a track (the web's `MediaStreamTrackAudioStats`, in frames).
 #[derive(Debug, Default)]
@@ -39,17 +25,6 @@ pub struct TrackStats {
     pub dropped_frames: AtomicU64,
     /// Overruns the audio device itself reported (data lost inside the driver).
     pub device_overruns: AtomicU64,
-}
-
-/// What `get_settings()` reports.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct TrackSettings {
-    pub sample_rate: Option<u32>,
-    pub channel_count: Option<u16>,
-    pub width: Option<u32>,
-    pub height: Option<u32>,
-    pub frame_rate: Option<f64>,
-    pub device_id: Option<String>,
 }
 
 /// Whose clock a track's media times are on (see `media.rs`).
@@ -184,13 +159,13 @@ impl Track {
         self.enabled.load(Ordering::Acquire)
     }
     pub fn set_enabled(&self, on: bool) {
-        self.enabled.store(on, Ordering::Release)
+        self.enabled.store(on, Ordering::Release);
     }
     pub fn muted(&self) -> bool {
         self.muted.load(Ordering::Acquire)
     }
     pub fn set_muted(&self, on: bool) {
-        self.muted.store(on, Ordering::Release)
+        self.muted.store(on, Ordering::Release);
     }
     pub fn is_live(&self) -> bool {
         !self.ended.load(Ordering::Acquire)

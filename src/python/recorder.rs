@@ -108,7 +108,7 @@ impl Recorder {
     }
 
     fn stop(&self) {
-        self.inner.stop()
+        self.inner.stop();
     }
     fn pause(&self, py: Python<'_>) -> PyResult<()> {
         self.inner.pause().py(py)
@@ -120,7 +120,7 @@ impl Recorder {
         self.inner.request_data().py(py)
     }
     fn track_set_changed(&self) {
-        self.inner.track_set_changed()
+        self.inner.track_set_changed();
     }
 
     /// Fails the active session as an internal error named `name` would ("EncodingError" or

@@ -33,7 +33,7 @@ impl Track {
     }
     #[setter]
     fn set_enabled(&self, on: bool) {
-        self.inner.set_enabled(on)
+        self.inner.set_enabled(on);
     }
     #[getter]
     fn muted(&self) -> bool {
@@ -102,8 +102,8 @@ impl Track {
                     if let Err(e) = callback.bind(py).call0() {
                         e.write_unraisable(py, Some(callback.bind(py)));
                     }
-                })
-            }))
+                });
+            }));
         });
     }
 }

@@ -134,5 +134,5 @@ pub fn render_test_pattern<'py>(
     crate::core::source::video::check_size(width, height).py(py)?;
     let rgb = gil::detach(py, || pattern::render(width, height, index));
     let flat = PyArray1::from_vec(py, rgb);
-    flat.reshape([height as usize, width as usize, 3]).map(|a| a.into_any())
+    flat.reshape([height as usize, width as usize, 3]).map(pyo3::Bound::into_any)
 }

@@ -26,12 +26,6 @@ impl VideoCodec {
             VideoCodec::Vp9 => "vp9",
         }
     }
-    pub fn matroska_id(self) -> &'static str {
-        match self {
-            VideoCodec::Vp8 => "V_VP8",
-            VideoCodec::Vp9 => "V_VP9",
-        }
-    }
 }
 
 /// When to force a keyframe (reference §2.3 step 9).
@@ -96,7 +90,8 @@ impl VpxEncoder {
         // VP8's worker threads busy-wait for each other: on a machine that also runs Python
         // they cost more than they give (720p, one competing process: 98 fps with 2 threads,
         // 173 fps with 1), so VP8 gets one thread. VP9's row-mt does not spin.
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+        let cores =
+            std::thread::available_parallelism().map(std::num::NonZero::get).unwrap_or(1).min(8);
         // libvpx 1.12's VP9 multi-threading (row-mt, tile columns) writes out of bounds on
         // pictures shorter than one 64-pixel superblock row (heap corruption at 1024x2), so
         // such pictures are encoded on one thread; they are cheap anyway.
@@ -145,7 +140,7 @@ impl VpxEncoder {
         };
         match codec {
             VideoCodec::Vp8 => {
-                enc.control(vpx::vp8e_enc_control_id::VP8E_SET_CPUUSED as c_int, VP8_CPU_USED)?
+                enc.control(vpx::vp8e_enc_control_id::VP8E_SET_CPUUSED as c_int, VP8_CPU_USED)?;
             }
             VideoCodec::Vp9 => {
                 enc.control(vpx::vp8e_enc_control_id::VP8E_SET_CPUUSED as c_int, VP9_CPU_USED)?;
@@ -158,6 +153,11 @@ impl VpxEncoder {
             }
         }
         Ok(enc)
+    }
+
+    /// Makes the next picture a keyframe.
+    pub fn force_keyframe(&mut self) {
+        self.last_key_time = None;
     }
 
     pub fn size(&self) -> (u32, u32) {
@@ -385,7 +385,7 @@ mod tests {
                 let mut out = Vec::new();
                 for i in 0..6i64 {
                     let mut f = VideoFrame::black(w, h, 0);
-                    for b in f.data.iter_mut() {
+                    for b in &mut f.data {
                         seed ^= seed << 13;
                         seed ^= seed >> 7;
                         seed ^= seed << 17;

@@ -149,3 +149,83 @@ fn crc32(data: &[u8]) -> u32 {
     });
     data.iter().fold(0u32, |crc, &b| (crc << 8) ^ table[((crc >> 24) as u8 ^ b) as usize])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(n: i64, bytes: usize, discard_ns: i64) -> Packet {
+        Packet {
+            track: 0,
+            pts: n * 20_000_000,
+            duration: 20_000_000,
+            keyframe: true,
+            discard_padding: discard_ns,
+            data: vec![n as u8; bytes],
+        }
+    }
+
+    /// (flags, granule, sequence, packet sizes) of every page; checks each page's CRC.
+    fn pages(mut data: &[u8]) -> Vec<(u8, u64, u32, Vec<usize>)> {
+        let mut out = Vec::new();
+        while !data.is_empty() {
+            assert_eq!(&data[..4], b"OggS");
+            let n = data[26] as usize;
+            let lacing = &data[27..27 + n];
+            let body: usize = lacing.iter().map(|&l| l as usize).sum();
+            let len = 27 + n + body;
+            let mut page = data[..len].to_vec();
+            let crc = u32::from_le_bytes(page[22..26].try_into().unwrap());
+            page[22..26].fill(0);
+            assert_eq!(crc32(&page), crc, "page CRC");
+            let mut sizes = vec![0usize];
+            for &l in lacing {
+                *sizes.last_mut().unwrap() += l as usize;
+                if l < 255 {
+                    sizes.push(0);
+                }
+            }
+            sizes.pop();
+            let granule = u64::from_le_bytes(data[6..14].try_into().unwrap());
+            let sequence = u32::from_le_bytes(data[18..22].try_into().unwrap());
+            out.push((data[5], granule, sequence, sizes));
+            data = &data[len..];
+        }
+        out
+    }
+
+    #[test]
+    fn headers_then_pages_with_the_newest_packet_held_for_the_last_page() {
+        let mut m = OggMuxer::new(b"OpusHead-test".to_vec());
+        m.write(&packet(0, 10, 0));
+        m.write(&packet(1, 300, 0));
+        let first = m.flush();
+        m.write(&packet(2, 20, 5_000_000));
+        let second = m.flush();
+        let last = m.finalize();
+        let p = pages(&[first.clone(), second.clone(), last.clone()].concat());
+        // OpusHead, OpusTags, then packet 0 (packet 1 was held), then 1, then 2 with EOS.
+        assert_eq!(p.iter().map(|x| x.2).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+        assert_eq!(p[0].0, 0x02, "beginning of stream");
+        assert_eq!(p[2].3, [10]);
+        assert_eq!(p[3].3, [300]);
+        assert_eq!((p[4].0, p[4].3.clone()), (0x04, vec![20]), "end of stream");
+        // Granules: 48 kHz samples to the end of each page's last packet, padding trimmed.
+        assert_eq!(p[2].1, 960);
+        assert_eq!(p[4].1, 3 * 960 - 240);
+        assert_eq!(pages(&first).len(), 3, "a chunk ends on a page boundary");
+        assert_eq!(pages(&second).len(), 1);
+    }
+
+    #[test]
+    fn a_page_holds_at_most_255_segments() {
+        let mut m = OggMuxer::new(b"OpusHead".to_vec());
+        for n in 0..40 {
+            m.write(&packet(n, 1000, 0)); // 4 segments each
+        }
+        let p = pages(&[m.flush(), m.finalize()].concat());
+        let audio = &p[2..];
+        assert!(audio.iter().all(|x| x.3.iter().map(|s| s / 255 + 1).sum::<usize>() <= 255));
+        assert_eq!(audio.iter().map(|x| x.3.len()).sum::<usize>(), 40);
+    }
+}

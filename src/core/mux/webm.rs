@@ -293,7 +293,7 @@ impl WebmMuxer {
                                     ebml::uint(a, 0x6264, track.bit_depth as u64);
                                     // BitDepth
                                 }
-                            })
+                            });
                         }
                         TrackFormat::Video { width, height } => ebml::master(e, 0xE0, |v| {
                             ebml::uint(v, 0xB0, width as u64); // PixelWidth

@@ -1,5 +1,5 @@
-//! One recording session's thread: media in, encode, interleave, mux, cut blobs, post tasks.
-//! What arrives, and in which order, is `inbox.rs`'s business.
+//! One recording session's thread: media in, encode, interleave, mux, cut blobs, post what
+//! happened. What arrives, and in which order, is `inbox.rs`'s business.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -7,22 +7,18 @@ use std::thread;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::core::encode::opus::{OpusEncoder, SEEK_PRE_ROLL_NS};
-use crate::core::encode::pcm::PcmEncoder;
-use crate::core::encode::vpx::{KeyframeRule, VideoCodec, VpxEncoder};
-use crate::core::encode::BitrateMode;
-use crate::core::inbox::{Command, Inbox, Next};
+use crate::core::codec::{Encoder, Input, StreamParams};
+use crate::core::encode::{self, EncoderSettings};
 use crate::core::media::{Media, VideoFrame};
-use crate::core::mime::{Codec, Container};
+use crate::core::media::{TrackKind, TrackSettings};
+use crate::core::mime::Container;
 use crate::core::mux::interleave::Interleaver;
-use crate::core::mux::ogg::OggMuxer;
-use crate::core::mux::wav::WavMuxer;
-use crate::core::mux::webm::{TrackFormat, TrackInfo, WebmMuxer};
 use crate::core::mux::Muxer;
 use crate::core::packet::Packet;
-use crate::core::recorder::{RecorderStats, SessionPost, TaskKind};
+use crate::core::session::inbox::{Command, Inbox, Next};
+use crate::core::session::{Outbox, Posted};
 use crate::core::sink::{ChunkCutter, FileSink};
-use crate::core::track::{TrackKind, TrackSettings};
+use crate::core::stats::RecorderStats;
 use crate::core::{Error, Result};
 
 /// What a session records of one track.
@@ -33,17 +29,12 @@ pub(crate) struct TrackPlan {
     pub start: i64,
 }
 
-pub(crate) struct PipelineConfig {
+pub(crate) struct SessionConfig {
     pub tracks: Vec<TrackPlan>,
     pub timeslice_ms: Option<u64>,
-    pub audio_bps: u32,
-    pub video_bps: u32,
-    pub bitrate_mode: BitrateMode,
-    pub video_codec: VideoCodec,
+    pub encoders: EncoderSettings,
     pub container: Container,
-    pub audio_codec: Codec,
-    pub keyframes: KeyframeRule,
-    pub post: SessionPost,
+    pub post: Outbox,
     pub stats: Arc<RecorderStats>,
     pub file: Option<FileSink>,
     /// The previous session of the same recorder; its tasks go first.
@@ -52,7 +43,7 @@ pub(crate) struct PipelineConfig {
     pub done: Sender<()>,
 }
 
-pub(crate) fn spawn(config: PipelineConfig, inbox: Inbox) -> Result<()> {
+pub(crate) fn spawn(config: SessionConfig, inbox: Inbox) -> Result<()> {
     thread::Builder::new()
         .name("mediarecorder-session".into())
         .spawn(move || {
@@ -67,29 +58,33 @@ pub(crate) fn spawn(config: PipelineConfig, inbox: Inbox) -> Result<()> {
         .map_err(|e| Error::Unknown(format!("cannot start the recording thread: {e}")))
 }
 
-enum Encoder {
-    Opus(Box<OpusEncoder>),
-    Pcm(PcmEncoder),
-    /// Created at the first frame, when the size is known.
-    Video(Option<VpxEncoder>),
-}
-
 /// One track's place on the session timeline.
 struct Lane {
-    kind: TrackKind,
-    encoder: Encoder,
+    encoder: Box<dyn Encoder>,
     start: i64,
     /// Paused spans removed so far (ns of the track's clock).
     removed: i64,
     /// End of the last item taken (track clock), for measuring a pause.
     last_end: Option<i64>,
     resumed: bool,
-    /// Audio: timeline position of the first sample (its packets count from there).
-    audio_origin: Option<i64>,
     frame_ns: i64,
     ended: bool,
     /// Track time of the last stand-in picture recorded (disabled or muted video).
     last_filler: Option<i64>,
+}
+
+/// What a track's encoder is given: its declared format (a video track's first size).
+fn stream_params(plan: &TrackPlan) -> StreamParams {
+    let s = &plan.settings;
+    match plan.kind {
+        TrackKind::Audio => StreamParams::Audio {
+            sample_rate: s.sample_rate.unwrap_or(48_000),
+            channels: s.channel_count.unwrap_or(1),
+        },
+        TrackKind::Video => {
+            StreamParams::Video { width: s.width.unwrap_or(0), height: s.height.unwrap_or(0) }
+        }
+    }
 }
 
 /// A disabled or muted video track is recorded as one black picture per second.
@@ -108,12 +103,9 @@ impl Lane {
 }
 
 struct Session {
-    post: SessionPost,
+    post: Outbox,
     stats: Arc<RecorderStats>,
     lanes: Vec<Lane>,
-    video_bps: u32,
-    video_codec: VideoCodec,
-    keyframes: KeyframeRule,
     interleaver: Interleaver,
     muxer: Muxer,
     cutter: ChunkCutter,
@@ -132,105 +124,43 @@ enum Flow {
 }
 
 impl Session {
-    fn new(config: PipelineConfig) -> Self {
-        let mut setup_error = None;
-        let mut infos = Vec::new();
-        let mut lanes = Vec::new();
-        let mut ogg_head = None;
-        let mut wav_format = None;
-        for (i, plan) in config.tracks.iter().enumerate() {
-            let s = &plan.settings;
-            let encoder = match plan.kind {
-                TrackKind::Audio => {
-                    let channels = s.channel_count.unwrap_or(1);
-                    let rate = s.sample_rate.unwrap_or(48_000);
-                    match config.audio_codec {
-                        Codec::Pcm => {
-                            infos.push(TrackInfo {
-                                codec_id: "A_PCM/FLOAT/IEEE",
-                                bit_depth: 32,
-                                codec_private: None,
-                                codec_delay_ns: 0,
-                                seek_pre_roll_ns: 0,
-                                kind: TrackFormat::Audio { sample_rate: rate as f64, channels },
-                            });
-                            wav_format = Some((rate, channels));
-                            Encoder::Pcm(PcmEncoder::new(i, rate, channels))
-                        }
-                        Codec::Opus => match OpusEncoder::new(
-                            i,
-                            rate,
-                            channels,
-                            config.audio_bps,
-                            config.bitrate_mode,
-                        ) {
-                            Ok(enc) => {
-                                infos.push(TrackInfo {
-                                    codec_id: "A_OPUS",
-                                    bit_depth: 0,
-                                    codec_private: Some(enc.codec_private().to_vec()),
-                                    codec_delay_ns: enc.codec_delay_ns(),
-                                    seek_pre_roll_ns: SEEK_PRE_ROLL_NS,
-                                    kind: TrackFormat::Audio { sample_rate: 48_000.0, channels },
-                                });
-                                ogg_head = Some(enc.codec_private().to_vec());
-                                Encoder::Opus(Box::new(enc))
-                            }
-                            Err(e) => {
-                                setup_error.get_or_insert(e);
-                                Encoder::Video(None)
-                            }
-                        },
-                    }
-                }
-                TrackKind::Video => {
-                    infos.push(TrackInfo {
-                        codec_id: config.video_codec.matroska_id(),
-                        bit_depth: 0,
-                        codec_private: None,
-                        codec_delay_ns: 0,
-                        seek_pre_roll_ns: 0,
-                        kind: TrackFormat::Video {
-                            width: s.width.unwrap_or(0),
-                            height: s.height.unwrap_or(0),
-                        },
-                    });
-                    Encoder::Video(None)
-                }
-            };
-            let fps = s.frame_rate.filter(|f| *f > 0.0).unwrap_or(30.0);
-            lanes.push(Lane {
-                kind: plan.kind,
-                encoder,
-                start: plan.start,
-                removed: 0,
-                last_end: None,
-                resumed: false,
-                audio_origin: None,
-                frame_ns: (1e9 / fps) as i64,
-                ended: false,
-                last_filler: None,
-            });
-        }
-        // The recorder checked at start() that the container can hold these tracks.
-        let muxer = match config.container {
-            Container::Webm => Muxer::Webm(WebmMuxer::new(infos, "webm")),
-            Container::Matroska => Muxer::Webm(WebmMuxer::new(infos, "matroska")),
-            Container::Ogg => Muxer::Ogg(OggMuxer::new(ogg_head.unwrap_or_default())),
-            Container::Wav => {
-                let (rate, channels) = wav_format.unwrap_or((48_000, 1));
-                Muxer::Wav(WavMuxer::new(rate, channels))
-            }
+    fn new(config: SessionConfig) -> Self {
+        // Each encoder describes its stream; the muxer is built from those descriptions.
+        let encoders: Result<Vec<Box<dyn Encoder>>> = config
+            .tracks
+            .iter()
+            .enumerate()
+            .map(|(i, plan)| encode::create(i, stream_params(plan), &config.encoders))
+            .collect();
+        let (encoders, setup_error) = match encoders {
+            Ok(encoders) => (encoders, None),
+            Err(e) => (Vec::new(), Some(e)),
         };
+        let descriptions: Vec<_> = encoders.iter().map(|e| e.describe().clone()).collect();
+        let lanes: Vec<Lane> = config
+            .tracks
+            .iter()
+            .zip(encoders)
+            .map(|(plan, encoder)| {
+                let fps = plan.settings.frame_rate.filter(|f| *f > 0.0).unwrap_or(30.0);
+                Lane {
+                    encoder,
+                    start: plan.start,
+                    removed: 0,
+                    last_end: None,
+                    resumed: false,
+                    frame_ns: (1e9 / fps) as i64,
+                    ended: false,
+                    last_filler: None,
+                }
+            })
+            .collect();
         Session {
             post: config.post,
             stats: config.stats,
             interleaver: Interleaver::new(lanes.len()),
             lanes,
-            video_bps: config.video_bps,
-            video_codec: config.video_codec,
-            keyframes: config.keyframes,
-            muxer,
+            muxer: Muxer::new(config.container, &descriptions),
             cutter: ChunkCutter::new(config.timeslice_ms),
             started: false,
             paused: false,
@@ -277,17 +207,9 @@ impl Session {
             }
             _ if self.paused => Ok(()),
             Media::Audio(block) => {
-                let t = self.place(track, block.time, block.duration_ns());
-                let lane = &mut self.lanes[track];
-                lane.audio_origin.get_or_insert(t.max(0));
-                match &mut lane.encoder {
-                    Encoder::Opus(enc) => enc.push(&block.samples, &mut self.packets),
-                    Encoder::Pcm(enc) => {
-                        enc.push(&block.samples, &mut self.packets);
-                        Ok(())
-                    }
-                    Encoder::Video(_) => Ok(()),
-                }
+                let pts = self.place(track, block.time, block.duration_ns());
+                let input = Input::Audio { samples: &block.samples, pts };
+                self.lanes[track].encoder.encode(input, &mut self.packets)
             }
             Media::Video(frame)
                 if frame.filler && !self.lanes[track].take_filler(frame.time, &self.stats) =>
@@ -326,42 +248,14 @@ impl Session {
         pts: i64,
         duration: i64,
     ) -> Result<()> {
-        let Encoder::Video(slot) = &mut self.lanes[track].encoder else {
-            return Ok(());
-        };
-        // A new size re-creates the encoder, which starts on a keyframe (what Chrome does).
-        // VP8 and VP9 carry the size in every keyframe, so players follow the change.
-        if slot.as_ref().is_some_and(|e| e.size() != (frame.width, frame.height)) {
-            if let Some(mut old) = slot.take() {
-                old.finish(&mut self.packets)?;
-            }
-        }
-        if slot.is_none() {
-            *slot = Some(VpxEncoder::new(
-                track,
-                self.video_codec,
-                frame.width,
-                frame.height,
-                self.video_bps,
-                self.keyframes,
-            )?);
-        }
-        let enc = slot.as_mut().expect("created above");
-        enc.encode(frame, pts, duration, &mut self.packets)?;
+        let input = Input::Video { frame, pts, duration };
+        self.lanes[track].encoder.encode(input, &mut self.packets)?;
         self.stats.video_frames_encoded.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
     fn finish_lane(&mut self, track: usize) -> Result<()> {
-        match &mut self.lanes[track].encoder {
-            Encoder::Opus(enc) => enc.finish(&mut self.packets),
-            Encoder::Pcm(enc) => {
-                enc.finish(&mut self.packets);
-                Ok(())
-            }
-            Encoder::Video(Some(enc)) => enc.finish(&mut self.packets),
-            Encoder::Video(None) => Ok(()),
-        }
+        self.lanes[track].encoder.finish(&mut self.packets)
     }
 
     fn on_command(&mut self, cmd: Command) -> Flow {
@@ -369,7 +263,7 @@ impl Session {
             Command::Pause if !self.paused => {
                 self.paused = true;
                 self.ensure_started();
-                self.post.post(TaskKind::Pause);
+                self.post.post(Posted::Pause);
             }
             Command::Resume if self.paused => {
                 self.paused = false;
@@ -377,7 +271,7 @@ impl Session {
                     lane.resumed = true;
                 }
                 self.ensure_started();
-                self.post.post(TaskKind::Resume);
+                self.post.post(Posted::Resume);
             }
             Command::Pause | Command::Resume => {}
             Command::RequestData => {
@@ -395,11 +289,7 @@ impl Session {
     /// Gives the encoders' packets their timeline position, interleaves and muxes what is
     /// ready; cuts a blob whenever the timeslice is full.
     fn mux_pending(&mut self, all: bool) -> Result<()> {
-        for mut p in std::mem::take(&mut self.packets) {
-            let lane = &self.lanes[p.track];
-            if lane.kind == TrackKind::Audio {
-                p.pts += lane.audio_origin.unwrap_or(0);
-            }
+        for p in std::mem::take(&mut self.packets) {
             self.interleaver.push(p);
         }
         self.interleaver.pop_ready(all, &mut self.ready);
@@ -422,7 +312,7 @@ impl Session {
     fn ensure_started(&mut self) {
         if !self.started {
             self.started = true;
-            self.post.post(TaskKind::Start);
+            self.post.post(Posted::Start);
         }
     }
 
@@ -447,7 +337,7 @@ impl Session {
     fn post_blob(&mut self, data: Vec<u8>) {
         let timecode = self.cutter.cut();
         let budget = self.post.budget().acquire(data.len());
-        self.post.post(TaskKind::Data { data, timecode, budget });
+        self.post.post(Posted::Data { data, timecode, budget });
     }
 
     /// Ends the session: flushes what was gathered, then (teardown) `error`, `dataavailable`,
@@ -477,9 +367,9 @@ impl Session {
         }
         self.ensure_started();
         if teardown || error.is_some() {
-            self.post.post(TaskKind::Teardown(error));
+            self.post.post(Posted::Teardown(error));
         }
         self.post_blob(data);
-        self.post.post(TaskKind::Stop { media_ms: self.cutter.media_end_ms() });
+        self.post.post(Posted::Stop { media_ms: self.cutter.media_end_ms() });
     }
 }

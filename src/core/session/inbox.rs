@@ -18,9 +18,9 @@ use std::sync::Arc;
 use crossbeam_channel::{never, select, Receiver, Sender};
 use parking_lot::{Condvar, Mutex};
 
+use crate::core::media::TrackKind;
 use crate::core::media::{Media, VideoFrame};
-use crate::core::recorder::RecorderStats;
-use crate::core::track::TrackKind;
+use crate::core::stats::RecorderStats;
 use crate::core::wait;
 use crate::core::Error;
 
@@ -254,5 +254,96 @@ impl Drop for Inbox {
         let _q = self.room.queued.lock();
         self.room.closed.store(true, Ordering::Release);
         self.room.freed.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::media::AudioBlock;
+
+    fn audio(n: usize) -> Media {
+        Media::Audio(AudioBlock {
+            sample_rate: 48_000,
+            channels: 1,
+            time: n as i64,
+            samples: vec![],
+        })
+    }
+
+    fn frame(n: i64) -> Arc<VideoFrame> {
+        Arc::new(VideoFrame::black(2, 2, n))
+    }
+
+    /// What the inbox hands out, as short labels: `a<time>`, `v<time>`, `end`, or the command.
+    fn label(next: Next) -> String {
+        match next {
+            Next::Media(_, Media::Audio(b)) => format!("a{}", b.time),
+            Next::Media(_, Media::Video(f)) => format!("v{}", f.time),
+            Next::Media(_, Media::End) => "end".into(),
+            Next::Command(Command::Pause) => "pause".into(),
+            Next::Command(Command::Resume) => "resume".into(),
+            Next::Command(Command::RequestData) => "request".into(),
+            Next::Command(Command::Stop) => "stop".into(),
+            Next::Command(Command::Abort(_)) => "abort".into(),
+            Next::Closed => "closed".into(),
+        }
+    }
+
+    fn command(input: &SessionInput, control: &Sender<Control>, cmd: Command) {
+        control.send(Control { seq: input.sequence(), cmd }).unwrap();
+    }
+
+    #[test]
+    fn a_command_comes_exactly_between_the_media_written_before_and_after_it() {
+        let (input, control, mut inbox) = session_queues(Arc::default());
+        input.send_media(TrackKind::Audio, 0, audio(1));
+        input.send_video(1, frame(1));
+        command(&input, &control, Command::Pause);
+        input.send_media(TrackKind::Audio, 0, audio(2));
+        command(&input, &control, Command::Resume);
+        input.send_video(1, frame(2));
+        command(&input, &control, Command::Stop);
+        let got: Vec<String> = (0..7).map(|_| label(inbox.next())).collect();
+        let pause = got.iter().position(|l| l == "pause").unwrap();
+        let resume = got.iter().position(|l| l == "resume").unwrap();
+        let at = |l: &str| got.iter().position(|g| g == l).unwrap();
+        assert!(at("a1") < pause && at("v1") < pause, "{got:?}");
+        assert!(pause < at("a2") && at("a2") < resume && resume < at("v2"), "{got:?}");
+        assert_eq!(got.last().unwrap(), "stop", "{got:?}");
+    }
+
+    #[test]
+    fn a_command_that_overtakes_its_media_waits_for_it() {
+        let (input, control, mut inbox) = session_queues(Arc::default());
+        // Counted before it is queued: as a writer thread that has counted and not sent yet.
+        control.send(Control { seq: [2, 1], cmd: Command::RequestData }).unwrap();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            input.send_media(TrackKind::Audio, 0, audio(1));
+            input.send_media(TrackKind::Audio, 0, audio(2));
+            input.send_video(1, frame(1));
+            input
+        });
+        let got: Vec<String> = (0..4).map(|_| label(inbox.next())).collect();
+        assert_eq!(got[3], "request", "{got:?}");
+        assert_eq!(got.iter().filter(|l| l.starts_with('a')).count(), 2);
+        drop(writer.join().unwrap());
+        drop(control);
+        assert_eq!(label(inbox.next()), "closed");
+    }
+
+    #[test]
+    fn a_full_video_queue_drops_new_frames_and_counts_them() {
+        let stats: Arc<RecorderStats> = Arc::default();
+        let (input, _control, mut inbox) = session_queues(stats.clone());
+        for n in 0..(VIDEO_QUEUE as i64 + 3) {
+            input.offer_video(1, frame(n));
+        }
+        assert_eq!(stats.video_frames_dropped.load(Ordering::Relaxed), 3);
+        assert_eq!(stats.video_frames_received.load(Ordering::Relaxed), VIDEO_QUEUE as u64 + 3);
+        let got: Vec<String> = (0..VIDEO_QUEUE).map(|_| label(inbox.next())).collect();
+        let expected: Vec<String> = (0..VIDEO_QUEUE).map(|n| format!("v{n}")).collect();
+        assert_eq!(got, expected);
     }
 }
