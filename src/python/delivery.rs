@@ -81,7 +81,7 @@ pub fn set_handler_thread(on: bool) -> bool {
 /// True on the delivery thread, where a call that waits for an event would wait forever.
 #[pyfunction]
 pub fn on_delivery_thread() -> bool {
-    ON_DELIVERY_THREAD.with(|d| d.get())
+    ON_DELIVERY_THREAD.with(std::cell::Cell::get)
 }
 
 /// The blob budget (`sink.rs`) held by one delivered blob until its consumer has taken it:
