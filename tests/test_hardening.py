@@ -586,7 +586,7 @@ def test_short_webm_opus_decodes_to_its_length(n: int) -> None:
 
 
 @pytest.mark.xfail(
-    reason="a pause before the session's first media is not cut (pipeline.rs place(): no "
+    reason="a pause before the session's first media is not cut (session/pipeline.rs place(): no "
     "last_end yet): Ogg decodes the paused samples, WebM starts the audio late",
     strict=True,
 )
