@@ -585,12 +585,7 @@ def test_short_webm_opus_decodes_to_its_length(n: int) -> None:
     assert decode(col.data()).n == n
 
 
-@pytest.mark.xfail(
-    reason="a pause before the session's first media is not cut (session/pipeline.rs place(): no "
-    "last_end yet): Ogg decodes the paused samples, WebM starts the audio late",
-    strict=True,
-)
-@pytest.mark.parametrize("mime", ["audio/ogg", "audio/webm;codecs=opus"])
+@pytest.mark.parametrize("mime", ["audio/ogg", "audio/webm;codecs=opus", "audio/wav"])
 def test_pause_before_the_first_media_is_cut(mime: str) -> None:
     src = mr.AudioSource(48000, 1)
     rec = mr.MediaRecorder(mr.MediaStream([src.track]), mime_type=mime)

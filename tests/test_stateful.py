@@ -73,9 +73,6 @@ class Session:
     #: exact counts are known (no track-set change, no disabled video, nothing ended early)
     exact: bool = True
     video_disabled: bool = False
-    #: audio written while paused before the session's first recorded audio: the known defect
-    #: of test_hardening.py::test_pause_before_the_first_media_is_cut (xfail) records it
-    early_paused: int = 0
     events: list[Any] = field(default_factory=list)
 
 
@@ -203,8 +200,6 @@ class RecorderMachine(RuleBasedStateMachine):
         if s is not None and s.audio is self.audio.track:
             if state == "recording":
                 s.samples += n
-            elif s.samples == 0:
-                s.early_paused += n
 
     @precondition(lambda self: self.video is not None and self.video.track.ready_state == "live")
     @rule(n=st.integers(1, 6))
@@ -315,10 +310,6 @@ class RecorderMachine(RuleBasedStateMachine):
         if short_webm_opus(self.mime, expected.samples) and samples == OPUS_DECODED_AT_LEAST:
             # The known defect of test_hardening.py::test_short_webm_opus_decodes_to_its_length
             # (xfail): it decodes, with silence at the end.
-            samples = expected.samples
-        if expected.early_paused and expected.samples < samples <= (
-            expected.samples + expected.early_paused
-        ):
             samples = expected.samples
         if expected.exact and not errored:
             assert samples == expected.samples, (samples, expected.samples, self.mime, types)

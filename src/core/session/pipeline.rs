@@ -233,9 +233,10 @@ impl Session {
         let lane = &mut self.lanes[track];
         if lane.resumed {
             lane.resumed = false;
-            if let Some(end) = lane.last_end {
-                lane.removed += (time - end).max(0);
-            }
+            // The paused span runs from the end of the last item taken, or from the session's
+            // start when the pause came before any media of this track.
+            let end = lane.last_end.unwrap_or(lane.start);
+            lane.removed += (time - end).max(0);
         }
         lane.last_end = Some(time + duration);
         time - lane.start - lane.removed
