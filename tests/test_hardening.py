@@ -568,13 +568,42 @@ def test_dropping_a_source_whose_recorder_is_full_does_not_block_with_the_gil() 
 # -- found by the stateful test (tests/test_stateful.py), in other areas ----------------------
 
 
-@pytest.mark.xfail(
-    reason="WebM/Opus shorter than 648 samples (one 20 ms packet less the 312-sample look-ahead) "
-    "decodes to 648: the last packet's DiscardPadding is not applied when it is also the first",
-    strict=True,
-)
+def _ebml_values(data: bytes, wanted: set[int]) -> dict[int, list[int]]:
+    """The values of the integer elements ``wanted`` anywhere in a Matroska stream."""
+    masters = {0x18538067, 0x1654AE6B, 0xAE, 0x1F43B675, 0xA0}
+    found: dict[int, list[int]] = {w: [] for w in wanted}
+
+    def vint(pos: int, keep_marker: bool) -> tuple[int, int]:
+        first = data[pos]
+        n = 8 - first.bit_length() + 1
+        value = first if keep_marker else first & (0xFF >> n)
+        for b in data[pos + 1 : pos + n]:
+            value = (value << 8) | b
+        return value, pos + n
+
+    def walk(pos: int, end: int) -> None:
+        while pos < end:
+            element, pos = vint(pos, True)
+            size, pos = vint(pos, False)
+            unknown = size == (1 << (7 * ((size.bit_length() + 6) // 7 or 1))) - 1
+            stop = end if unknown or element == 0x18538067 else min(pos + size, end)
+            if element in masters:
+                walk(pos, stop)
+            elif element in wanted:
+                raw = int.from_bytes(data[pos:stop], "big", signed=element == 0x75A2)
+                found[element].append(raw)
+            pos = stop
+
+    walk(0, len(data))
+    return found
+
+
 @pytest.mark.parametrize("n", [1, 300, 647])
-def test_short_webm_opus_decodes_to_its_length(n: int) -> None:
+def test_short_webm_opus_carries_the_trim_that_gives_its_length(n: int) -> None:
+    """Shorter than one 20 ms packet less the look-ahead, a recording is one packet: its
+    CodecDelay and DiscardPadding together trim it to exactly ``n`` samples. FFmpeg applies
+    only the CodecDelay to a packet that is both first and last (docs/files.md says so), and
+    decodes 648: asserted too, so that a change on either side shows."""
     src = mr.AudioSource(48000, 1)
     rec = mr.MediaRecorder(mr.MediaStream([src.track]), mime_type="audio/webm;codecs=opus")
     col = Collector(rec)
@@ -582,7 +611,15 @@ def test_short_webm_opus_decodes_to_its_length(n: int) -> None:
     src.write(np.full(n, 0.25, np.float32))
     rec.stop()
     col.wait_stop()
-    assert decode(col.data()).n == n
+    data = col.data()
+    values = _ebml_values(data, {0x56AA, 0x75A2})
+    (delay_ns,), (padding_ns,) = values[0x56AA], values[0x75A2]
+    with av.open(io.BytesIO(data)) as container:
+        packets = [p for p in container.demux(audio=0) if p.size]
+    assert len(packets) == 1
+    packet_samples = 960
+    assert packet_samples - round((delay_ns + padding_ns) * 48000 / 1e9) == n
+    assert decode(data).n == packet_samples - round(delay_ns * 48000 / 1e9)
 
 
 @pytest.mark.parametrize("mime", ["audio/ogg", "audio/webm;codecs=opus", "audio/wav"])

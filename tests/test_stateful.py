@@ -308,8 +308,8 @@ class RecorderMachine(RuleBasedStateMachine):
             assert b"\x1f\x43\xb6\x75" not in data, (self.mime, types)
             samples = frames = 0
         if short_webm_opus(self.mime, expected.samples) and samples == OPUS_DECODED_AT_LEAST:
-            # The known defect of test_hardening.py::test_short_webm_opus_decodes_to_its_length
-            # (xfail): it decodes, with silence at the end.
+            # FFmpeg applies only the CodecDelay to a one-packet WebM Opus stream (docs/files.md;
+            # test_hardening.py::test_short_webm_opus_carries_the_trim_that_gives_its_length).
             samples = expected.samples
         if expected.exact and not errored:
             assert samples == expected.samples, (samples, expected.samples, self.mime, types)
