@@ -31,11 +31,15 @@ pub(crate) struct TrackPlan {
     pub settings: TrackSettings,
     /// Where the session starts on the track's clock.
     pub start: i64,
+    /// The embedder's writes set the track's times (a NumPy source), not the wall clock.
+    pub pushed: bool,
 }
 
 pub(crate) struct PipelineConfig {
     pub tracks: Vec<TrackPlan>,
     pub timeslice_ms: Option<u64>,
+    /// Cut timeslice chunks only before a video keyframe (see `RecorderOptions`).
+    pub independent_chunks: bool,
     pub audio_bps: u32,
     pub video_bps: u32,
     pub bitrate_mode: BitrateMode,
@@ -103,7 +107,9 @@ struct Session {
     started: bool,
     paused: bool,
     packets: Vec<Packet>,
-    ready: Vec<Packet>,
+    ready: Vec<(Packet, bool)>,
+    /// Independent chunks: the timeslice is full, the chunk ends before the next keyframe.
+    cut_due: Option<bool>,
     setup_error: Option<Error>,
     file: Option<FileSink>,
 }
@@ -204,10 +210,12 @@ impl Session {
                 Muxer::Wav(WavMuxer::new(rate, channels))
             }
         };
+        let has_video = lanes.iter().any(|l| l.kind == TrackKind::Video);
+        let pushed_only = config.tracks.iter().all(|t| t.pushed);
         Session {
             post: config.post,
             stats: config.stats,
-            interleaver: Interleaver::new(lanes.len()),
+            interleaver: Interleaver::new(lanes.len(), pushed_only),
             lanes,
             video_bps: config.video_bps,
             video_codec: config.video_codec,
@@ -218,6 +226,7 @@ impl Session {
             paused: false,
             packets: Vec::new(),
             ready: Vec::new(),
+            cut_due: (config.independent_chunks && has_video).then_some(false),
             setup_error,
             file: config.file,
         }
@@ -380,11 +389,20 @@ impl Session {
             self.interleaver.push(p);
         }
         self.interleaver.pop_ready(all, &mut self.ready);
-        for p in std::mem::take(&mut self.ready) {
-            self.muxer.write(&p);
+        let dropped = self.interleaver.take_dropped();
+        self.stats.packets_dropped_late.fetch_add(dropped, Ordering::Relaxed);
+        for (p, last) in std::mem::take(&mut self.ready) {
+            let video_key = p.keyframe && self.lanes[p.track].kind == TrackKind::Video;
+            if self.cut_due == Some(true) && video_key {
+                self.cut()?;
+            }
+            self.muxer.write(&p, last);
             self.ensure_started();
             if self.cutter.add(&p) {
-                self.cut()?;
+                match &mut self.cut_due {
+                    Some(due) => *due = true,
+                    None => self.cut()?,
+                }
             }
         }
         Ok(())
@@ -399,6 +417,9 @@ impl Session {
 
     /// Ends the current blob: appends it to the file, if any, and posts it.
     fn cut(&mut self) -> Result<()> {
+        if let Some(due) = &mut self.cut_due {
+            *due = false;
+        }
         let data = self.muxer.flush();
         let written = match self.file.as_mut() {
             Some(f) => f.append(&data),

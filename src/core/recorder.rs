@@ -55,6 +55,8 @@ pub struct RecorderOptions {
     pub audio_bitrate_mode: BitrateMode,
     pub video_key_frame_interval_duration: Option<f64>,
     pub video_key_frame_interval_count: Option<u32>,
+    /// Every chunk starts on a video keyframe (and a new Cluster), so it decodes on its own.
+    pub independent_chunks: bool,
 }
 
 /// Counters of a recorder, over all its sessions.
@@ -65,6 +67,9 @@ pub struct RecorderStats {
     /// Frames dropped because the encoder was behind (the video queue was full).
     pub video_frames_dropped: AtomicU64,
     pub video_frames_encoded: AtomicU64,
+    /// Packets of a stalled live track that arrived after later ones of another track had been
+    /// written, dropped rather than written out of timestamp order.
+    pub packets_dropped_late: AtomicU64,
 }
 
 /// An event for the embedder to dispatch.
@@ -372,6 +377,11 @@ impl Recorder {
             (None, Some(ms)) => KeyframeRule::EveryNs((ms * 1e6) as i64),
             (None, None) => KeyframeRule::Auto,
         };
+        // Independent chunks are cut at keyframes: one is due every timeslice.
+        let keyframes = match (inner.options.independent_chunks, timeslice_ms) {
+            (true, Some(ms)) => KeyframeRule::EveryNs((ms as i64).saturating_mul(1_000_000)),
+            _ => keyframes,
+        };
         let config = PipelineConfig {
             tracks: recorded
                 .iter()
@@ -379,9 +389,11 @@ impl Recorder {
                     kind: t.kind(),
                     settings: t.settings().clone(),
                     start: t.start_position(),
+                    pushed: t.is_pushed(),
                 })
                 .collect(),
             timeslice_ms,
+            independent_chunks: inner.options.independent_chunks,
             audio_bps: inner.audio_bps,
             video_bps: inner.video_bps,
             bitrate_mode: inner.options.audio_bitrate_mode,
