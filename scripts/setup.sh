@@ -10,9 +10,13 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # Build: cmake (the opus crate builds libopus), libasound2-dev (cpal), libvpx-dev (VP8/VP9).
 # Checks: ffmpeg (ffprobe). Device capture in CI: pulseaudio, its utils and the ALSA plugin;
-# libportaudio2 for sounddevice, the peer of the device benchmark.
+# libportaudio2 for sounddevice, the peer of the device benchmark. Independent clients of the
+# recordings (tests/test_clients.py): mkvtoolnix, GStreamer (its -good plugins have matroska
+# and vpx, -base has opus), and Chromium, which Playwright drives (never `playwright install`).
 PACKAGES=(pkg-config cmake gcc g++ libasound2-dev libvpx-dev ffmpeg
-          pulseaudio pulseaudio-utils libasound2-plugins libportaudio2 python3-venv)
+          pulseaudio pulseaudio-utils libasound2-plugins libportaudio2 python3-venv
+          mkvtoolnix gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+          chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

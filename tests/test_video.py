@@ -202,6 +202,7 @@ def test_sixty_frames_round_trip_with_size_timing_and_quality(codec: str) -> Non
         "video_frames_received": n,
         "video_frames_dropped": 0,
         "video_frames_encoded": n,
+        "packets_dropped_late": 0,
     }
 
 
@@ -599,6 +600,7 @@ def test_overload_with_the_default_policy_waits_and_loses_nothing() -> None:
         "video_frames_received": n,
         "video_frames_dropped": 0,
         "video_frames_encoded": n,
+        "packets_dropped_late": 0,
     }
     d = decode_video(data)
     assert d.n == n

@@ -52,6 +52,12 @@ class MediaRecorder:
     ``call_soon_threadsafe`` instead, in the same order; handlers then run on the loop's thread
     and may use asyncio freely. Events for a loop that has been closed are dropped (logged).
 
+    With ``independent_chunks=True``, every chunk that a ``timeslice`` cuts starts with a video
+    keyframe in a new Cluster, so each chunk after the first decodes on its own (after the
+    first chunk's header), for chunks stored or sent one by one: a keyframe is forced every
+    ``timeslice`` of media and the chunk ends just before it. It costs the extra keyframes (see
+    the README for figures). Audio-only recordings need nothing: every chunk is independent.
+
     Beyond the spec: ``with MediaRecorder(stream) as rec:`` stops the recording and waits for
     its ``stop`` event on the way out; :meth:`wait` blocks until the session has stopped;
     :meth:`chunks` and :meth:`achunks` iterate over the recorded blobs; :meth:`astart` and
@@ -77,6 +83,7 @@ class MediaRecorder:
         video_key_frame_interval_count: int | None = None,
         *,
         event_loop: asyncio.AbstractEventLoop | None = None,
+        independent_chunks: bool = False,
     ) -> None:
         if not isinstance(stream, MediaStream):
             raise TypeError(f"stream: expected MediaStream, got {type_name(stream)}")
@@ -113,6 +120,10 @@ class MediaRecorder:
             raise TypeError(
                 f"event_loop: expected an asyncio event loop or None, got {type_name(event_loop)}"
             )
+        if not isinstance(independent_chunks, bool):
+            raise TypeError(
+                f"independent_chunks: expected a bool, got {type_name(independent_chunks)}"
+            )
         self._event_loop = event_loop
         # Sessions: started (start() returned), whose start event was dispatched, whose stop
         # event was dispatched. The k-th stop event ends the k-th session: events are ordered.
@@ -141,6 +152,7 @@ class MediaRecorder:
             if video_key_frame_interval_duration is None
             else float(video_key_frame_interval_duration),
             video_key_frame_interval_count,
+            independent_chunks,
         )
         stream._watch(self)
 
@@ -196,14 +208,17 @@ class MediaRecorder:
         """Counters over this recorder's sessions: ``video_frames_received`` (a disabled
         track's black stand-ins count when they are recorded: one per second),
         ``video_frames_dropped`` (the encoder was behind and its queue of 8 frames was full;
-        audio is never dropped) and ``video_frames_encoded``; and, when the current (or last)
-        session records audio, that track's level over its newest 100 ms:
+        audio is never dropped), ``video_frames_encoded`` and ``packets_dropped_late`` (a live
+        track stalled for more than 500 ms of media: its packets that then arrived earlier
+        than what had been written were dropped, not written out of order); and, when the
+        current (or last) session records audio, that track's level over its newest 100 ms:
         ``audio_peak_dbfs`` and ``audio_rms_dbfs`` (see :attr:`MediaStreamTrack.stats`)."""
-        received, dropped, encoded, level = self._native.stats()
+        received, dropped, encoded, late, level = self._native.stats()
         out: dict[str, float] = {
             "video_frames_received": received,
             "video_frames_dropped": dropped,
             "video_frames_encoded": encoded,
+            "packets_dropped_late": late,
         }
         if level is not None:
             out["audio_peak_dbfs"], out["audio_rms_dbfs"] = level

@@ -59,6 +59,8 @@ pub struct RecorderOptions {
     pub audio_bitrate_mode: BitrateMode,
     pub video_key_frame_interval_duration: Option<f64>,
     pub video_key_frame_interval_count: Option<u32>,
+    /// Every chunk starts on a video keyframe (and a new Cluster), so it decodes on its own.
+    pub independent_chunks: bool,
 }
 
 /// An event for the embedder to dispatch.
@@ -343,6 +345,11 @@ impl Recorder {
             (None, Some(ms)) => KeyframeRule::EveryNs((ms * 1e6) as i64),
             (None, None) => KeyframeRule::Auto,
         };
+        // Independent chunks are cut at keyframes: one is due every timeslice.
+        let keyframes = match (inner.options.independent_chunks, timeslice_ms) {
+            (true, Some(ms)) => KeyframeRule::EveryNs((ms as i64).saturating_mul(1_000_000)),
+            _ => keyframes,
+        };
         let config = SessionConfig {
             tracks: recorded
                 .iter()
@@ -350,9 +357,11 @@ impl Recorder {
                     kind: t.kind(),
                     settings: t.settings().clone(),
                     start: t.start_position(),
+                    pushed: t.is_pushed(),
                 })
                 .collect(),
             timeslice_ms,
+            independent_chunks: inner.options.independent_chunks,
             encoders: EncoderSettings {
                 audio: inner.parsed.audio_codec_id(),
                 video: inner.parsed.video_codec_id(),

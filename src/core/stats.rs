@@ -10,4 +10,7 @@ pub struct RecorderStats {
     /// Frames dropped because the encoder was behind (the video queue was full).
     pub video_frames_dropped: AtomicU64,
     pub video_frames_encoded: AtomicU64,
+    /// Packets of a stalled live track that arrived after later ones of another track had been
+    /// written, dropped rather than written out of timestamp order.
+    pub packets_dropped_late: AtomicU64,
 }

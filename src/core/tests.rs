@@ -51,6 +51,7 @@ fn recorder(mime: &str) -> (Recorder, Receiver<Seen>) {
         audio_bitrate_mode: BitrateMode::Variable,
         video_key_frame_interval_duration: None,
         video_key_frame_interval_count: None,
+        independent_chunks: false,
     };
     (Recorder::new(options, Arc::new(TestSink { tasks: task_tx })).unwrap(), seen_rx)
 }

@@ -247,6 +247,11 @@ impl Track {
         }
     }
 
+    /// Whether the embedder's writes set this track's times (not the wall clock).
+    pub(crate) fn is_pushed(&self) -> bool {
+        self.clock == TrackClock::Pushed
+    }
+
     /// Where a recording that starts now begins on this track's clock.
     pub(crate) fn start_position(&self) -> i64 {
         match self.clock {

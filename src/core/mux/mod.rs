@@ -46,9 +46,10 @@ impl Muxer {
         }
     }
 
-    pub fn write(&mut self, p: &Packet) {
+    /// `last`: no later packet of the track is known yet (see [`webm::WebmMuxer::write`]).
+    pub fn write(&mut self, p: &Packet, last: bool) {
         match self {
-            Muxer::Webm(m) => m.write(p),
+            Muxer::Webm(m) => m.write(p, last),
             Muxer::Ogg(m) => m.write(p),
             Muxer::Wav(m) => m.write(p),
         }

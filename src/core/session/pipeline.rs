@@ -27,11 +27,15 @@ pub(crate) struct TrackPlan {
     pub settings: TrackSettings,
     /// Where the session starts on the track's clock.
     pub start: i64,
+    /// The embedder's writes set the track's times (a NumPy source), not the wall clock.
+    pub pushed: bool,
 }
 
 pub(crate) struct SessionConfig {
     pub tracks: Vec<TrackPlan>,
     pub timeslice_ms: Option<u64>,
+    /// Cut timeslice chunks only before a video keyframe (see `RecorderOptions`).
+    pub independent_chunks: bool,
     pub encoders: EncoderSettings,
     pub container: Container,
     pub post: Outbox,
@@ -112,7 +116,9 @@ struct Session {
     started: bool,
     paused: bool,
     packets: Vec<Packet>,
-    ready: Vec<Packet>,
+    ready: Vec<(Packet, bool)>,
+    /// Independent chunks: the timeslice is full, the chunk ends before the next keyframe.
+    cut_due: Option<bool>,
     setup_error: Option<Error>,
     file: Option<FileSink>,
 }
@@ -155,10 +161,12 @@ impl Session {
                 }
             })
             .collect();
+        let has_video = config.tracks.iter().any(|t| t.kind == TrackKind::Video);
+        let pushed_only = config.tracks.iter().all(|t| t.pushed);
         Session {
             post: config.post,
             stats: config.stats,
-            interleaver: Interleaver::new(lanes.len()),
+            interleaver: Interleaver::new(lanes.len(), pushed_only),
             lanes,
             muxer: Muxer::new(config.container, &descriptions),
             cutter: ChunkCutter::new(config.timeslice_ms),
@@ -166,6 +174,7 @@ impl Session {
             paused: false,
             packets: Vec::new(),
             ready: Vec::new(),
+            cut_due: (config.independent_chunks && has_video).then_some(false),
             setup_error,
             file: config.file,
         }
@@ -294,16 +303,26 @@ impl Session {
             self.interleaver.push(p);
         }
         self.interleaver.pop_ready(all, &mut self.ready);
+        let dropped = self.interleaver.take_dropped();
+        self.stats.packets_dropped_late.fetch_add(dropped, Ordering::Relaxed);
         // A failed cut (the file) ends the session, but every packet taken here is muxed
         // first, so the blobs still hold all of it.
         let mut result = Ok(());
-        for p in std::mem::take(&mut self.ready) {
-            self.muxer.write(&p);
+        for (p, last) in std::mem::take(&mut self.ready) {
+            let video_key = p.keyframe && self.lanes[p.track].encoder.describe().codec.is_video();
+            if self.cut_due == Some(true) && video_key {
+                let cut = self.cut();
+                result = result.and(cut);
+            }
+            self.muxer.write(&p, last);
             self.ensure_started();
             if self.cutter.add(&p) {
-                let cut = self.cut();
-                if result.is_ok() {
-                    result = cut;
+                match &mut self.cut_due {
+                    Some(due) => *due = true,
+                    None => {
+                        let cut = self.cut();
+                        result = result.and(cut);
+                    }
                 }
             }
         }
@@ -320,6 +339,9 @@ impl Session {
     /// Ends the current blob: appends it to the file, if any, and posts it. A file that
     /// fails is written no more (the error ends the session); the blobs go on to the end.
     fn cut(&mut self) -> Result<()> {
+        if let Some(due) = &mut self.cut_due {
+            *due = false;
+        }
         let data = self.muxer.flush();
         let written = self.append_to_file(&data);
         self.post_blob(data);
