@@ -282,7 +282,7 @@ async ({files, streams}) => {
       await wait(sb, 'updateend');
     }
     ms.endOfStream();
-    await wait(el, 'loadedmetadata');
+    if (el.readyState < 1) await wait(el, 'loadedmetadata');
     const duration = ms.duration;
     const end = await playToEnd(el);
     return {name, duration, end, chunks: urls.length};

@@ -91,6 +91,8 @@ struct Lane {
     /// Audio: timeline position of the first sample (its packets count from there).
     audio_origin: Option<i64>,
     frame_ns: i64,
+    /// Video: timeline position of the last frame encoded.
+    last_video_pts: Option<i64>,
     ended: bool,
 }
 
@@ -197,6 +199,7 @@ impl Session {
                 resumed: false,
                 audio_origin: None,
                 frame_ns: (1e9 / fps) as i64,
+                last_video_pts: None,
                 ended: false,
             });
         }
@@ -283,6 +286,13 @@ impl Session {
             Media::Video(frame) => {
                 let duration = self.lanes[track].frame_ns;
                 let pts = self.place(track, frame.time, duration).max(0);
+                // A frame within 1 ms of the one before would share its Matroska timestamp
+                // (a refresh frame doubled by a source racing the recorder's start).
+                let lane = &mut self.lanes[track];
+                if lane.last_video_pts.is_some_and(|last| pts < last + 1_000_000) {
+                    return Flow::Continue;
+                }
+                lane.last_video_pts = Some(pts);
                 self.encode_video(track, &frame, pts, duration)
             }
         };
