@@ -12,11 +12,11 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Checks: ffmpeg (ffprobe). Device capture in CI: pulseaudio, its utils and the ALSA plugin;
 # libportaudio2 for sounddevice, the peer of the device benchmark. Independent clients of the
 # recordings (tests/test_clients.py): mkvtoolnix, GStreamer (its -good plugins have matroska
-# and vpx, -base has opus), and Chromium, which Playwright drives (never `playwright install`).
+# and vpx, -base has opus, -base-apps gst-discoverer-1.0), and Chromium, which Playwright drives (never `playwright install`).
 PACKAGES=(pkg-config cmake gcc g++ libasound2-dev libvpx-dev ffmpeg
           pulseaudio pulseaudio-utils libasound2-plugins libportaudio2 python3-venv
           mkvtoolnix gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-          chromium)
+          gstreamer1.0-plugins-base-apps chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

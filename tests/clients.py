@@ -317,7 +317,9 @@ def walk(b: bytes) -> Walk:
                         kids = {i: (d, s) for i, _, d, s in _elements(b, cdata, cstop)}
                         d, s = kids[0xA1]
                         dur = kids.get(0x9B)
-                        duration = None if dur is None else int.from_bytes(b[dur[0] : dur[1]], "big")
+                        duration = (
+                            None if dur is None else int.from_bytes(b[dur[0] : dur[1]], "big")
+                        )
                         block = _block(b, d, cluster, b[d:s], duration, True, len(w.clusters))
                         block.keyframe = 0xFB not in kids  # no ReferenceBlock
                         cluster.blocks.append(block)

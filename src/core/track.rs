@@ -235,9 +235,13 @@ impl Track {
         }
         let frame = Arc::new(frame);
         self.stats.delivered_frames.fetch_add(1, Ordering::Relaxed);
-        *self.last_frame.lock() = Some(frame.clone());
-        let targets: Vec<(usize, SessionInput)> =
-            self.attached.lock().iter().map(|a| (a.index, a.input.clone())).collect();
+        // The refresh frame is replaced under the lock `attach` takes: a session attaching
+        // now gets this frame either as its refresh frame or as a target, never as both.
+        let targets: Vec<(usize, SessionInput)> = {
+            let attached = self.attached.lock();
+            *self.last_frame.lock() = Some(frame.clone());
+            attached.iter().map(|a| (a.index, a.input.clone())).collect()
+        };
         let policy = *self.overflow.lock();
         for (index, input) in targets {
             match policy {

@@ -22,6 +22,7 @@ const SIMPLE_BLOCK: u32 = 0xA3;
 const BLOCK_GROUP: u32 = 0xA0;
 const BLOCK: u32 = 0xA1;
 const BLOCK_DURATION: u32 = 0x9B;
+const REFERENCE_BLOCK: u32 = 0xFB;
 const DISCARD_PADDING: u32 = 0x75A2;
 const VOID: u32 = 0xEC;
 const SEEK_HEAD: u32 = 0x114D_9B74;
@@ -75,6 +76,8 @@ pub struct WebmMuxer {
     layout: Layout,
     cues: Vec<(u64, u64)>,
     end_ns: i64,
+    /// Per track, the timestamp (ms) of its previous block, which a delta frame references.
+    previous_ms: Vec<Option<i64>>,
 }
 
 /// Where the header's patchable parts are, in stream offsets.
@@ -96,6 +99,7 @@ impl WebmMuxer {
     /// `doc_type`: "webm", or "matroska" for `video/x-matroska`.
     pub fn new(tracks: Vec<TrackInfo>, doc_type: &'static str) -> Self {
         let uids = random_uids(tracks.len());
+        let n_tracks = tracks.len();
         WebmMuxer {
             tracks,
             doc_type,
@@ -108,6 +112,7 @@ impl WebmMuxer {
             layout: Layout::default(),
             cues: Vec::new(),
             end_ns: 0,
+            previous_ms: vec![None; n_tracks],
         }
     }
 
@@ -150,6 +155,7 @@ impl WebmMuxer {
         });
         *has_blocks = true;
         let rel = (ms - *start) as i16;
+        let previous = self.previous_ms.get_mut(p.track).and_then(|m| m.replace(ms));
         let mut block = Vec::with_capacity(p.data.len() + 4);
         ebml::size(&mut block, p.track as u64 + 1);
         block.extend_from_slice(&rel.to_be_bytes());
@@ -167,6 +173,11 @@ impl WebmMuxer {
             ebml::master(body, BLOCK_GROUP, |g| {
                 ebml::bytes(g, BLOCK, &block);
                 ebml::uint(g, BLOCK_DURATION, duration);
+                if !p.keyframe {
+                    // Without it a BlockGroup's frame counts as a keyframe (seek target).
+                    let back = previous.map_or(-1, |prev| (prev - ms).min(-1));
+                    ebml::int(g, REFERENCE_BLOCK, back);
+                }
                 if p.discard_padding != 0 {
                     ebml::int(g, DISCARD_PADDING, p.discard_padding);
                 }

@@ -72,6 +72,8 @@ struct Lane {
     last_end: Option<i64>,
     resumed: bool,
     frame_ns: i64,
+    /// Video: timeline position of the last frame encoded.
+    last_video_pts: Option<i64>,
     ended: bool,
     /// Track time of the last stand-in picture recorded (disabled or muted video).
     last_filler: Option<i64>,
@@ -156,6 +158,7 @@ impl Session {
                     last_end: None,
                     resumed: false,
                     frame_ns: (1e9 / fps) as i64,
+                    last_video_pts: None,
                     ended: false,
                     last_filler: None,
                 }
@@ -228,6 +231,14 @@ impl Session {
             Media::Video(frame) => {
                 let duration = self.lanes[track].frame_ns;
                 let pts = self.place(track, frame.time, duration).max(0);
+                // Two frames within 1 ms would share a Matroska timestamp (1 ms scale), which
+                // demuxers reject: the later one is dropped, and counted.
+                let lane = &mut self.lanes[track];
+                if lane.last_video_pts.is_some_and(|last| pts < last + 1_000_000) {
+                    self.stats.video_frames_dropped.fetch_add(1, Ordering::Relaxed);
+                    return Flow::Continue;
+                }
+                lane.last_video_pts = Some(pts);
                 self.encode_video(track, &frame, pts, duration)
             }
         };
