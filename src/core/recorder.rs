@@ -345,11 +345,6 @@ impl Recorder {
             (None, Some(ms)) => KeyframeRule::EveryNs((ms * 1e6) as i64),
             (None, None) => KeyframeRule::Auto,
         };
-        // Independent chunks are cut at keyframes: one is due every timeslice.
-        let keyframes = match (inner.options.independent_chunks, timeslice_ms) {
-            (true, Some(ms)) => KeyframeRule::EveryNs((ms as i64).saturating_mul(1_000_000)),
-            _ => keyframes,
-        };
         let config = SessionConfig {
             tracks: recorded
                 .iter()

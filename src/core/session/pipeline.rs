@@ -329,7 +329,15 @@ impl Session {
             self.ensure_started();
             if self.cutter.add(&p) {
                 match &mut self.cut_due {
-                    Some(due) => *due = true,
+                    // The chunk ends before the next video keyframe, which is asked for now.
+                    Some(due) => {
+                        if !*due {
+                            *due = true;
+                            for lane in &mut self.lanes {
+                                lane.encoder.force_keyframe();
+                            }
+                        }
+                    }
                     None => {
                         let cut = self.cut();
                         result = result.and(cut);
