@@ -31,6 +31,8 @@ pub struct Interleaver {
     /// The pts of the last packet let out: no earlier packet may follow it.
     let_out: Option<i64>,
     dropped: u64,
+    /// Let each track's newest packet go too (a cut wants everything written so far).
+    releasing: bool,
 }
 
 impl Interleaver {
@@ -42,6 +44,7 @@ impl Interleaver {
             patient,
             let_out: None,
             dropped: 0,
+            releasing: false,
         }
     }
 
@@ -66,6 +69,14 @@ impl Interleaver {
         self.ended[track] = true;
     }
 
+    /// As [`Interleaver::pop_ready`], but each track's newest packet may leave as well (not
+    /// marked last: its track may go on): a chunk cut now holds everything written before.
+    pub fn pop_including_newest(&mut self, out: &mut Vec<(Packet, bool)>) {
+        self.releasing = true;
+        self.pop_ready(false, out);
+        self.releasing = false;
+    }
+
     /// Moves every packet that may be written now into `out`, in timestamp order, each with
     /// whether it is the last its track has shown so far (its duration must be written); with
     /// `all`, everything queued.
@@ -78,7 +89,7 @@ impl Interleaver {
                 .min();
             let Some((pts, track)) = next else { return };
             let newest_of_track = self.queues[track].len() == 1;
-            let own_ok = !newest_of_track || self.ended[track] || stale(pts);
+            let own_ok = !newest_of_track || self.ended[track] || self.releasing || stale(pts);
             let others_ok = (0..self.queues.len())
                 .filter(|&o| o != track)
                 .all(|o| self.ended[o] || self.seen[o].is_some_and(|s| s >= pts) || stale(pts));
@@ -87,7 +98,7 @@ impl Interleaver {
             }
             if let Some(p) = self.queues[track].pop_front() {
                 self.let_out = Some(p.pts);
-                out.push((p, newest_of_track));
+                out.push((p, newest_of_track && !self.releasing));
             }
         }
     }

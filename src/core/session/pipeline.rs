@@ -79,6 +79,17 @@ struct Lane {
     last_filler: Option<i64>,
 }
 
+/// How much of what the interleaver holds to mux now.
+#[derive(Clone, Copy)]
+enum Drain {
+    /// What may leave in timestamp order, each track's newest packet held back.
+    Ready,
+    /// The same and each track's newest packet: a cut now holds everything written before.
+    WithNewest,
+    /// Everything: the session ends.
+    All,
+}
+
 /// What a track's encoder is given: its declared format (a video track's first size).
 fn stream_params(plan: &TrackPlan) -> StreamParams {
     let s = &plan.settings;
@@ -210,7 +221,7 @@ impl Session {
                 self.interleaver.end_track(track);
                 let r = self.finish_lane(track);
                 if r.is_ok() && self.lanes.iter().all(|l| l.ended) {
-                    return match self.mux_pending(false) {
+                    return match self.mux_pending(Drain::Ready) {
                         Ok(()) => Flow::Finish(None, true),
                         Err(e) => Flow::Finish(Some(e), true),
                     };
@@ -242,7 +253,7 @@ impl Session {
                 self.encode_video(track, &frame, pts, duration)
             }
         };
-        match result.and_then(|()| self.mux_pending(false)) {
+        match result.and_then(|()| self.mux_pending(Drain::Ready)) {
             Ok(()) => Flow::Continue,
             Err(e) => Flow::Finish(Some(e), true),
         }
@@ -297,7 +308,9 @@ impl Session {
             Command::Pause | Command::Resume => {}
             Command::RequestData => {
                 self.ensure_started();
-                if let Err(e) = self.cut() {
+                // Everything written before the call goes into this blob.
+                let muxed = self.mux_pending(Drain::WithNewest);
+                if let Err(e) = muxed.and_then(|()| self.cut()) {
                     return Flow::Finish(Some(e), true);
                 }
             }
@@ -309,11 +322,18 @@ impl Session {
 
     /// Gives the encoders' packets their timeline position, interleaves and muxes what is
     /// ready; cuts a blob whenever the timeslice is full.
-    fn mux_pending(&mut self, all: bool) -> Result<()> {
+    fn mux_pending(&mut self, drain: Drain) -> Result<()> {
+        if !self.packets.is_empty() {
+            self.ensure_started();
+        }
         for p in std::mem::take(&mut self.packets) {
             self.interleaver.push(p);
         }
-        self.interleaver.pop_ready(all, &mut self.ready);
+        match drain {
+            Drain::Ready => self.interleaver.pop_ready(false, &mut self.ready),
+            Drain::WithNewest => self.interleaver.pop_including_newest(&mut self.ready),
+            Drain::All => self.interleaver.pop_ready(true, &mut self.ready),
+        }
         let dropped = self.interleaver.take_dropped();
         self.stats.packets_dropped_late.fetch_add(dropped, Ordering::Relaxed);
         // A failed cut (the file) ends the session, but every packet taken here is muxed
@@ -396,7 +416,7 @@ impl Session {
                 }
             }
         }
-        if let Err(e) = self.mux_pending(true) {
+        if let Err(e) = self.mux_pending(Drain::All) {
             error.get_or_insert(e);
         }
         // The last blob carries the Cues; the file gets them and the header patches too.
