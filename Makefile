@@ -3,7 +3,11 @@ PY := $(VENV)/bin/python
 
 .PHONY: build fmt lint test test-rust test-python test-fuzz fuzz bench demo
 
+# The extension, and next to it the device plugin (devices/: cpal and libasound, loaded on
+# first device use so that `import mediarecorder` never needs libasound).
 build:
+	cargo build --release -p mediarecorder-devices
+	cp target/release/libmediarecorder_devices.so python/mediarecorder/
 	$(VENV)/bin/maturin develop --release
 
 fmt:
@@ -15,6 +19,7 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --release --all-targets -- -D warnings
 	cargo clippy --release --no-default-features --all-targets -- -D warnings
+	cargo clippy --release -p mediarecorder-devices -- -D warnings
 	$(VENV)/bin/ruff check python tests benchmarks examples
 	$(VENV)/bin/ruff format --check python tests benchmarks examples
 	$(VENV)/bin/mypy

@@ -34,5 +34,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -r requirements-dev.txt
-.venv/bin/maturin develop --release --quiet 2>&1 | grep -v "^\s*$" | tail -n 2
+make build 2>&1 | grep -v "^\s*$" | tail -n 2
 echo "setup: done ($(.venv/bin/python -c 'import mediarecorder as m; print("mediarecorder", m.__version__)'))"

@@ -202,7 +202,8 @@ pub unsafe extern "C" fn mrd_open(
     out: *mut *mut Stream,
     err: *mut *mut c_char,
 ) -> c_int {
-    let wanted = (!host_id.is_null()).then(|| CStr::from_ptr(host_id).to_string_lossy().into_owned());
+    let wanted =
+        (!host_id.is_null()).then(|| CStr::from_ptr(host_id).to_string_lossy().into_owned());
     let rate = (sample_rate > 0).then_some(sample_rate);
     let ch = (channels > 0).then_some(channels);
     match open(wanted, rate, ch) {
@@ -273,9 +274,7 @@ fn open(wanted: Option<String>, rate: Option<u32>, ch: Option<u16>) -> Result<St
         ),
     }
     .map_err(|e| not_readable(format!("cannot open the audio input device: {e}")))?;
-    stream
-        .play()
-        .map_err(|e| not_readable(format!("cannot start the audio input device: {e}")))?;
+    stream.play().map_err(|e| not_readable(format!("cannot start the audio input device: {e}")))?;
     let cstr = |s: String| CString::new(s.replace('\0', " ")).unwrap_or_default();
     Ok(Stream {
         _stream: stream,

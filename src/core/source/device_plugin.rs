@@ -196,7 +196,11 @@ unsafe impl Send for PluginStream {}
 
 impl PluginStream {
     /// Opens `host_id` (None: the default input); 0 / None constraints take the device's default.
-    pub fn open(host_id: Option<&str>, sample_rate: Option<u32>, channels: Option<u16>) -> Result<Self> {
+    pub fn open(
+        host_id: Option<&str>,
+        sample_rate: Option<u32>,
+        channels: Option<u16>,
+    ) -> Result<Self> {
         let api = api()?;
         let id = host_id
             .map(|s| CString::new(s).map_err(|_| Error::InvalidValue("device id has a NUL".into())))
