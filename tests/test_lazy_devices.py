@@ -37,7 +37,8 @@ def test_without_libasound_only_device_calls_fail(tmp_path: Path) -> None:
     if os.geteuid() != 0 or shutil.which("unshare") is None or not LIBASOUND.exists():
         pytest.skip("needs root, unshare and libasound.so.2 to hide")
     target = LIBASOUND.resolve()
-    shell = f'mount --bind /dev/null {target} && exec {sys.executable} -c "$SCRIPT" {tmp_path / "t.webm"}'
+    out_file = tmp_path / "t.webm"
+    shell = f'mount --bind /dev/null {target} && exec {sys.executable} -c "$SCRIPT" {out_file}'
     out = subprocess.run(
         ["unshare", "--mount", "--propagation", "private", "sh", "-c", shell],
         env={**os.environ, "SCRIPT": SCRIPT},
