@@ -14,6 +14,17 @@ pub enum CodecId {
     Pcm(SampleFormat),
     Vp8,
     Vp9,
+    /// H.264/AVC. Packets are access units in AVCC form (4-byte big-endian NAL lengths, no
+    /// start codes, no parameter sets in band); `private` is the `AVCDecoderConfigurationRecord`
+    /// (`avcC`), as Matroska's `V_MPEG4/ISO/AVC` and MP4's `avc1` store it.
+    H264,
+    /// AV1. Packets are temporal units as low-overhead OBUs without temporal delimiters;
+    /// `private` is the `AV1CodecConfigurationRecord` (`av1C`, with the sequence header OBU),
+    /// as Matroska's `V_AV1` and MP4's `av01` store it.
+    Av1,
+    /// AAC-LC. Packets are raw access units (no ADTS header); `private` is the
+    /// `AudioSpecificConfig`; `delay_ns` covers the encoder's priming samples.
+    Aac,
 }
 
 impl CodecId {
@@ -24,11 +35,14 @@ impl CodecId {
             CodecId::Pcm(_) => "pcm",
             CodecId::Vp8 => "vp8",
             CodecId::Vp9 => "vp9",
+            CodecId::H264 => "avc1",
+            CodecId::Av1 => "av01",
+            CodecId::Aac => "mp4a.40.2",
         }
     }
 
     pub fn is_video(self) -> bool {
-        matches!(self, CodecId::Vp8 | CodecId::Vp9)
+        matches!(self, CodecId::Vp8 | CodecId::Vp9 | CodecId::H264 | CodecId::Av1)
     }
 }
 

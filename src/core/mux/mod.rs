@@ -82,6 +82,9 @@ fn matroska(d: &CodecDescription) -> webm::TrackInfo {
         CodecId::Pcm(SampleFormat::S16) => ("A_PCM/INT/LIT", 16),
         CodecId::Vp8 => ("V_VP8", 0),
         CodecId::Vp9 => ("V_VP9", 0),
+        CodecId::H264 => ("V_MPEG4/ISO/AVC", 0),
+        CodecId::Av1 => ("V_AV1", 0),
+        CodecId::Aac => ("A_AAC", 0),
     };
     webm::TrackInfo {
         codec_id,
