@@ -1,22 +1,21 @@
-"""Issue 8, item 3: how soon a live recording's chunks reach Python.
+"""Issue 8, item 3 (measured as issue 11, item 17 says): how soon a live recording's chunks
+reach Python.
 
-1. **Chunk latency**: a live ``ToneSource`` (48 kHz mono, Opus) recorded with
-   ``start(timeslice=100)``; for each chunk, the delay from the moment its last media was
-   captured to the moment its ``dataavailable`` handler runs.
+1. **Chunk latency**: a live source (48 kHz mono, Opus) recorded with
+   ``start(timeslice=100)``; for each chunk, the delay from the capture of its last sample to
+   the moment its ``dataavailable`` handler runs.
 2. **request_data() round trip**: a recorder started without a timeslice; the delay from a
    ``request_data()`` call to the moment the handler of the chunk it asked for runs.
 
     .venv/bin/python benchmarks/bench_latency.py [--seconds 20] [--requests 100] [--json out.json]
 
-How the capture moment is estimated: the recorder's media time starts at 0 with the first
-sample it receives after ``start()``, and a live source is paced in real time, so the sample at
-media time *m* ms was captured at about ``t_start + m / 1000``, where ``t_start`` is the
-midpoint of the ``start()`` call. A chunk's last media ends where the next chunk's media begins
-(``timecode`` of the next chunk = this chunk's ``timecode`` + its media duration), so its
-last sample was captured at ``t_start + next_timecode / 1000``. ``ToneSource``, like a capture
-device, hands each 10 ms block over once its 10 ms have passed, so that is also when the
-recorder can have it. The estimate errs by the time between ``start()`` and the first
-block (under a block). The last chunk (delivered by ``stop()``) is left out.
+How the capture moment is known: the source is an ``AudioSource`` fed by a thread that acts as
+a capture device, handing over a 10 ms block (480 samples) each time its 10 ms have passed
+and noting that moment on its own clock (``time.perf_counter``). The recording's media time
+is the sample count, so a chunk's last sample is sample ``48 * next_timecode - 1`` (its media
+ends where the next chunk's begins), captured when the block holding it was handed over. No
+estimate is involved, so no delay can come out negative. The last chunk (delivered by
+``stop()``) is left out.
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import mediarecorder as mr
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _harness as harness  # noqa: E402
@@ -47,24 +47,44 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank]
 
 
+BLOCK = 480  # samples: 10 ms at 48 kHz
+
+
 def chunk_latency(seconds: float) -> dict[str, Any]:
-    tone = mr.ToneSource(440.0)
-    rec = mr.MediaRecorder(mr.MediaStream([tone.track]), mime_type="audio/webm;codecs=opus")
+    source = mr.AudioSource(48000, 1)
+    rec = mr.MediaRecorder(mr.MediaStream([source.track]), mime_type="audio/webm;codecs=opus")
     seen: list[tuple[float, float, int]] = []  # (handler perf_counter, timecode ms, bytes)
     stopped = threading.Event()
     rec.ondataavailable = lambda e: seen.append((time.perf_counter(), e.timecode, len(e.data)))
     rec.onstop = lambda e: stopped.set()
-    time.sleep(0.5)
-    a = time.perf_counter()
+    captured: list[float] = []  # block k's last sample was captured at captured[k]
+    tone = (0.5 * np.sin(2 * np.pi * 440 * np.arange(BLOCK) / 48000)).astype(np.float32)
+    late = [0]
+
+    def device() -> None:
+        next_at = time.perf_counter()
+        end = next_at + seconds
+        while next_at < end:
+            next_at += BLOCK / 48000
+            delay = next_at - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            else:
+                late[0] += 1
+            captured.append(time.perf_counter())
+            source.write(tone)
+
     rec.start(TIMESLICE_MS)
-    b = time.perf_counter()
-    t_start = (a + b) / 2
-    time.sleep(seconds)
+    feeder = threading.Thread(target=device)
+    feeder.start()
+    feeder.join()
     rec.stop()
     stopped.wait(10)
-    dropped = tone.track.stats["dropped_frames"]
-    tone.track.stop()
-    delays = [(seen[i][0] - (t_start + seen[i + 1][1] / 1000)) * 1000 for i in range(len(seen) - 1)]
+    source.close()
+    delays = []
+    for i in range(len(seen) - 1):
+        last_sample = round(seen[i + 1][1] * 48) - 1
+        delays.append((seen[i][0] - captured[last_sample // BLOCK]) * 1000)
     durations = [seen[i + 1][1] - seen[i][1] for i in range(len(seen) - 1)]
     handed = delays
     return {
@@ -73,7 +93,6 @@ def chunk_latency(seconds: float) -> dict[str, Any]:
         "handover_p99_ms": percentile(handed, 99),
         "handover_max_ms": max(handed),
         "chunks": len(seen),
-        "start_call_ms": (b - a) * 1000,
         "delays_ms": delays,
         "median_ms": statistics.median(delays),
         "p99_ms": percentile(delays, 99),
@@ -82,7 +101,7 @@ def chunk_latency(seconds: float) -> dict[str, Any]:
         "chunk_media_ms_median": statistics.median(durations),
         "chunk_media_ms_min": min(durations),
         "chunk_media_ms_max": max(durations),
-        "dropped_frames": dropped,
+        "late_blocks": late[0],
     }
 
 
@@ -142,21 +161,14 @@ def main(argv: list[str] | None = None) -> int:
     rq_ok = trips["median_ms"] < TARGET_REQUEST_MS
     print()
     print(
-        f"Latency: live ToneSource 48 kHz mono Opus, timeslice={TIMESLICE_MS} ms, "
+        f"Latency: live 10 ms blocks, 48 kHz mono Opus, timeslice={TIMESLICE_MS} ms, "
         f"{args.seconds:g} s, {os.cpu_count()} CPUs"
     )
     harness.print_table(
         [("figure", 44), ("median ms", 11), ("p99 ms", 10), ("max ms", 10), ("target", 0)],
         [
             [
-                f"media clock -> dataavailable ({chunks['chunks']} chunks)",
-                f"{chunks['median_ms']:.1f}",
-                f"{chunks['p99_ms']:.1f}",
-                f"{chunks['max_ms']:.1f}",
-                "(estimate from start() + timecodes)",
-            ],
-            [
-                "last block handed over -> dataavailable",
+                f"last sample captured -> dataavailable ({chunks['chunks']} chunks)",
                 f"{chunks['handover_median_ms']:.1f}",
                 f"{chunks['handover_p99_ms']:.1f}",
                 f"{chunks['handover_max_ms']:.1f}",
@@ -174,8 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"chunk media duration: median {chunks['chunk_media_ms_median']:.1f} ms "
         f"(min {chunks['chunk_media_ms_min']:.1f}, max {chunks['chunk_media_ms_max']:.1f}); "
-        f"smallest delay {chunks['min_ms']:.1f} ms; track dropped frames "
-        f"{chunks['dropped_frames']}"
+        f"smallest delay {chunks['min_ms']:.1f} ms; blocks handed over late "
+        f"{chunks['late_blocks']}"
     )
     summary = [
         {

@@ -70,9 +70,7 @@ def ours_child(display: str, seconds: float, conn: Any) -> None:
     track = stream.get_video_tracks()[0]
     chunks: list[bytes] = []
     done = threading.Event()
-    rec = mr.MediaRecorder(
-        stream, mime_type="video/webm;codecs=vp8", video_bits_per_second=BITRATE
-    )
+    rec = mr.MediaRecorder(stream, mime_type="video/webm;codecs=vp8", video_bits_per_second=BITRATE)
     rec.ondataavailable = lambda e: chunks.append(e.data)
     rec.onstop = lambda e: done.set()
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -171,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         stop.set()
         painter.join()
     median = {n: statistics.median(r["cores"] for r in rs) for n, rs in runs.items()}
-    with_server = {n: statistics.median(r["cores_with_server"] for r in rs) for n, rs in runs.items()}
+    with_server = {
+        n: statistics.median(r["cores_with_server"] for r in rs) for n, rs in runs.items()
+    }
     frames_med = {n: statistics.median(r["frames"] for r in rs) for n, rs in runs.items()}
     ours, peer = "mediarecorder", "ffmpeg x11grab"
     passed = median[ours] < TARGET

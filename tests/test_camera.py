@@ -46,7 +46,9 @@ def vm(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def ok(result: dict[str, Any], step: str) -> dict[str, Any]:
     r = result[step]
-    assert "exception" not in r, f"{step}: {r.get('exception')}: {r.get('message')}\n{r.get('trace')}"
+    assert "exception" not in r, (
+        f"{step}: {r.get('exception')}: {r.get('message')}\n{r.get('trace')}"
+    )
     return r
 
 

@@ -287,3 +287,36 @@ def test_a_device_that_fails_ends_the_track_and_the_recording() -> None:
         assert track.ready_state == "ended"
         audio = decode(b"".join(chunks))
         assert audio.shape[1] > 0.5 * 48000  # what was captured before the failure is kept
+
+
+def test_a_device_stream_nobody_references_closes_the_device(pulse: PulseServer) -> None:
+    """The lifecycle rule of every source (README, "Sources"): once nothing references the
+    stream, its track or a recorder of it, the track ends and the device is closed, its
+    capture thread joined without the GIL."""
+    import gc
+
+    from .test_hardening import media_threads
+
+    def record_and_forget() -> mr.MediaStreamTrack:
+        stream = mr.get_user_media(audio=True)
+        wait_for_frames(stream.get_audio_tracks()[0])
+        assert captures() == before + 1
+        rec = mr.MediaRecorder(stream)
+        started = threading.Event()
+        rec.onstart = lambda e: started.set()
+        rec.start(timeslice=100)
+        assert started.wait(5)
+        return stream.get_audio_tracks()[0]._native  # type: ignore[return-value]
+
+    def captures() -> int:
+        # A device whose server died may leave its thread stuck in close (device.rs).
+        return media_threads().count("mediarecorder-c")
+
+    before = captures()
+    native = record_and_forget()
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while captures() > before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert captures() == before
+    assert native.ready_state == "ended"

@@ -40,7 +40,16 @@ class Xvfb:
                 break
         self.display = f":{n}"
         self.proc = subprocess.Popen(
-            ["Xvfb", self.display, "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp", "-noreset"]
+            [
+                "Xvfb",
+                self.display,
+                "-screen",
+                "0",
+                f"{width}x{height}x24",
+                "-nolisten",
+                "tcp",
+                "-noreset",
+            ]
             + list(args),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -9,7 +9,6 @@ error, 130 a second Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import io
 import logging
 import math
 import signal
@@ -22,11 +21,17 @@ from types import FrameType
 from typing import Any
 
 import numpy as np
-from rich import box
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
+
+try:
+    from rich import box
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
+    from rich.text import Text
+except ImportError:  # the [cli] extra is not installed: main() says so
+    _HAS_RICH = False
+else:
+    _HAS_RICH = True
 
 from ._capture import get_display_media
 from ._devices import enumerate_devices, get_user_media
@@ -39,7 +44,7 @@ from ._stream import MediaStream, MediaStreamTrack
 __all__ = ["main"]
 
 PROG = "mediarecorder"
-#: ms of media per chunk while recording from the command line: the level meter's pace.
+#: ms of media per chunk while recording from the command line.
 _TIMESLICE = 250
 #: Seconds between two updates of the live line.
 _REFRESH = 0.25
@@ -59,6 +64,13 @@ class _UsageError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line with ``argv`` (default: ``sys.argv[1:]``); returns the exit
     code. Usage errors exit 2 through ``SystemExit`` (argparse)."""
+    if not _HAS_RICH:
+        print(
+            f"{PROG}: error: the command line needs rich, which is not installed: "
+            "pip install 'mediarecorder[cli]'",
+            file=sys.stderr,
+        )
+        return 1
     parser = _parser()
     args = parser.parse_args(argv)
     command: Callable[[argparse.Namespace], int] = args.run
@@ -128,8 +140,7 @@ def _parser() -> argparse.ArgumentParser:
         nargs="?",
         const="",
         metavar="ID",
-        help="record a camera: the first one, or the device_id that `mediarecorder devices` "
-        "lists",
+        help="record a camera: the first one, or the device_id that `mediarecorder devices` lists",
     )
     rec.add_argument(
         "--duration", type=_seconds, metavar="SECONDS", help="stop after this long (wall time)"
@@ -316,7 +327,6 @@ def _run_recording(
 ) -> int:
     audio = stream.get_audio_tracks()
     video = stream.get_video_tracks()
-    meter = _LevelMeter.create() if audio else None
     errors: list[DOMException] = []
     recorded_type: list[str] = []
 
@@ -324,8 +334,6 @@ def _run_recording(
         # A chunk's type is the recorded one, also when the session ended before ``start``.
         if event.data.type and not recorded_type:
             recorded_type.append(event.data.type)
-        if meter is not None:
-            meter.feed(bytes(event.data))
 
     def on_error(event: Any) -> None:
         if event.error is not None:
@@ -335,7 +343,7 @@ def _run_recording(
     rec.add_event_listener("error", on_error)
 
     console = Console()
-    live_line = _LiveLine(output, audio, video, rec, meter)
+    live_line = _LiveLine(output, audio, video, rec)
     with _Interrupt() as interrupt, rec:
         _wait_for_devices(audio, interrupt)
         rec.start(_TIMESLICE, file=output)
@@ -385,13 +393,11 @@ class _LiveLine:
         audio: list[MediaStreamTrack],
         video: list[MediaStreamTrack],
         rec: MediaRecorder,
-        meter: _LevelMeter | None,
     ) -> None:
         self.output = output
         self.audio = audio[0] if audio else None
         self.video = video[0] if video else None
         self.rec = rec
-        self.meter = meter
 
     def render(self, elapsed: float) -> Text:
         line = Text(no_wrap=True, overflow="ellipsis")
@@ -403,11 +409,11 @@ class _LiveLine:
         except OSError:
             size = 0
         line.append(f"  {_human_bytes(size):>8}")
-        if self.meter is not None:
-            dbfs = self.meter.update()
-            line.append("  ")
-            line.append_text(_meter(dbfs))
         if self.audio is not None:
+            # The core measures the track's newest 100 ms on the samples themselves.
+            stats = self.audio.stats
+            line.append("  ")
+            line.append_text(_meter(stats["peak_dbfs"] if stats["delivered_frames"] else None))
             lost = self.audio.stats.get("dropped_frames", 0)
             line.append(f"  lost {lost} samples", style="bold red" if lost else "")
         if self.video is not None:
@@ -439,81 +445,6 @@ def _human_bytes(n: int) -> str:
             return f"{n_f:.1f} {unit}"
         n = int(n_f)
     return f"{n} B"  # not reached
-
-
-class _LevelMeter:
-    """The peak level of the newest chunk, in dBFS, by decoding it with PyAV.
-
-    Chunks after the first hold no header, so each one is decoded after the first chunk and
-    the first chunk's samples are skipped. Only the newest chunk is decoded at each update:
-    the meter shows the latest level, it does not have to keep up with every chunk.
-    """
-
-    def __init__(self, av: Any) -> None:
-        self._av = av
-        self._lock = threading.Lock()
-        self._first: bytes | None = None
-        self._first_samples = 0
-        self._pending: bytes | None = None
-        self.dbfs: float | None = None
-
-    @classmethod
-    def create(cls) -> _LevelMeter | None:
-        """A meter if PyAV is installed, else None (no meter is shown)."""
-        try:
-            import av
-        except ImportError:
-            return None
-        return cls(av)
-
-    def feed(self, chunk: bytes) -> None:
-        """Called with every chunk, in order (on the delivery thread)."""
-        with self._lock:
-            if self._first is None:
-                self._first = chunk
-            self._pending = chunk
-
-    def update(self) -> float | None:
-        """Decodes the newest chunk not yet measured; returns the level to show."""
-        with self._lock:
-            chunk, self._pending = self._pending, None
-            first = self._first
-        if chunk is None or first is None:
-            return self.dbfs
-        try:
-            if chunk is first:
-                peak, self._first_samples = self._peak(first, 0)
-            else:
-                peak, _ = self._peak(first + chunk, self._first_samples)
-        except Exception:  # noqa: BLE001 - a meter that cannot decode shows nothing
-            return self.dbfs
-        if peak is not None:
-            self.dbfs = 20 * math.log10(peak) if peak > 0 else -math.inf
-        return self.dbfs
-
-    def _peak(self, data: bytes, skip: int) -> tuple[float | None, int]:
-        """The peak magnitude of the audio after the first ``skip`` samples (per channel), and
-        how many samples there were."""
-        peak: float | None = None
-        seen = 0
-        with self._av.open(io.BytesIO(data)) as container:
-            if not container.streams.audio:
-                return None, 0
-            for frame in container.decode(container.streams.audio[0]):
-                n = frame.samples
-                seen += n
-                if seen <= skip:
-                    continue
-                a = frame.to_ndarray()
-                if np.issubdtype(a.dtype, np.integer):
-                    a = a / float(np.iinfo(a.dtype).max)
-                if not frame.format.is_planar:
-                    a = a.reshape(n, -1).T
-                a = a[:, max(0, n - (seen - skip)) :]
-                if a.size:
-                    value = float(np.max(np.abs(a)))
-                    peak = value if peak is None else max(peak, value)
-        return peak, seen
 
 
 # -- demo ------------------------------------------------------------------------------------

@@ -74,6 +74,8 @@ class ErrorEvent(Event):
     """The ``error`` event: ``error`` is the DOMException that ended the recording."""
 
     def __init__(self, type: str, error: DOMException | None = None, *, target: Any = None) -> None:
+        if error is not None and not isinstance(error, DOMException):
+            raise TypeError(f"error: expected a DOMException or None, got {type_name(error)}")
         super().__init__(type, target=target)
         self.error = error
         self.message = error.message if error is not None else ""

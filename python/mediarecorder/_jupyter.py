@@ -3,8 +3,8 @@
 
 In Jupyter a :class:`Recording` renders as an ``<audio controls>`` (or ``<video controls>``)
 element playing the recording from a ``data:`` URL. ``duration`` and the audio methods decode
-with PyAV (``pip install av``); :meth:`Recording.plot` draws with matplotlib
-(``pip install matplotlib``). Neither is needed to record.
+with PyAV; :meth:`Recording.plot` draws with matplotlib: ``pip install
+'mediarecorder[notebook]'`` brings both. Neither is needed to record.
 """
 
 from __future__ import annotations
@@ -393,7 +393,8 @@ def _require(module: str, what: str) -> None:
     except ImportError:
         package = {"av": "av (PyAV)"}.get(module, module)
         raise ImportError(
-            f"{what} needs {package}, which is not installed: pip install {module.split('.')[0]}"
+            f"{what} needs {package}, which is not installed: "
+            f"pip install 'mediarecorder[notebook]' (or pip install {module.split('.')[0]})"
         ) from None
 
 

@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from . import _native
-from ._errors import DOMException
+from ._errors import DOMException, InvalidStateError, NotSupportedError
 from ._events import Blob, BlobEvent, ErrorEvent, Event, EventHandler, type_name
 from ._stream import MediaStream
 
@@ -24,17 +24,13 @@ __all__ = ["MediaRecorder"]
 log = logging.getLogger("mediarecorder")
 
 _EVENT_TYPES = ("start", "stop", "dataavailable", "pause", "resume", "error")
+_HANDLER_ATTRIBUTES = frozenset("on" + t for t in _EVENT_TYPES)
 _UINT32_MAX = 2**32 - 1
 #: How long ``__exit__`` waits for the ``stop`` event.
 _EXIT_TIMEOUT = 30.0
 
-# The library's delivery thread (one for the whole library), recorded at dispatch time: a
-# call that waits for an event must not be made on it.
-_delivery_ident: int | None = None
-
-
-def _on_delivery_thread() -> bool:
-    return _delivery_ident is not None and threading.get_ident() == _delivery_ident
+# A call that waits for an event must not be made on the library's delivery thread.
+_on_delivery_thread = _native.on_delivery_thread
 
 
 class _End:
@@ -55,6 +51,12 @@ class MediaRecorder:
     With ``event_loop`` (an asyncio loop), every handler call is scheduled on that loop with
     ``call_soon_threadsafe`` instead, in the same order; handlers then run on the loop's thread
     and may use asyncio freely. Events for a loop that has been closed are dropped (logged).
+
+    With ``independent_chunks=True``, every chunk that a ``timeslice`` cuts starts with a video
+    keyframe in a new Cluster, so each chunk after the first decodes on its own (after the
+    first chunk's header), for chunks stored or sent one by one: a keyframe is forced every
+    ``timeslice`` of media and the chunk ends just before it. It costs the extra keyframes (see
+    the README for figures). Audio-only recordings need nothing: every chunk is independent.
 
     Beyond the spec: ``with MediaRecorder(stream) as rec:`` stops the recording and waits for
     its ``stop`` event on the way out; :meth:`wait` blocks until the session has stopped;
@@ -81,11 +83,16 @@ class MediaRecorder:
         video_key_frame_interval_count: int | None = None,
         *,
         event_loop: asyncio.AbstractEventLoop | None = None,
+        independent_chunks: bool = False,
     ) -> None:
         if not isinstance(stream, MediaStream):
             raise TypeError(f"stream: expected MediaStream, got {type_name(stream)}")
         if not isinstance(mime_type, str):
             raise TypeError(f"mime_type: expected str, got {type_name(mime_type)}")
+        if not _encodable(mime_type):
+            raise NotSupportedError(
+                f"mime_type {mime_type!r} is not supported: it is not valid Unicode"
+            )
         for name, value in (
             ("audio_bits_per_second", audio_bits_per_second),
             ("video_bits_per_second", video_bits_per_second),
@@ -113,6 +120,10 @@ class MediaRecorder:
             raise TypeError(
                 f"event_loop: expected an asyncio event loop or None, got {type_name(event_loop)}"
             )
+        if not isinstance(independent_chunks, bool):
+            raise TypeError(
+                f"independent_chunks: expected a bool, got {type_name(independent_chunks)}"
+            )
         self._event_loop = event_loop
         # Sessions: started (start() returned), whose start event was dispatched, whose stop
         # event was dispatched. The k-th stop event ends the k-th session: events are ordered.
@@ -120,11 +131,13 @@ class MediaRecorder:
         self._sessions_started = 0
         self._start_events = 0
         self._sessions_stopped = 0
-        self._taps: list[Callable[[Event], None]] = []
+        self._taps: list[Callable[[Event, _native.BlobTicket | None], None]] = []
         self._async_waiters: list[
             tuple[Callable[[], bool], asyncio.AbstractEventLoop, asyncio.Future[None]]
         ] = []
         self._stream = stream
+        # Its threads exist in this process only: a forked child cannot use it (see _check_pid).
+        self._pid = os.getpid()
         self._listeners: dict[str, list[Callable[[Any], object]]] = {t: [] for t in _EVENT_TYPES}
         self.onstart = self.onstop = self.ondataavailable = None
         self.onpause = self.onresume = self.onerror = None
@@ -139,8 +152,24 @@ class MediaRecorder:
             if video_key_frame_interval_duration is None
             else float(video_key_frame_interval_duration),
             video_key_frame_interval_count,
+            independent_chunks,
         )
         stream._watch(self)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A handler that is not callable would only fail when its event comes, on another
+        # thread: refuse it here, where the mistake is.
+        if name in _HANDLER_ATTRIBUTES and value is not None and not callable(value):
+            raise TypeError(f"{name}: expected a callable or None, got {type_name(value)}")
+        object.__setattr__(self, name, value)
+
+    def _check_pid(self, method: str) -> None:
+        if os.getpid() != self._pid:
+            raise InvalidStateError(
+                f"MediaRecorder: created in process {self._pid}, which has forked; {method}() "
+                "cannot be used in this process (the recorder's threads do not exist here): "
+                "create a new MediaRecorder in this process"
+            )
 
     # -- attributes -------------------------------------------------------------------------
 
@@ -175,16 +204,25 @@ class MediaRecorder:
         return self._native.audio_bitrate_mode  # type: ignore[return-value]
 
     @property
-    def stats(self) -> dict[str, int]:
-        """Counters over this recorder's sessions: ``video_frames_received``,
+    def stats(self) -> dict[str, float]:
+        """Counters over this recorder's sessions: ``video_frames_received`` (a disabled
+        track's black stand-ins count when they are recorded: one per second),
         ``video_frames_dropped`` (the encoder was behind and its queue of 8 frames was full;
-        audio is never dropped) and ``video_frames_encoded``."""
-        received, dropped, encoded = self._native.stats()
-        return {
+        audio is never dropped), ``video_frames_encoded`` and ``packets_dropped_late`` (a live
+        track stalled for more than 500 ms of media: its packets that then arrived earlier
+        than what had been written were dropped, not written out of order); and, when the
+        current (or last) session records audio, that track's level over its newest 100 ms:
+        ``audio_peak_dbfs`` and ``audio_rms_dbfs`` (see :attr:`MediaStreamTrack.stats`)."""
+        received, dropped, encoded, late, level = self._native.stats()
+        out: dict[str, float] = {
             "video_frames_received": received,
             "video_frames_dropped": dropped,
             "video_frames_encoded": encoded,
+            "packets_dropped_late": late,
         }
+        if level is not None:
+            out["audio_peak_dbfs"], out["audio_rms_dbfs"] = level
+        return out
 
     # -- methods ----------------------------------------------------------------------------
 
@@ -205,6 +243,7 @@ class MediaRecorder:
         _check_uint(timeslice, "timeslice")
         if file is not None and not isinstance(file, (str, os.PathLike)):
             raise TypeError(f"file: expected a path (str or os.PathLike), got {type_name(file)}")
+        self._check_pid("start")
         tracks = [t._native for t in self._stream.get_tracks()]
         self._native.start(tracks, timeslice, None if file is None else os.fspath(file))
         with self._sync:
@@ -212,19 +251,25 @@ class MediaRecorder:
 
     def stop(self) -> None:
         """Stops recording; returns at once. Everything written before the call is encoded and
-        delivered before the ``stop`` event. Does nothing when inactive."""
+        delivered before the ``stop`` event. Does nothing when inactive, and in a forked child
+        process (the recording goes on in the parent)."""
+        if os.getpid() != self._pid:
+            return
         self._native.stop()
 
     def pause(self) -> None:
         """Pauses; the paused span leaves no gap in the recording."""
+        self._check_pid("pause")
         self._native.pause()
 
     def resume(self) -> None:
         """Resumes a paused recording."""
+        self._check_pid("resume")
         self._native.resume()
 
     def request_data(self) -> None:
         """Queues a ``dataavailable`` with everything recorded since the last one."""
+        self._check_pid("request_data")
         self._native.request_data()
 
     @staticmethod
@@ -232,7 +277,7 @@ class MediaRecorder:
         """True if and only if the constructor accepts ``mime_type``."""
         if not isinstance(mime_type, str):
             raise TypeError(f"mime_type: expected str, got {type_name(mime_type)}")
-        return _native.is_type_supported(mime_type)
+        return _encodable(mime_type) and _native.is_type_supported(mime_type)
 
     # -- events -----------------------------------------------------------------------------
 
@@ -267,9 +312,11 @@ class MediaRecorder:
         mime_type: str | None,
         timecode: float | None,
         error: DOMException | None,
+        ticket: _native.BlobTicket | None = None,
     ) -> None:
-        global _delivery_ident
-        _delivery_ident = threading.get_ident()
+        # `ticket` holds the blob's bytes in the recorder's budget until every consumer has
+        # taken the blob: the handlers (here, or on `event_loop` when it runs them) and the
+        # chunk iterators (when they yield it); it is released when the last reference goes.
         event: Event
         if type == "dataavailable":
             event = BlobEvent(
@@ -285,12 +332,23 @@ class MediaRecorder:
             self._run_handlers(event)
         else:
             try:
-                loop.call_soon_threadsafe(self._run_handlers, event)
+                loop.call_soon_threadsafe(self._run_handlers, event, ticket)
             except RuntimeError:  # the loop is closed
                 log.warning("event loop %r is closed: %s not delivered", loop, event)
-        self._observe(event)
+        self._observe(event, ticket)
 
-    def _run_handlers(self, event: Event) -> None:
+    def _run_handlers(self, event: Event, ticket: object = None) -> None:
+        if self._event_loop is not None and not _on_delivery_thread():
+            # On the loop's thread: a handler that writes to a source must not wait there.
+            previous = _native.set_handler_thread(True)
+            try:
+                self._call_handlers(event)
+            finally:
+                _native.set_handler_thread(previous)
+        else:
+            self._call_handlers(event)
+
+    def _call_handlers(self, event: Event) -> None:
         handler = getattr(self, "on" + event.type, None)
         # A snapshot: listeners removed by a handler during this dispatch still run this once,
         # as on the web, and the list may be changed freely from inside a handler.
@@ -302,12 +360,12 @@ class MediaRecorder:
             except Exception as exc:  # noqa: BLE001 - reported, never stops delivery
                 _native.report_unraisable(exc, callback)
 
-    def _observe(self, event: Event) -> None:
+    def _observe(self, event: Event, ticket: _native.BlobTicket | None = None) -> None:
         """The library's own bookkeeping, on the delivery thread after the handlers (or after
         scheduling them on ``event_loop``): chunk iterators, :meth:`wait` and the awaitables."""
         for tap in list(self._taps):
             try:
-                tap(event)
+                tap(event, ticket)
             except Exception as exc:  # noqa: BLE001 - reported, never stops delivery
                 _native.report_unraisable(exc, tap)
         with self._sync:
@@ -327,10 +385,10 @@ class MediaRecorder:
             except RuntimeError:  # the loop is closed: nobody awaits it any more
                 pass
 
-    def _add_tap(self, tap: Callable[[Event], None]) -> None:
+    def _add_tap(self, tap: Callable[[Event, _native.BlobTicket | None], None]) -> None:
         self._taps.append(tap)
 
-    def _remove_tap(self, tap: Callable[[Event], None]) -> None:
+    def _remove_tap(self, tap: Callable[[Event, _native.BlobTicket | None], None]) -> None:
         if tap in self._taps:
             self._taps.remove(tap)
 
@@ -374,6 +432,9 @@ class MediaRecorder:
                 )
             if math.isnan(timeout):
                 raise ValueError("timeout: expected a number of seconds, got nan")
+            if math.isinf(timeout) and timeout > 0:
+                timeout = None
+        self._check_pid("wait")
         if _on_delivery_thread():
             raise RuntimeError(
                 "MediaRecorder.wait() called from an event handler: the handler runs on the "
@@ -399,9 +460,10 @@ class MediaRecorder:
 
         Raises ``RuntimeError`` when called from an event handler (it would deadlock).
 
-        Memory: blobs wait in an unbounded queue until the loop takes them. The library bounds
-        only blobs not yet handed to Python (64 MiB), so a loop that falls behind a live
-        source for long holds the difference.
+        Memory: blobs the loop has not taken yet count towards the recorder's 64 MiB bound on
+        undelivered blobs; when it is reached, the recording waits for the loop (sources are
+        slowed down as for a slow handler). So do not write to the recorded source from the
+        thread that iterates, without taking blobs in between.
         """
         _check_uint(timeslice, "timeslice")
         if _on_delivery_thread():
@@ -410,7 +472,7 @@ class MediaRecorder:
                 "thread that delivers the chunks, so the iteration could never go on; use "
                 "ondataavailable instead"
             )
-        items: queue.Queue[Blob | _End] = queue.Queue()
+        items: queue.Queue[_Chunk | _End] = queue.Queue()
         cleanup = self._attach_chunk_tap(items.put, timeslice)
         iterator = _sync_chunks(items, cleanup)
         weakref.finalize(iterator, cleanup)
@@ -425,9 +487,9 @@ class MediaRecorder:
         """
         _check_uint(timeslice, "timeslice")
         loop = asyncio.get_running_loop()
-        items: asyncio.Queue[Blob | _End] = asyncio.Queue()
+        items: asyncio.Queue[_Chunk | _End] = asyncio.Queue()
 
-        def put(item: Blob | _End) -> None:
+        def put(item: _Chunk | _End) -> None:
             loop.call_soon_threadsafe(items.put_nowait, item)
 
         cleanup = self._attach_chunk_tap(put, timeslice)
@@ -497,21 +559,21 @@ class MediaRecorder:
                     self._async_waiters.remove(waiter)
 
     def _attach_chunk_tap(
-        self, put: Callable[[Blob | _End], None], timeslice: int | None
+        self, put: Callable[[_Chunk | _End], None], timeslice: int | None
     ) -> Callable[[], None]:
         """Attaches a tap that hands one session's blobs to ``put``, then an ``_End``; starts
         the recorder if it is inactive. Returns the cleanup for the consumer to call when it
         ends or is dropped: it detaches the tap and stops the session if it is still going."""
         state = _TapState()
 
-        def tap(event: Event) -> None:
+        def tap(event: Event, ticket: _native.BlobTicket | None) -> None:
             # Events come in order: until its stop event, an event belongs to the session
             # after the last stopped one.
             if state.ended or self._sessions_stopped + 1 != state.session:
                 return
             try:
                 if isinstance(event, BlobEvent):
-                    put(event.data)
+                    put((event.data, ticket))
                 elif isinstance(event, ErrorEvent):
                     state.error = event.error
                 elif event.type == "stop":
@@ -548,6 +610,15 @@ class MediaRecorder:
         return f"<MediaRecorder state={self.state!r} mime_type={self.mime_type!r}>"
 
 
+def _encodable(text: str) -> bool:
+    """False for strings Rust cannot hold (lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_uint(value: object, name: str) -> None:
     if value is None:
         return
@@ -568,7 +639,18 @@ class _TapState:
         self.ended = False
 
 
-def _sync_chunks(items: queue.Queue[Blob | _End], cleanup: Callable[[], None]) -> Iterator[Blob]:
+#: A blob for a chunk iterator, with the ticket that keeps it in the budget until taken.
+_Chunk = tuple[Blob, "_native.BlobTicket | None"]
+
+
+def _take(chunk: _Chunk) -> Blob:
+    blob, ticket = chunk
+    if ticket is not None:
+        ticket.release()
+    return blob
+
+
+def _sync_chunks(items: queue.Queue[_Chunk | _End], cleanup: Callable[[], None]) -> Iterator[Blob]:
     try:
         while True:
             item = items.get()
@@ -576,13 +658,13 @@ def _sync_chunks(items: queue.Queue[Blob | _End], cleanup: Callable[[], None]) -
                 if item.error is not None:
                     raise item.error
                 return
-            yield item
+            yield _take(item)
     finally:
         cleanup()
 
 
 async def _async_chunks(
-    items: asyncio.Queue[Blob | _End], cleanup: Callable[[], None]
+    items: asyncio.Queue[_Chunk | _End], cleanup: Callable[[], None]
 ) -> AsyncIterator[Blob]:
     try:
         while True:
@@ -591,7 +673,7 @@ async def _async_chunks(
                 if item.error is not None:
                     raise item.error
                 return
-            yield item
+            yield _take(item)
     finally:
         cleanup()
 

@@ -17,9 +17,10 @@ class AudioSource:
     """Audio pushed from NumPy.
 
     ``write(samples)`` takes float32/float64 in [-1, 1] or int16, shaped ``(n,)`` (mono) or
-    ``(n, channels)``. Media time is the sample count: writing faster than real time records
-    faster than real time. While a recorder's queue is full, ``write`` waits (with the GIL
-    released) instead of dropping audio.
+    ``(n, channels)``. Louder float samples are clipped to [-1, 1], the same for every codec;
+    NaN and infinity raise ``ValueError``. Media time is the sample count: writing faster than
+    real time records faster than real time. While a recorder's queue is full, ``write`` waits
+    (with the GIL released) instead of dropping audio.
     """
 
     def __init__(self, sample_rate: int = 48000, channels: int = 1, label: str = "") -> None:

@@ -25,6 +25,11 @@ class MediaStreamTrack:
         self.onended = None
         native.on_end(_weak_call(self, MediaStreamTrack._fire_ended))
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "onended" and value is not None and not callable(value):
+            raise TypeError(f"onended: expected a callable or None, got {type_name(value)}")
+        object.__setattr__(self, name, value)
+
     @property
     def id(self) -> str:
         return self._native.id
@@ -66,10 +71,14 @@ class MediaStreamTrack:
         return dict(self._native.settings())
 
     @property
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> dict[str, float]:
         """Frame counters: ``total_frames`` (produced by the source or device),
         ``delivered_frames`` (handed to recorders), ``dropped_frames`` (lost before that: a
-        device's capture ring overflowed) and ``device_overruns`` (reported by the driver)."""
+        device's capture ring overflowed) and ``device_overruns`` (reported by the driver).
+        Audio tracks also give their level over the newest 100 ms they delivered, measured on
+        the samples themselves: ``peak_dbfs`` and ``rms_dbfs`` (full scale is 0 dBFS, a
+        half-scale sine reads -6.0 and -9.0; ``-inf`` before the first sample and for
+        silence)."""
         return dict(self._native.stats())
 
     def _fire_ended(self) -> None:
@@ -96,6 +105,11 @@ class MediaStream:
     def __init__(self, tracks: Iterable[MediaStreamTrack] = ()) -> None:
         if isinstance(tracks, MediaStream):
             tracks = tracks.get_tracks()
+        elif isinstance(tracks, (str, bytes)) or not isinstance(tracks, Iterable):
+            raise TypeError(
+                "tracks: expected an iterable of MediaStreamTrack or a MediaStream, "
+                f"got {type_name(tracks)}"
+            )
         self.id = str(uuid.uuid4())
         self._tracks: list[MediaStreamTrack] = []
         self._watchers: weakref.WeakSet[Any] = weakref.WeakSet()

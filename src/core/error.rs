@@ -1,6 +1,9 @@
 //! The one error type of the core. The binding maps each variant to exactly one Python
-//! exception (`src/python/errors.rs`); the DOMException name a variant carries is the name the
-//! web platform would use.
+//! exception (`src/python/errors.rs`). The core names no Python type: a variant carries the
+//! DOMException name the web platform would use where there is one ([`Error::dom_name`]), and
+//! structured causes (an OS error's number and path) where the caller may need them.
+
+use std::path::{Path, PathBuf};
 
 /// Everything that can go wrong in the core.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,21 +32,22 @@ pub enum Error {
     /// A constraint cannot be satisfied (`OverconstrainedError`); `constraint` names it.
     #[error("{message}")]
     Overconstrained { constraint: String, message: String },
-    /// A file could not be written (Python `OSError`).
+    /// The operating system refused an I/O operation.
     #[error("{0}")]
-    Io(String),
-    /// A value is out of range or malformed (Python `ValueError`).
+    Io(IoFailure),
+    /// An argument's value is out of range or malformed.
     #[error("{0}")]
     InvalidValue(String),
-    /// A value has the wrong type (Python `TypeError`).
+    /// An argument has the wrong type.
     #[error("{0}")]
     InvalidType(String),
 }
 
 impl Error {
-    /// The DOMException name, or the Python built-in for argument errors.
-    pub fn name(&self) -> &'static str {
-        match self {
+    /// The DOMException name of the variants the web platform has one for; `None` for I/O
+    /// and argument errors, which are the host language's own kinds.
+    pub fn dom_name(&self) -> Option<&'static str> {
+        Some(match self {
             Error::InvalidState(_) => "InvalidStateError",
             Error::NotSupported(_) => "NotSupportedError",
             Error::InvalidModification(_) => "InvalidModificationError",
@@ -52,11 +56,67 @@ impl Error {
             Error::NotFound(_) => "NotFoundError",
             Error::NotReadable(_) => "NotReadableError",
             Error::Overconstrained { .. } => "OverconstrainedError",
-            Error::Io(_) => "OSError",
-            Error::InvalidValue(_) => "ValueError",
-            Error::InvalidType(_) => "TypeError",
+            Error::Io(_) | Error::InvalidValue(_) | Error::InvalidType(_) => return None,
+        })
+    }
+
+    /// An I/O failure of `action` ("create", "write", ...) on `path`.
+    pub fn io(action: &'static str, path: &Path, e: &std::io::Error) -> Self {
+        Error::Io(IoFailure::new(action, Some(path), e))
+    }
+}
+
+/// An operating-system I/O failure, kept as the OS reported it so that the embedder can raise
+/// what its own I/O would (errno, strerror, filename).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IoFailure {
+    /// What was being done: "create", "write", "finish".
+    pub action: &'static str,
+    pub path: Option<PathBuf>,
+    /// The OS error number, when the failure came from the OS.
+    pub errno: Option<i32>,
+    /// The OS's description of `errno` (strerror), or the I/O layer's own message.
+    pub reason: String,
+}
+
+impl IoFailure {
+    pub fn new(action: &'static str, path: Option<&Path>, e: &std::io::Error) -> Self {
+        let errno = e.raw_os_error();
+        let mut reason = e.to_string();
+        // std appends " (os error N)" to strerror; keep the OS's own words, as Python does.
+        if let Some(n) = errno {
+            if let Some(stripped) = reason.strip_suffix(&format!(" (os error {n})")) {
+                reason = stripped.to_string();
+            }
+        }
+        IoFailure { action, path: path.map(Path::to_path_buf), errno, reason }
+    }
+}
+
+impl std::fmt::Display for IoFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.path {
+            Some(p) => write!(f, "cannot {} {}: {}", self.action, p.display(), self.reason),
+            None => write!(f, "cannot {}: {}", self.action, self.reason),
         }
     }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_failures_keep_errno_path_and_the_os_words() {
+        let e = std::io::Error::from_raw_os_error(28);
+        let err = Error::io("write", Path::new("/dev/full"), &e);
+        let Error::Io(f) = &err else { panic!("{err:?}") };
+        assert_eq!(f.errno, Some(28));
+        assert_eq!(f.path.as_deref(), Some(Path::new("/dev/full")));
+        assert_eq!(f.reason, "No space left on device");
+        assert_eq!(err.to_string(), "cannot write /dev/full: No space left on device");
+        assert_eq!(err.dom_name(), None);
+    }
+}

@@ -15,6 +15,32 @@ pub fn clock_ns() -> i64 {
     EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as i64
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackKind {
+    Audio,
+    Video,
+}
+
+impl TrackKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrackKind::Audio => "audio",
+            TrackKind::Video => "video",
+        }
+    }
+}
+
+/// What `get_settings()` reports.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrackSettings {
+    pub sample_rate: Option<u32>,
+    pub channel_count: Option<u16>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub frame_rate: Option<f64>,
+    pub device_id: Option<String>,
+}
+
 /// Interleaved 32-bit float PCM in [-1, 1].
 #[derive(Debug, Clone, Default)]
 pub struct AudioBlock {
@@ -41,6 +67,9 @@ pub struct VideoFrame {
     pub height: u32,
     pub time: i64,
     pub data: Vec<u8>,
+    /// A stand-in picture of a disabled or muted track: sessions record at most one per
+    /// second of them.
+    pub filler: bool,
 }
 
 impl VideoFrame {
@@ -58,7 +87,15 @@ impl VideoFrame {
         let y = width as usize * height as usize;
         let mut data = vec![128u8; Self::byte_len(width, height)];
         data[..y].fill(16);
-        VideoFrame { width, height, time, data }
+        VideoFrame { width, height, time, data, filler: false }
+    }
+
+    /// Turns this picture into black in place, marked as a stand-in.
+    pub fn blacken(&mut self) {
+        let y = self.width as usize * self.height as usize;
+        self.data[..y].fill(16);
+        self.data[y..].fill(128);
+        self.filler = true;
     }
 
     /// `(y, u, v)` plane slices.

@@ -4,6 +4,7 @@
 //! subtype and parameter names, quoted or unquoted `codecs` lists (`codecs=vp8,opus`), and codec
 //! identifiers compared by the lowercased part before the first `.` (`VP8`, `vp8.0`).
 
+use crate::core::codec::{CodecId, SampleFormat};
 pub use crate::core::encode::vpx::VideoCodec;
 
 /// The top-level type of a recording.
@@ -65,6 +66,14 @@ impl Container {
         }
     }
 
+    /// How this container stores uncompressed audio.
+    pub fn pcm_format(self) -> SampleFormat {
+        match self {
+            Container::Wav => SampleFormat::S16,
+            _ => SampleFormat::F32,
+        }
+    }
+
     pub fn holds_video(self) -> bool {
         matches!(self, Container::Webm | Container::Matroska)
     }
@@ -83,6 +92,22 @@ pub struct MimeType {
 impl MimeType {
     pub fn audio(&self) -> Codec {
         self.audio_codec.unwrap_or(self.container.default_audio())
+    }
+
+    /// What an audio track of this type is encoded as.
+    pub fn audio_codec_id(&self) -> CodecId {
+        match self.audio() {
+            Codec::Opus => CodecId::Opus,
+            Codec::Pcm => CodecId::Pcm(self.container.pcm_format()),
+        }
+    }
+
+    /// What a video track of this type is encoded as (VP8 unless the type says otherwise).
+    pub fn video_codec_id(&self) -> CodecId {
+        match self.video_codec.unwrap_or(VideoCodec::Vp8) {
+            VideoCodec::Vp8 => CodecId::Vp8,
+            VideoCodec::Vp9 => CodecId::Vp9,
+        }
     }
 }
 
@@ -134,7 +159,7 @@ pub fn parse(type_: &str) -> Result<MimeType, String> {
                 .map(|c| c.trim_matches(is_ascii_ws))
                 .map(|c| c.split('.').next().unwrap_or("").to_ascii_lowercase())
                 .collect::<Vec<_>>();
-            if list.iter().any(|c| c.is_empty()) {
+            if list.iter().any(std::string::String::is_empty) {
                 return Err(format!("empty codec in {type_:?}"));
             }
             codecs = Some(list);

@@ -13,19 +13,22 @@
 //! core through the [`recorder::EventSink`] trait, which the binding implements.
 
 pub mod bitrate;
+pub mod codec;
 pub mod encode;
 pub mod error;
-mod inbox;
+pub mod level;
 pub mod media;
 pub mod mime;
 pub mod mux;
 pub mod packet;
-mod pipeline;
 pub mod recorder;
 pub mod resample;
+mod session;
 pub mod sink;
 pub mod source;
+pub mod stats;
 pub mod track;
+pub mod wait;
 
 #[cfg(test)]
 mod tests;

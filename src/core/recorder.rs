@@ -15,13 +15,17 @@ static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 use parking_lot::Mutex;
 
 use crate::core::bitrate::{self, DEFAULT_AUDIO_BPS, DEFAULT_VIDEO_BPS};
-use crate::core::encode::vpx::{KeyframeRule, VideoCodec};
+use crate::core::encode::vpx::KeyframeRule;
 use crate::core::encode::BitrateMode;
-use crate::core::inbox::{self, Command, Control, SessionInput};
+use crate::core::encode::EncoderSettings;
+use crate::core::level::Level;
 use crate::core::media::Media;
 use crate::core::mime::{self, MimeType, TopLevel};
-use crate::core::pipeline::{self, PipelineConfig, TrackPlan};
+use crate::core::session::{
+    self, Command, Control, Outbox, Posted, SessionConfig, SessionInput, TrackPlan,
+};
 use crate::core::sink::{Budget, BudgetGuard, FileSink};
+pub use crate::core::stats::RecorderStats;
 use crate::core::track::{Track, TrackKind};
 use crate::core::{Error, Result};
 
@@ -55,16 +59,8 @@ pub struct RecorderOptions {
     pub audio_bitrate_mode: BitrateMode,
     pub video_key_frame_interval_duration: Option<f64>,
     pub video_key_frame_interval_count: Option<u32>,
-}
-
-/// Counters of a recorder, over all its sessions.
-#[derive(Debug, Default)]
-pub struct RecorderStats {
-    /// Frames offered by the recorded video track.
-    pub video_frames_received: AtomicU64,
-    /// Frames dropped because the encoder was behind (the video queue was full).
-    pub video_frames_dropped: AtomicU64,
-    pub video_frames_encoded: AtomicU64,
+    /// Every chunk starts on a video keyframe (and a new Cluster), so it decodes on its own.
+    pub independent_chunks: bool,
 }
 
 /// An event for the embedder to dispatch.
@@ -111,19 +107,8 @@ pub struct Task {
 }
 
 pub(crate) enum TaskKind {
-    Start,
-    Data {
-        data: Vec<u8>,
-        timecode: f64,
-        budget: BudgetGuard,
-    },
-    Pause,
-    Resume,
-    /// The session ends on its own (error or all tracks ended): inactivate, then the error.
-    Teardown(Option<Error>),
-    Stop {
-        media_ms: f64,
-    },
+    /// What the session posted.
+    Posted(Posted),
     TrackSetCheck,
 }
 
@@ -133,27 +118,29 @@ impl Task {
         let mut inner = self.shared.inner.lock();
         let current = inner.session.as_ref().is_some_and(|s| s.id == self.session);
         match self.kind {
-            TaskKind::Start => {
+            TaskKind::Posted(Posted::Start) => {
                 if current {
                     inner.mime_type =
                         inner.session.as_ref().map(|s| s.mime.clone()).unwrap_or_default();
                 }
                 Some(Event::Start)
             }
-            TaskKind::Data { data, timecode, budget } => {
+            TaskKind::Posted(Posted::Data { data, timecode, budget }) => {
                 let mime_type = inner.session_mime(self.session);
                 let timecode = inner.timecode_base + timecode;
                 Some(Event::DataAvailable { data, mime_type, timecode, budget })
             }
-            TaskKind::Pause => Some(Event::Pause),
-            TaskKind::Resume => Some(Event::Resume),
-            TaskKind::Teardown(error) => {
+            TaskKind::Posted(Posted::Pause) => Some(Event::Pause),
+            TaskKind::Posted(Posted::Resume) => Some(Event::Resume),
+            // The session ended on its own (an error, or all tracks ended): inactivate, then
+            // the error.
+            TaskKind::Posted(Posted::Teardown(error)) => {
                 if current {
                     inner.inactivate();
                 }
                 error.map(Event::Error)
             }
-            TaskKind::Stop { media_ms } => {
+            TaskKind::Posted(Posted::Stop { media_ms }) => {
                 inner.timecode_base += media_ms;
                 inner.mimes.retain(|(id, _)| *id != self.session);
                 Some(Event::Stop)
@@ -170,23 +157,6 @@ impl Task {
                 None
             }
         }
-    }
-}
-
-/// What a pipeline needs to post tasks for its session.
-#[derive(Clone)]
-pub(crate) struct SessionPost {
-    shared: Arc<Shared>,
-    session: u64,
-}
-
-impl SessionPost {
-    pub(crate) fn post(&self, kind: TaskKind) {
-        let task = Task { shared: self.shared.clone(), session: self.session, kind };
-        self.shared.sink.post(task);
-    }
-    pub(crate) fn budget(&self) -> &Arc<Budget> {
-        &self.shared.budget
     }
 }
 
@@ -227,6 +197,8 @@ struct Inner {
     /// Dropped (disconnected) when the last session's pipeline has posted its last task.
     last_done: Option<Receiver<()>>,
     timecode_base: f64,
+    /// The tracks of the current (or last) session.
+    recorded: Vec<Arc<Track>>,
 }
 
 impl Inner {
@@ -290,6 +262,7 @@ impl Recorder {
             mimes: Vec::new(),
             last_done: None,
             timecode_base: 0.0,
+            recorded: Vec::new(),
         };
         let shared = Arc::new(Shared {
             inner: Mutex::new(inner),
@@ -362,7 +335,7 @@ impl Recorder {
         let id = NEXT_SESSION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mime =
             mime::extended(&inner.constrained, &inner.parsed, audio.is_some(), video.is_some());
-        let (input, control_tx, inbox) = inbox::session_queues(self.shared.stats.clone());
+        let (input, control_tx, inbox) = session::session_queues(self.shared.stats.clone());
         let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(0);
         let keyframes = match (
             inner.options.video_key_frame_interval_count,
@@ -372,30 +345,34 @@ impl Recorder {
             (None, Some(ms)) => KeyframeRule::EveryNs((ms * 1e6) as i64),
             (None, None) => KeyframeRule::Auto,
         };
-        let config = PipelineConfig {
+        let config = SessionConfig {
             tracks: recorded
                 .iter()
                 .map(|t| TrackPlan {
                     kind: t.kind(),
                     settings: t.settings().clone(),
                     start: t.start_position(),
+                    pushed: t.is_pushed(),
                 })
                 .collect(),
             timeslice_ms,
-            audio_bps: inner.audio_bps,
-            video_bps: inner.video_bps,
-            bitrate_mode: inner.options.audio_bitrate_mode,
-            video_codec: inner.parsed.video_codec.unwrap_or(VideoCodec::Vp8),
+            independent_chunks: inner.options.independent_chunks,
+            encoders: EncoderSettings {
+                audio: inner.parsed.audio_codec_id(),
+                video: inner.parsed.video_codec_id(),
+                audio_bps: inner.audio_bps,
+                video_bps: inner.video_bps,
+                bitrate_mode: inner.options.audio_bitrate_mode,
+                keyframes,
+            },
             container: inner.parsed.container,
-            audio_codec: inner.parsed.audio(),
-            keyframes,
-            post: SessionPost { shared: self.shared.clone(), session: id },
+            post: self.outbox(id),
             stats: self.shared.stats.clone(),
             file,
             after: inner.last_done.take(),
             done: done_tx,
         };
-        pipeline::spawn(config, inbox)?;
+        session::spawn(config, inbox)?;
         inner.last_done = Some(done_rx);
         for (index, track) in recorded.iter().enumerate() {
             if !track.attach(id, index, input.clone()) {
@@ -403,10 +380,20 @@ impl Recorder {
             }
         }
         inner.mimes.push((id, mime.clone()));
+        inner.recorded = recorded.clone();
         inner.session =
             Some(ActiveSession { id, control: control_tx, input, tracks: recorded, mime });
         inner.state = RecordingState::Recording;
         Ok(())
+    }
+
+    /// Where session `id` posts: each report becomes a task of this recorder.
+    fn outbox(&self, id: u64) -> Outbox {
+        let shared = self.shared.clone();
+        Outbox::new(self.shared.budget.clone(), move |posted| {
+            let task = Task { shared: shared.clone(), session: id, kind: TaskKind::Posted(posted) };
+            shared.sink.post(task);
+        })
     }
 
     /// `stop()` (§2.5): never fails.
@@ -487,6 +474,12 @@ impl Recorder {
                 Ok(())
             }
         }
+    }
+
+    /// The level of the audio track the current (or last) session records.
+    pub fn audio_level(&self) -> Option<Level> {
+        let inner = self.shared.inner.lock();
+        inner.recorded.iter().find(|t| t.kind() == TrackKind::Audio).and_then(|t| t.level())
     }
 
     pub fn stats(&self) -> &RecorderStats {

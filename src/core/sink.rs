@@ -6,6 +6,7 @@ use std::sync::Arc;
 use parking_lot::{Condvar, Mutex};
 
 use crate::core::packet::Packet;
+use crate::core::Error;
 
 /// Decides where blobs end. With a timeslice, a blob is cut once it covers at least that much
 /// media; `timeslice = 0` cuts after every packet; without one, only `request_data`, stop and
@@ -14,6 +15,9 @@ pub struct ChunkCutter {
     timeslice_ns: Option<i64>,
     blob_start: Option<i64>,
     media_end: i64,
+    /// The previous blob's timecode: timecodes never go backwards, although a packet may
+    /// start before the end of the one before it (another track's, or rounded).
+    last: i64,
 }
 
 impl ChunkCutter {
@@ -21,8 +25,11 @@ impl ChunkCutter {
         ChunkCutter {
             timeslice_ns: timeslice_ms
                 .map(|ms| ms.min(i64::MAX as u64 / 1_000_000) as i64 * 1_000_000),
-            blob_start: None,
+            // The first blob starts the recording at 0, whenever its first packet starts (a
+            // live source's first block may begin a fraction of a block after start()).
+            blob_start: Some(0),
             media_end: 0,
+            last: 0,
         }
     }
 
@@ -36,7 +43,8 @@ impl ChunkCutter {
     /// Ends the current blob; returns its timecode: the media time (ms) of its first packet,
     /// or of the end of the media so far when it holds none.
     pub fn cut(&mut self) -> f64 {
-        let start = self.blob_start.take().unwrap_or(self.media_end);
+        let start = self.blob_start.take().unwrap_or(self.media_end).max(self.last);
+        self.last = start;
         start as f64 / 1e6
     }
 
@@ -104,13 +112,13 @@ pub struct FileSink {
 
 impl FileSink {
     pub fn create(path: &std::path::Path) -> crate::core::Result<Self> {
-        let file = std::fs::File::create(path).map_err(|e| io_error(path, &e))?;
+        let file = std::fs::File::create(path).map_err(|e| Error::io("create", path, &e))?;
         Ok(FileSink { file: std::io::BufWriter::new(file), path: path.to_path_buf() })
     }
 
     pub fn append(&mut self, data: &[u8]) -> crate::core::Result<()> {
         use std::io::Write;
-        self.file.write_all(data).map_err(|e| io_error(&self.path, &e))
+        self.file.write_all(data).map_err(|e| Error::io("write", &self.path, &e))
     }
 
     /// Applies `patches` (stream offsets = file offsets) and flushes to disk.
@@ -120,9 +128,9 @@ impl FileSink {
     ) -> crate::core::Result<()> {
         use std::io::{Seek, SeekFrom, Write};
         let path = self.path.clone();
-        let err = |e: std::io::Error| io_error(&path, &e);
+        let err = |e: std::io::Error| Error::io("write", &path, &e);
         self.file.flush().map_err(err)?;
-        let mut file = self.file.into_inner().map_err(|e| io_error(&path, e.error()))?;
+        let mut file = self.file.into_inner().map_err(|e| Error::io("write", &path, e.error()))?;
         if let Some(patches) = patches {
             for (offset, bytes) in &patches.0 {
                 if file.seek(SeekFrom::Start(*offset)).is_err() {
@@ -132,10 +140,85 @@ impl FileSink {
                 file.write_all(bytes).map_err(err)?;
             }
         }
-        file.sync_all().map_err(err)
+        match file.sync_all() {
+            // Character devices and pipes cannot be synced; what was written stands.
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => Ok(()),
+            r => r.map_err(err),
+        }
     }
 }
 
-fn io_error(path: &std::path::Path, e: &std::io::Error) -> crate::core::Error {
-    crate::core::Error::Io(format!("{}: {e}", path.display()))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(pts_ms: i64, duration_ms: i64) -> Packet {
+        Packet {
+            track: 0,
+            pts: pts_ms * 1_000_000,
+            duration: duration_ms * 1_000_000,
+            keyframe: true,
+            discard_padding: 0,
+            data: vec![],
+        }
+    }
+
+    #[test]
+    fn a_timeslice_cuts_once_that_much_media_is_in_the_blob() {
+        let mut c = ChunkCutter::new(Some(100));
+        let mut timecodes = Vec::new();
+        let cuts: Vec<bool> = (0..10)
+            .map(|i| {
+                let cut = c.add(&packet(i * 20, 20));
+                if cut {
+                    timecodes.push(c.cut());
+                }
+                cut
+            })
+            .collect();
+        // 20 ms packets: every fifth completes 100 ms; the count starts again after a cut.
+        assert_eq!(cuts, [false, false, false, false, true, false, false, false, false, true]);
+        assert_eq!(timecodes, [0.0, 100.0], "a blob's timecode is its first packet's time");
+        assert!(!c.add(&packet(200, 20)));
+        assert_eq!(c.media_end_ms(), 220.0);
+    }
+
+    #[test]
+    fn zero_cuts_after_every_packet_and_none_never() {
+        let mut every = ChunkCutter::new(Some(0));
+        let mut never = ChunkCutter::new(None);
+        for i in 0..5 {
+            assert!(every.add(&packet(i * 20, 20)));
+            assert!(!never.add(&packet(i * 20, 20)));
+        }
+    }
+
+    #[test]
+    fn an_empty_blob_is_stamped_with_the_end_of_the_media_so_far() {
+        let mut c = ChunkCutter::new(None);
+        assert_eq!(c.cut(), 0.0);
+        c.add(&packet(0, 20));
+        c.add(&packet(20, 20));
+        assert_eq!(c.cut(), 0.0);
+        assert_eq!(c.cut(), 40.0);
+    }
+
+    #[test]
+    fn the_budget_waits_for_room_and_lets_an_oversized_blob_through_alone() {
+        let budget = Budget::new(100);
+        let a = budget.acquire(60);
+        assert_eq!(budget.used(), 60);
+        let waiter = {
+            let budget = budget.clone();
+            std::thread::spawn(move || budget.acquire(50).n)
+        };
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(!waiter.is_finished(), "60 + 50 bytes must not fit in 100");
+        drop(a);
+        assert_eq!(waiter.join().unwrap(), 50);
+        assert_eq!(budget.used(), 0);
+        let big = budget.acquire(1000);
+        assert_eq!(budget.used(), 1000);
+        drop(big);
+    }
 }

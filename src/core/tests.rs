@@ -34,7 +34,9 @@ fn recorder(mime: &str) -> (Recorder, Receiver<Seen>) {
                     Event::DataAvailable { data, timecode, .. } => {
                         ("dataavailable".into(), data.len(), *timecode, None)
                     }
-                    Event::Error(e) => ("error".into(), 0, 0.0, Some(e.name().to_string())),
+                    Event::Error(e) => {
+                        ("error".into(), 0, 0.0, Some(e.dom_name().unwrap_or("").to_string()))
+                    }
                     other => (other.type_().to_string(), 0, 0.0, None),
                 };
                 let _ = seen_tx.send(seen);
@@ -49,6 +51,7 @@ fn recorder(mime: &str) -> (Recorder, Receiver<Seen>) {
         audio_bitrate_mode: BitrateMode::Variable,
         video_key_frame_interval_duration: None,
         video_key_frame_interval_count: None,
+        independent_chunks: false,
     };
     (Recorder::new(options, Arc::new(TestSink { tasks: task_tx })).unwrap(), seen_rx)
 }

@@ -9,23 +9,10 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::core::inbox::SessionInput;
+use crate::core::level::{Level, LevelWindow};
 use crate::core::media::{clock_ns, AudioBlock, Media, VideoFrame};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TrackKind {
-    Audio,
-    Video,
-}
-
-impl TrackKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TrackKind::Audio => "audio",
-            TrackKind::Video => "video",
-        }
-    }
-}
+pub use crate::core::media::{TrackKind, TrackSettings};
+use crate::core::session::SessionInput;
 
 /// Frame counters of a track (the web's `MediaStreamTrackAudioStats`, in frames).
 #[derive(Debug, Default)]
@@ -38,17 +25,6 @@ pub struct TrackStats {
     pub dropped_frames: AtomicU64,
     /// Overruns the audio device itself reported (data lost inside the driver).
     pub device_overruns: AtomicU64,
-}
-
-/// What `get_settings()` reports.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct TrackSettings {
-    pub sample_rate: Option<u32>,
-    pub channel_count: Option<u16>,
-    pub width: Option<u32>,
-    pub height: Option<u32>,
-    pub frame_rate: Option<f64>,
-    pub device_id: Option<String>,
 }
 
 /// Whose clock a track's media times are on (see `media.rs`).
@@ -69,9 +45,6 @@ pub enum Overflow {
     Drop,
 }
 
-/// A disabled video track sends at most one black frame per second.
-const BLACK_FRAME_INTERVAL_NS: i64 = 1_000_000_000;
-
 struct Attached {
     session: u64,
     index: usize,
@@ -89,12 +62,13 @@ pub struct Track {
     /// Pushed clock: the end of the last audio block, or the time of the last video frame.
     position: AtomicI64,
     last_frame: Mutex<Option<Arc<VideoFrame>>>,
-    last_black: AtomicI64,
     overflow: Mutex<Overflow>,
     enabled: AtomicBool,
     muted: AtomicBool,
     ended: AtomicBool,
     stats: TrackStats,
+    /// Audio tracks: the newest 100 ms, for their level.
+    levels: Option<Mutex<LevelWindow>>,
     attached: Mutex<Vec<Attached>>,
     end_listeners: Mutex<Vec<EndListener>>,
 }
@@ -127,6 +101,12 @@ impl Track {
         settings: TrackSettings,
         clock: TrackClock,
     ) -> Arc<Self> {
+        let levels = match (kind, settings.sample_rate, settings.channel_count) {
+            (TrackKind::Audio, Some(rate), Some(channels)) => {
+                Some(Mutex::new(LevelWindow::new(rate, channels)))
+            }
+            _ => None,
+        };
         Arc::new(Track {
             id: new_id(),
             kind,
@@ -135,7 +115,6 @@ impl Track {
             clock,
             position: AtomicI64::new(0),
             last_frame: Mutex::new(None),
-            last_black: AtomicI64::new(i64::MIN),
             overflow: Mutex::new(match clock {
                 TrackClock::Pushed => Overflow::Wait,
                 TrackClock::Live => Overflow::Drop,
@@ -144,6 +123,7 @@ impl Track {
             muted: AtomicBool::new(false),
             ended: AtomicBool::new(false),
             stats: TrackStats::default(),
+            levels,
             attached: Mutex::new(Vec::new()),
             end_listeners: Mutex::new(Vec::new()),
         })
@@ -169,17 +149,23 @@ impl Track {
     pub fn stats(&self) -> &TrackStats {
         &self.stats
     }
+    /// Peak and RMS of the newest 100 ms this audio track delivered ([`Level::SILENCE`]
+    /// before the first sample); `None` for video.
+    pub fn level(&self) -> Option<Level> {
+        self.levels.as_ref().map(|w| w.lock().level().unwrap_or(Level::SILENCE))
+    }
+
     pub fn enabled(&self) -> bool {
         self.enabled.load(Ordering::Acquire)
     }
     pub fn set_enabled(&self, on: bool) {
-        self.enabled.store(on, Ordering::Release)
+        self.enabled.store(on, Ordering::Release);
     }
     pub fn muted(&self) -> bool {
         self.muted.load(Ordering::Acquire)
     }
     pub fn set_muted(&self, on: bool) {
-        self.muted.store(on, Ordering::Release)
+        self.muted.store(on, Ordering::Release);
     }
     pub fn is_live(&self) -> bool {
         !self.ended.load(Ordering::Acquire)
@@ -196,8 +182,20 @@ impl Track {
         }
     }
 
+    /// Waits until every attached session has room for this track's media (see
+    /// `inbox.rs`); false if the wait was interrupted (`wait.rs`). Sources call it before they
+    /// take their own locks, so a source never waits while holding one, then push.
+    pub fn wait_room(&self) -> bool {
+        if self.kind == TrackKind::Video && *self.overflow.lock() == Overflow::Drop {
+            return true;
+        }
+        let targets: Vec<SessionInput> =
+            self.attached.lock().iter().map(|a| a.input.clone()).collect();
+        targets.iter().all(|input| input.wait_room(self.kind, &|| !self.is_live()))
+    }
+
     /// Pushes audio to every attached session. A disabled or muted track records silence of the
-    /// same length, so the timeline keeps moving. Blocks while a session's queue is full.
+    /// same length, so the timeline keeps moving. Never waits: see [`Self::wait_room`].
     pub fn push_audio(&self, mut block: AudioBlock) {
         if !self.is_live() {
             return;
@@ -206,6 +204,9 @@ impl Track {
             block.samples.fill(0.0);
         }
         self.stats.delivered_frames.fetch_add(block.frames() as u64, Ordering::Relaxed);
+        if let Some(w) = &self.levels {
+            w.lock().push(&block.samples);
+        }
         self.position.store(block.time + block.duration_ns(), Ordering::Release);
         // Clone the senders out of the lock: a blocking send must not hold it, or a session
         // that ends (and detaches) while we wait would deadlock against us.
@@ -220,27 +221,27 @@ impl Track {
 
     /// Pushes a picture to every attached session. It is also kept as the track's current
     /// frame, which a recorder that starts later receives first (the browser's refresh frame).
-    /// A session that is behind makes the caller wait, or drops the frame and counts it, as
-    /// the track's [`Overflow`] policy says.
-    pub fn push_video(&self, frame: VideoFrame) {
+    /// A session that is behind gets the frame anyway (the caller waited for room, see
+    /// [`Self::wait_room`]), or drops it and counts it, as the track's [`Overflow`] policy says.
+    pub fn push_video(&self, mut frame: VideoFrame) {
         if !self.is_live() {
             return;
         }
         self.position.store(frame.time, Ordering::Release);
-        let frame = if !self.enabled() || self.muted() {
-            let last = self.last_black.load(Ordering::Acquire);
-            if frame.time.saturating_sub(last) < BLACK_FRAME_INTERVAL_NS {
-                return;
-            }
-            self.last_black.store(frame.time, Ordering::Release);
-            Arc::new(VideoFrame::black(frame.width, frame.height, frame.time))
-        } else {
-            Arc::new(frame)
-        };
+        // Every session decides for itself which stand-ins it records (one per second of its
+        // own timeline): a paused one must not make a running one miss its frame.
+        if !self.enabled() || self.muted() {
+            frame.blacken();
+        }
+        let frame = Arc::new(frame);
         self.stats.delivered_frames.fetch_add(1, Ordering::Relaxed);
-        *self.last_frame.lock() = Some(frame.clone());
-        let targets: Vec<(usize, SessionInput)> =
-            self.attached.lock().iter().map(|a| (a.index, a.input.clone())).collect();
+        // The refresh frame is replaced under the lock `attach` takes: a session attaching
+        // now gets this frame either as its refresh frame or as a target, never as both.
+        let targets: Vec<(usize, SessionInput)> = {
+            let attached = self.attached.lock();
+            *self.last_frame.lock() = Some(frame.clone());
+            attached.iter().map(|a| (a.index, a.input.clone())).collect()
+        };
         let policy = *self.overflow.lock();
         for (index, input) in targets {
             match policy {
@@ -248,6 +249,11 @@ impl Track {
                 Overflow::Drop => input.offer_video(index, frame.clone()),
             }
         }
+    }
+
+    /// Whether the embedder's writes set this track's times (not the wall clock).
+    pub(crate) fn is_pushed(&self) -> bool {
+        self.clock == TrackClock::Pushed
     }
 
     /// Where a recording that starts now begins on this track's clock.

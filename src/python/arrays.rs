@@ -1,24 +1,14 @@
 //! NumPy arrays handed to the core.
 
 use numpy::{Element, PyReadonlyArrayDyn, PyUntypedArrayMethods};
-use pyo3::Python;
 
-use crate::python::gil;
-
-/// Runs `f` without the GIL on the array's elements in C (row-major) order: borrowed when the
-/// array is C-contiguous, copied in logical order otherwise. (`as_slice` alone would also take
-/// Fortran order, whose memory order is not interleaved.)
-pub fn with_c_order<T, R, F>(py: Python<'_>, array: &PyReadonlyArrayDyn<'_, T>, f: F) -> R
-where
-    T: Element + Copy + Sync,
-    R: Send,
-    F: Send + FnOnce(&[T]) -> R,
-{
+/// The array's elements in C (row-major) order, copied while the GIL is held: another Python
+/// thread may write to the buffer (or free it) as soon as the GIL is released, so the core
+/// never reads it. (`as_slice` alone would also take Fortran order, whose memory order is not
+/// interleaved.)
+pub fn to_c_order<T: Element + Copy>(array: &PyReadonlyArrayDyn<'_, T>) -> Vec<T> {
     match array.as_slice().ok().filter(|_| array.is_c_contiguous()) {
-        Some(data) => gil::detach(py, || f(data)),
-        None => {
-            let owned: Vec<T> = array.as_array().iter().copied().collect();
-            gil::detach(py, || f(&owned))
-        }
+        Some(data) => data.to_vec(),
+        None => array.as_array().iter().copied().collect(),
     }
 }

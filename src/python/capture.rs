@@ -6,9 +6,9 @@ use pyo3::prelude::*;
 #[cfg(target_os = "linux")]
 use crate::core::source::camera::{self, CameraCapture};
 use crate::core::source::camera_format::CameraFormat;
-use crate::core::source::camera_info::CameraConstraints;
 #[cfg(not(target_os = "linux"))]
 use crate::core::source::camera_info::unsupported::{self as camera, CameraCapture};
+use crate::core::source::camera_info::CameraConstraints;
 use crate::core::source::screen::{ScreenCapture, ScreenConstraints};
 use crate::python::errors::IntoPyResult;
 use crate::python::gil;

@@ -2,36 +2,102 @@
 //! runs here, one at a time, in the order it was queued, never inside the call that caused it.
 //! Callbacks may call any recorder method: none of them waits for this thread.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::Arc;
 
 use crossbeam_channel::Sender;
+use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::core::recorder::{Event, EventSink, Task};
-use crate::python::errors::dom_exception;
+use crate::core::sink::BudgetGuard;
+use crate::core::wait;
+use crate::python::errors::event_error;
 
 type Job = Box<dyn FnOnce() + Send>;
 
-static QUEUE: OnceLock<Sender<Job>> = OnceLock::new();
+/// The delivery thread of one process: a forked child has the parent's memory but none of its
+/// threads, so a queue whose `pid` is not ours has nobody reading it and is replaced.
+struct Delivery {
+    pid: u32,
+    tx: Sender<Job>,
+}
+
+/// Never freed: a job may still hold the sender's clone; a child forgets the parent's (leaks
+/// it), since its thread does not exist there. Lock-free, so a fork can never inherit it locked.
+static DELIVERY: AtomicPtr<Delivery> = AtomicPtr::new(std::ptr::null_mut());
 static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
 
-/// Queues `job` for the delivery thread (started on first use).
+thread_local! {
+    static ON_DELIVERY_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn start_delivery(pid: u32) -> Box<Delivery> {
+    let (tx, rx) = crossbeam_channel::unbounded::<Job>();
+    std::thread::Builder::new()
+        .name("mediarecorder-delivery".into())
+        .spawn(move || {
+            ON_DELIVERY_THREAD.with(|d| d.set(true));
+            // A handler that writes to a source must not wait for this very thread.
+            wait::never_wait_here();
+            for job in rx {
+                job();
+            }
+        })
+        .expect("cannot start the mediarecorder delivery thread");
+    Box::new(Delivery { pid, tx })
+}
+
+/// Queues `job` for this process's delivery thread (started on first use, and again in a
+/// forked child).
 pub fn queue(job: Job) {
-    let tx = QUEUE.get_or_init(|| {
-        let (tx, rx) = crossbeam_channel::unbounded::<Job>();
-        std::thread::Builder::new()
-            .name("mediarecorder-delivery".into())
-            .spawn(move || {
-                for job in rx {
-                    job();
-                }
-            })
-            .expect("cannot start the mediarecorder delivery thread");
-        tx
-    });
-    let _ = tx.send(job);
+    let pid = std::process::id();
+    let mut current = DELIVERY.load(Ordering::Acquire);
+    // SAFETY: a published `Delivery` is never freed.
+    while current.is_null() || unsafe { (*current).pid } != pid {
+        let fresh = Box::into_raw(start_delivery(pid));
+        match DELIVERY.compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => current = fresh,
+            Err(other) => {
+                // Another thread installed one first: ours ends with its sender.
+                // SAFETY: `fresh` was never published.
+                drop(unsafe { Box::from_raw(fresh) });
+                current = other;
+            }
+        }
+    }
+    // SAFETY: as above.
+    let _ = unsafe { &(*current).tx }.send(job);
+}
+
+/// While handlers run on an event loop's thread, writes from it must not wait either: the
+/// blobs the recording waits for are queued on that very loop. Returns the previous setting.
+#[pyfunction]
+pub fn set_handler_thread(on: bool) -> bool {
+    wait::set_never_wait(on)
+}
+
+/// True on the delivery thread, where a call that waits for an event would wait forever.
+#[pyfunction]
+pub fn on_delivery_thread() -> bool {
+    ON_DELIVERY_THREAD.with(std::cell::Cell::get)
+}
+
+/// The blob budget (`sink.rs`) held by one delivered blob until its consumer has taken it:
+/// the handlers have run, the event loop has run them, the chunk iterator has yielded it.
+/// Python holds it next to the blob; it gives the bytes back when released or collected.
+#[pyclass(frozen, module = "mediarecorder._native")]
+pub struct BlobTicket {
+    guard: Mutex<Option<BudgetGuard>>,
+}
+
+#[pymethods]
+impl BlobTicket {
+    /// Gives the blob's bytes back to the recorder's budget (idempotent).
+    fn release(&self) {
+        self.guard.lock().take();
+    }
 }
 
 /// Calls `f` with the GIL unless the interpreter is shutting down.
@@ -55,7 +121,7 @@ pub fn report_unraisable(py: Python<'_>, exc: Bound<'_, PyAny>, obj: Bound<'_, P
 }
 
 /// Hands a recorder's tasks to the delivery thread and its events to a Python callable,
-/// `dispatch(type, data, mime_type, timecode, error)`. The callable is held weakly (a
+/// `dispatch(type, data, mime_type, timecode, error, ticket)`. The callable is held weakly (a
 /// `weakref.WeakMethod`), so a recorder that Python dropped is not kept alive by its events.
 pub struct PySink {
     pub dispatch: Arc<Py<PyAny>>,
@@ -82,17 +148,18 @@ fn deliver(py: Python<'_>, weak: &Py<PyAny>, event: Event) -> PyResult<()> {
     }
     let type_ = event.type_();
     match event {
-        Event::DataAvailable { data, mime_type, timecode, .. } => {
+        Event::DataAvailable { data, mime_type, timecode, budget } => {
             let bytes = PyBytes::new(py, &data);
             drop(data);
-            target.call1((type_, bytes, mime_type, timecode, py.None()))?;
+            let ticket = Py::new(py, BlobTicket { guard: Mutex::new(Some(budget)) })?;
+            target.call1((type_, bytes, mime_type, timecode, py.None(), ticket))?;
         }
         Event::Error(e) => {
-            let exc = dom_exception(py, &e)?;
-            target.call1((type_, py.None(), py.None(), py.None(), exc))?;
+            let exc = event_error(py, &e)?;
+            target.call1((type_, py.None(), py.None(), py.None(), exc, py.None()))?;
         }
         _ => {
-            target.call1((type_, py.None(), py.None(), py.None(), py.None()))?;
+            target.call1((type_, py.None(), py.None(), py.None(), py.None(), py.None()))?;
         }
     }
     Ok(())

@@ -17,7 +17,18 @@ pub fn enumerate_devices(py: Python<'_>) -> PyResult<Vec<(String, &'static str, 
 
 #[pyclass(frozen, module = "mediarecorder._native")]
 pub struct DeviceInput {
-    inner: DeviceCapture,
+    /// Taken (and closed, joining its thread) when Python drops the handle.
+    inner: Option<DeviceCapture>,
+}
+
+impl Drop for DeviceInput {
+    /// Closes the device without the GIL: its thread may be waiting for a recorder whose
+    /// events need the GIL.
+    fn drop(&mut self) {
+        if let Some(capture) = self.inner.take() {
+            Python::attach(|py| gil::detach(py, move || drop(capture)));
+        }
+    }
 }
 
 #[pymethods]
@@ -34,11 +45,12 @@ impl DeviceInput {
     ) -> PyResult<Self> {
         let c = AudioConstraints { device_id, sample_rate, channel_count };
         let inner = gil::detach(py, move || DeviceCapture::open(c)).py(py)?;
-        Ok(DeviceInput { inner })
+        Ok(DeviceInput { inner: Some(inner) })
     }
 
     #[getter]
     fn track(&self) -> Track {
-        Track { inner: self.inner.track().clone() }
+        let capture = self.inner.as_ref().expect("taken only on drop");
+        Track { inner: capture.track().clone() }
     }
 }

@@ -35,6 +35,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(delivery::report_unraisable, m)?)?;
     m.add_function(wrap_pyfunction!(sources::encode_opus_only, m)?)?;
     m.add_function(wrap_pyfunction!(delivery::shutdown, m)?)?;
+    m.add_function(wrap_pyfunction!(delivery::on_delivery_thread, m)?)?;
+    m.add_function(wrap_pyfunction!(delivery::set_handler_thread, m)?)?;
+    m.add_class::<delivery::BlobTicket>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // No callback may enter an interpreter that is finalizing; registered here, where the
+    // delivery thread's module is loaded, whichever public name loaded it.
+    m.py().import("atexit")?.call_method1("register", (m.getattr("shutdown")?,))?;
     Ok(())
 }

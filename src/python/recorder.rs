@@ -23,7 +23,7 @@ impl Recorder {
     #[new]
     #[pyo3(signature = (dispatch, mime_type, audio_bits_per_second, video_bits_per_second,
                         bits_per_second, audio_bitrate_mode, video_key_frame_interval_duration,
-                        video_key_frame_interval_count))]
+                        video_key_frame_interval_count, independent_chunks=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -35,6 +35,7 @@ impl Recorder {
         audio_bitrate_mode: &str,
         video_key_frame_interval_duration: Option<f64>,
         video_key_frame_interval_count: Option<u32>,
+        independent_chunks: bool,
     ) -> PyResult<Self> {
         let audio_bitrate_mode = if audio_bitrate_mode == "constant" {
             BitrateMode::Constant
@@ -49,6 +50,7 @@ impl Recorder {
             audio_bitrate_mode,
             video_key_frame_interval_duration,
             video_key_frame_interval_count,
+            independent_chunks,
         };
         let sink = Arc::new(PySink { dispatch: Arc::new(dispatch) });
         Ok(Recorder { inner: CoreRecorder::new(options, sink).py(py)? })
@@ -80,14 +82,19 @@ impl Recorder {
         self.inner.pending_bytes()
     }
 
-    /// Counters over all sessions: video frames received, dropped (encoder behind), encoded.
-    fn stats(&self) -> (u64, u64, u64) {
+    /// Counters over all sessions: video frames received, dropped (encoder behind), encoded;
+    /// packets dropped late (a stalled live track's, after later ones were written); then the
+    /// recorded audio track's peak and RMS (dBFS, newest 100 ms), or None.
+    #[allow(clippy::type_complexity)]
+    fn stats(&self) -> (u64, u64, u64, u64, Option<(f64, f64)>) {
         use std::sync::atomic::Ordering::Relaxed;
         let s = self.inner.stats();
         (
             s.video_frames_received.load(Relaxed),
             s.video_frames_dropped.load(Relaxed),
             s.video_frames_encoded.load(Relaxed),
+            s.packets_dropped_late.load(Relaxed),
+            self.inner.audio_level().map(|l| (l.peak_dbfs, l.rms_dbfs)),
         )
     }
 
@@ -105,7 +112,7 @@ impl Recorder {
     }
 
     fn stop(&self) {
-        self.inner.stop()
+        self.inner.stop();
     }
     fn pause(&self, py: Python<'_>) -> PyResult<()> {
         self.inner.pause().py(py)
@@ -117,7 +124,7 @@ impl Recorder {
         self.inner.request_data().py(py)
     }
     fn track_set_changed(&self) {
-        self.inner.track_set_changed()
+        self.inner.track_set_changed();
     }
 
     /// Fails the active session as an internal error named `name` would ("EncodingError" or

@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 
 use crate::core::source::audio::{AudioInput as CoreAudioInput, Samples};
 use crate::core::source::tone::ToneGenerator;
-use crate::python::arrays::with_c_order;
+use crate::python::arrays::to_c_order;
 use crate::python::errors::IntoPyResult;
 use crate::python::gil;
 use crate::python::track::Track;
@@ -64,8 +64,8 @@ impl AudioInput {
         let input = self.inner.clone();
         macro_rules! write_as {
             ($t:ty, $variant:ident) => {{
-                let arr = array.cast::<PyArrayDyn<$t>>()?.readonly();
-                with_c_order(py, &arr, |s| input.write(Samples::$variant(s)))
+                let data = to_c_order(&array.cast::<PyArrayDyn<$t>>()?.readonly());
+                gil::detach_interruptible(py, move || input.write(Samples::$variant(&data)))?
             }};
         }
         let dtype = array.dtype();
@@ -123,8 +123,9 @@ pub fn encode_opus_only(
     use crate::core::encode::{opus::OpusEncoder, BitrateMode};
     let data = samples
         .as_slice()
-        .map_err(|_| PyValueError::new_err("samples: expected a C-contiguous array"))?;
-    gil::detach(py, || {
+        .map_err(|_| PyValueError::new_err("samples: expected a C-contiguous array"))?
+        .to_vec();
+    gil::detach(py, move || {
         let mut enc =
             OpusEncoder::new(0, sample_rate, channels, bits_per_second, BitrateMode::Variable)?;
         let mut packets = Vec::new();

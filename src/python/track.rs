@@ -33,7 +33,7 @@ impl Track {
     }
     #[setter]
     fn set_enabled(&self, on: bool) {
-        self.inner.set_enabled(on)
+        self.inner.set_enabled(on);
     }
     #[getter]
     fn muted(&self) -> bool {
@@ -77,7 +77,8 @@ impl Track {
         Ok(d)
     }
 
-    /// Frame counters: `total_frames`, `delivered_frames`, `dropped_frames`, `device_overruns`.
+    /// Frame counters: `total_frames`, `delivered_frames`, `dropped_frames`, `device_overruns`;
+    /// audio tracks also `peak_dbfs` and `rms_dbfs` of their newest 100 ms.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         use std::sync::atomic::Ordering::Relaxed;
         let s = self.inner.stats();
@@ -86,6 +87,10 @@ impl Track {
         d.set_item("delivered_frames", s.delivered_frames.load(Relaxed))?;
         d.set_item("dropped_frames", s.dropped_frames.load(Relaxed))?;
         d.set_item("device_overruns", s.device_overruns.load(Relaxed))?;
+        if let Some(level) = self.inner.level() {
+            d.set_item("peak_dbfs", level.peak_dbfs)?;
+            d.set_item("rms_dbfs", level.rms_dbfs)?;
+        }
         Ok(d)
     }
 
@@ -97,8 +102,8 @@ impl Track {
                     if let Err(e) = callback.bind(py).call0() {
                         e.write_unraisable(py, Some(callback.bind(py)));
                     }
-                })
-            }))
+                });
+            }));
         });
     }
 }

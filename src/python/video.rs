@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use crate::core::media::VideoFrame;
 use crate::core::source::pattern::{self, TestPattern};
 use crate::core::source::video::{PixelFormat, VideoInput as CoreVideoInput};
-use crate::python::arrays::with_c_order;
+use crate::python::arrays::to_c_order;
 use crate::python::errors::IntoPyResult;
 use crate::python::gil;
 use crate::python::track::Track;
@@ -93,9 +93,9 @@ impl VideoInput {
                 )));
             }
         };
-        let arr = array.cast::<PyArrayDyn<u8>>()?.readonly();
+        let data = to_c_order(&array.cast::<PyArrayDyn<u8>>()?.readonly());
         let input = &self.inner;
-        with_c_order(py, &arr, |data| input.write(width, height, data, timestamp)).py(py)
+        gil::detach_interruptible(py, || input.write(width, height, &data, timestamp))?.py(py)
     }
 
     fn close(&self, py: Python<'_>) {
@@ -134,5 +134,5 @@ pub fn render_test_pattern<'py>(
     crate::core::source::video::check_size(width, height).py(py)?;
     let rgb = gil::detach(py, || pattern::render(width, height, index));
     let flat = PyArray1::from_vec(py, rgb);
-    flat.reshape([height as usize, width as usize, 3]).map(|a| a.into_any())
+    flat.reshape([height as usize, width as usize, 3]).map(pyo3::Bound::into_any)
 }

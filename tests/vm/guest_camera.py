@@ -76,7 +76,9 @@ def _devices() -> Any:
 
 @step("yuyv")
 def _yuyv() -> Any:
-    stream = mr.get_user_media(video={"width": 640, "height": 480, "frame_rate": 25, "pixel_format": "yuyv"})
+    stream = mr.get_user_media(
+        video={"width": 640, "height": 480, "frame_rate": 25, "pixel_format": "yuyv"}
+    )
     track = stream.get_video_tracks()[0]
     out = {"settings": track.get_settings(), "label": track.label,
            "pixel_format": track._source.pixel_format}  # fmt: skip
@@ -90,7 +92,9 @@ def _yuyv() -> Any:
 
 @step("nv12")
 def _nv12() -> Any:
-    stream = mr.get_user_media(video={"width": 320, "height": 180, "frame_rate": 30, "pixel_format": "nv12"})
+    stream = mr.get_user_media(
+        video={"width": 320, "height": 180, "frame_rate": 30, "pixel_format": "nv12"}
+    )
     track = stream.get_video_tracks()[0]
     out = {"settings": track.get_settings(), "pixel_format": track._source.pixel_format}
     out.update(record(stream, 1.0, "nv12"))

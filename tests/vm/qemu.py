@@ -44,9 +44,9 @@ mount -t tmpfs tmp /mnt/tmp
 mkdir -p /mnt/tmp/out
 mount -t 9p -o $opts out /mnt/tmp/out
 chroot /mnt /bin/sh /tmp/out/run.sh
-echo "%s $?"
+echo "MARKER $?"
 poweroff -f
-""" % MARKER
+""".replace("MARKER", MARKER)
 
 
 def kernel() -> tuple[str, Path] | None:
@@ -77,7 +77,9 @@ def _order(version: str) -> list[str]:
     for line in (base / "modules.dep").read_text().splitlines():
         path, _, rest = line.partition(":")
         deps[path] = rest.split()
-    by_name = {re.sub(r"\.ko(\.xz|\.zst|\.gz)?$", "", Path(p).name).replace("-", "_"): p for p in deps}
+    by_name = {
+        re.sub(r"\.ko(\.xz|\.zst|\.gz)?$", "", Path(p).name).replace("-", "_"): p for p in deps
+    }
     out: list[str] = []
 
     def visit(path: str) -> None:
@@ -125,11 +127,12 @@ def initramfs() -> Path:
         (root / "mod/order").write_text("\n".join(order) + "\n")
         (root / "init").write_text(INIT)
         (root / "init").chmod(0o755)
-        files = subprocess.run(
-            ["find", "."], cwd=root, check=True, capture_output=True
-        ).stdout
+        files = subprocess.run(["find", "."], cwd=root, check=True, capture_output=True).stdout
         cpio = subprocess.run(
-            ["cpio", "-o", "-H", "newc", "--quiet"], cwd=root, input=files, check=True,
+            ["cpio", "-o", "-H", "newc", "--quiet"],
+            cwd=root,
+            input=files,
+            check=True,
             capture_output=True,
         ).stdout
         partial = target.with_suffix(".tmp")
@@ -160,20 +163,29 @@ def run(script: str, out: Path, timeout: float = 240) -> Run:
     out.mkdir(parents=True, exist_ok=True)
     (out / "run.sh").write_text(script)
     cmd = [
-        "qemu-system-x86_64", "-m", "1024", "-cpu", "max", "-smp", "2", "-accel", "tcg,thread=multi",
-        "-nographic", "-no-reboot", "-nic", "none", "-kernel", str(vmlinuz), "-initrd", str(initramfs()),
+        "qemu-system-x86_64", "-m", "1024", "-cpu", "max", "-smp", "2",
+        "-accel", "tcg,thread=multi", "-nographic", "-no-reboot", "-nic", "none",
+        "-kernel", str(vmlinuz), "-initrd", str(initramfs()),
         "-append", "console=ttyS0 quiet panic=-1",
         "-virtfs", "local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap",
         "-virtfs", f"local,path={out},mount_tag=out,security_model=none",
     ]  # fmt: skip
     try:
         p = subprocess.run(
-            cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, text=True,
+            cmd,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout,
+            text=True,
             errors="replace",
         )
         console = p.stdout + p.stderr
     except subprocess.TimeoutExpired as e:
-        console = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else str(e.stdout or "")
+        console = (
+            (e.stdout or b"").decode(errors="replace")
+            if isinstance(e.stdout, bytes)
+            else str(e.stdout or "")
+        )
         return Run(None, console, out)
     m = re.search(MARKER + r" (\d+)", console)
     return Run(int(m.group(1)) if m else None, console, out)

@@ -1,7 +1,13 @@
-//! Encoders: raw media in, [`crate::core::packet::Packet`]s out.
+//! Encoders: raw media in, [`crate::core::packet::Packet`]s out. Each implements
+//! [`crate::core::codec::Encoder`] and describes its output once; [`create`] is the one place
+//! that knows which encoder makes which codec.
+
+use crate::core::codec::{CodecId, Encoder, StreamParams};
+use crate::core::{Error, Result};
 
 pub mod opus;
 pub mod pcm;
+pub mod video;
 pub mod vpx;
 
 /// `audioBitrateMode` of the spec.
@@ -17,5 +23,45 @@ impl BitrateMode {
             BitrateMode::Constant => "constant",
             BitrateMode::Variable => "variable",
         }
+    }
+}
+
+/// What a session asks of its encoders.
+#[derive(Debug, Clone, Copy)]
+pub struct EncoderSettings {
+    pub audio: CodecId,
+    pub video: CodecId,
+    pub audio_bps: u32,
+    pub video_bps: u32,
+    pub bitrate_mode: BitrateMode,
+    pub keyframes: vpx::KeyframeRule,
+}
+
+/// The encoder of a session's track `track`, whose raw media is described by `params`.
+pub fn create(track: usize, params: StreamParams, s: &EncoderSettings) -> Result<Box<dyn Encoder>> {
+    match (params, s.audio, s.video) {
+        (StreamParams::Audio { sample_rate, channels }, CodecId::Opus, _) => Ok(Box::new(
+            opus::OpusEncoder::new(track, sample_rate, channels, s.audio_bps, s.bitrate_mode)?,
+        )),
+        (StreamParams::Audio { sample_rate, channels }, CodecId::Pcm(format), _) => {
+            Ok(Box::new(pcm::PcmEncoder::new(track, sample_rate, channels, format)))
+        }
+        (StreamParams::Video { width, height }, _, CodecId::Vp8 | CodecId::Vp9) => {
+            let codec =
+                if s.video == CodecId::Vp9 { vpx::VideoCodec::Vp9 } else { vpx::VideoCodec::Vp8 };
+            Ok(Box::new(video::VideoEncoder::new(
+                track,
+                codec,
+                width,
+                height,
+                s.video_bps,
+                s.keyframes,
+            )))
+        }
+        (_, audio, video) => Err(Error::NotSupported(format!(
+            "no encoder for track {track} ({params:?}) with {} / {}",
+            audio.mime_name(),
+            video.mime_name()
+        ))),
     }
 }

@@ -8,6 +8,7 @@
 
 use std::ffi::c_int;
 
+use crate::core::codec::{CodecDescription, CodecId, Encoder, Input, StreamParams};
 use crate::core::encode::BitrateMode;
 use crate::core::packet::Packet;
 use crate::core::resample::StreamResampler;
@@ -37,7 +38,9 @@ pub struct OpusEncoder {
     in_frames: u64,
     frames_out: u64,
     lookahead: u32,
-    head: Vec<u8>,
+    description: CodecDescription,
+    /// Session time of the first sample (set by the first [`Encoder::encode`]).
+    origin: Option<i64>,
     out: Vec<u8>,
 }
 
@@ -84,14 +87,24 @@ impl OpusEncoder {
             in_frames: 0,
             frames_out: 0,
             lookahead,
-            head,
+            description: CodecDescription {
+                track,
+                codec: CodecId::Opus,
+                // Opus always decodes at 48 kHz, whatever rate it was given.
+                params: StreamParams::Audio { sample_rate: 48_000, channels },
+                private: head,
+                delay_ns: lookahead as i64 * 1_000_000_000 / 48_000,
+                seek_pre_roll_ns: SEEK_PRE_ROLL_NS as i64,
+                time_base: (1, 48_000),
+            },
+            origin: None,
             out: vec![0; MAX_PACKET * channels as usize],
         })
     }
 
     /// The `OpusHead` that Matroska stores as CodecPrivate.
     pub fn codec_private(&self) -> &[u8] {
-        &self.head
+        &self.description.private
     }
 
     /// The encoder's real pre-skip, in nanoseconds (Matroska `CodecDelay`).
@@ -165,6 +178,31 @@ impl OpusEncoder {
             start += n;
         }
         self.pending.drain(..start);
+        Ok(())
+    }
+}
+
+impl Encoder for OpusEncoder {
+    fn describe(&self) -> &CodecDescription {
+        &self.description
+    }
+
+    fn encode(&mut self, input: Input<'_>, out: &mut Vec<Packet>) -> Result<()> {
+        let Input::Audio { samples, pts } = input else {
+            return Err(Error::Encoding("opus encoder: given a picture".into()));
+        };
+        let origin = *self.origin.get_or_insert(pts.max(0));
+        let first = out.len();
+        self.push(samples, out)?;
+        out[first..].iter_mut().for_each(|p| p.pts += origin);
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Vec<Packet>) -> Result<()> {
+        let first = out.len();
+        OpusEncoder::finish(self, out)?;
+        let origin = self.origin.unwrap_or(0);
+        out[first..].iter_mut().for_each(|p| p.pts += origin);
         Ok(())
     }
 }

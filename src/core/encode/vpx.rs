@@ -26,12 +26,6 @@ impl VideoCodec {
             VideoCodec::Vp9 => "vp9",
         }
     }
-    pub fn matroska_id(self) -> &'static str {
-        match self {
-            VideoCodec::Vp8 => "V_VP8",
-            VideoCodec::Vp9 => "V_VP9",
-        }
-    }
 }
 
 /// When to force a keyframe (reference §2.3 step 9).
@@ -49,6 +43,7 @@ pub enum KeyframeRule {
 const VP8_CPU_USED: c_int = 8;
 const VP9_CPU_USED: c_int = 8;
 const AUTO_KF_MAX_DIST: u32 = 300;
+const VP9_SUPERBLOCK: u32 = 64;
 const AUTO_KF_MAX_NS: i64 = 2_000_000_000;
 /// libvpx timestamps in microseconds.
 const TIMEBASE_DEN: i64 = 1_000_000;
@@ -95,8 +90,12 @@ impl VpxEncoder {
         // VP8's worker threads busy-wait for each other: on a machine that also runs Python
         // they cost more than they give (720p, one competing process: 98 fps with 2 threads,
         // 173 fps with 1), so VP8 gets one thread. VP9's row-mt does not spin.
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
-        let threads = if codec == VideoCodec::Vp8 { 1 } else { cores };
+        let cores =
+            std::thread::available_parallelism().map(std::num::NonZero::get).unwrap_or(1).min(8);
+        // libvpx 1.12's VP9 multi-threading (row-mt, tile columns) writes out of bounds on
+        // pictures shorter than one 64-pixel superblock row (heap corruption at 1024x2), so
+        // such pictures are encoded on one thread; they are cheap anyway.
+        let threads = if codec == VideoCodec::Vp8 || height < VP9_SUPERBLOCK { 1 } else { cores };
         cfg.g_w = width;
         cfg.g_h = height;
         cfg.g_timebase.num = 1;
@@ -141,16 +140,24 @@ impl VpxEncoder {
         };
         match codec {
             VideoCodec::Vp8 => {
-                enc.control(vpx::vp8e_enc_control_id::VP8E_SET_CPUUSED as c_int, VP8_CPU_USED)?
+                enc.control(vpx::vp8e_enc_control_id::VP8E_SET_CPUUSED as c_int, VP8_CPU_USED)?;
             }
             VideoCodec::Vp9 => {
                 enc.control(vpx::vp8e_enc_control_id::VP8E_SET_CPUUSED as c_int, VP9_CPU_USED)?;
-                enc.control(vpx::vp8e_enc_control_id::VP9E_SET_ROW_MT as c_int, 1)?;
+                enc.control(
+                    vpx::vp8e_enc_control_id::VP9E_SET_ROW_MT as c_int,
+                    (threads > 1) as c_int,
+                )?;
                 let tiles = (threads as f64).log2().floor() as c_int;
                 enc.control(vpx::vp8e_enc_control_id::VP9E_SET_TILE_COLUMNS as c_int, tiles)?;
             }
         }
         Ok(enc)
+    }
+
+    /// Makes the next picture a keyframe.
+    pub fn force_keyframe(&mut self) {
+        self.last_key_time = None;
     }
 
     pub fn size(&self) -> (u32, u32) {
@@ -352,6 +359,43 @@ mod tests {
                 out.iter().enumerate().filter(|(_, p)| p.keyframe).map(|(i, _)| i).collect();
             assert_eq!(keys, [0, 10, 20], "{codec:?}");
             assert!(out.windows(2).all(|w| w[0].pts < w[1].pts));
+        }
+    }
+    /// Every size the sources accept, down to 2x2 and one superblock row or column, with
+    /// noisy content (libvpx 1.12's VP9 row-mt with tile columns wrote past its buffers at
+    /// 1024x2 with two or more threads).
+    #[test]
+    fn tiny_and_thin_sizes_encode_for_every_codec() {
+        let sizes = [
+            (2, 2),
+            (3, 3),
+            (512, 2),
+            (1024, 2),
+            (4096, 2),
+            (2, 1024),
+            (2, 2160),
+            (4096, 8),
+            (1023, 63),
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for codec in [VideoCodec::Vp8, VideoCodec::Vp9] {
+            for (w, h) in sizes {
+                let mut enc =
+                    VpxEncoder::new(0, codec, w, h, 2_500_000, KeyframeRule::Auto).unwrap();
+                let mut out = Vec::new();
+                for i in 0..6i64 {
+                    let mut f = VideoFrame::black(w, h, 0);
+                    for b in &mut f.data {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        *b = seed as u8;
+                    }
+                    enc.encode(&f, i * 33_333_333, 33_333_333, &mut out).unwrap();
+                }
+                enc.finish(&mut out).unwrap();
+                assert_eq!(out.len(), 6, "{codec:?} {w}x{h}");
+            }
         }
     }
 }

@@ -1,4 +1,46 @@
-//! EBML element writing (RFC 8794), the little that Matroska muxing needs.
+//! EBML (RFC 8794) and the Matroska vocabulary this crate writes and reads: element IDs, the
+//! element writers, and the index elements (SeekHead, Cues, Void) shared by the live muxer,
+//! the file finaliser and `make_seekable`.
+
+/// Matroska element IDs (with their class marker bits, as they appear in a file).
+pub mod id {
+    pub const EBML: u32 = 0x1A45_DFA3;
+    pub const DOC_TYPE: u32 = 0x4282;
+    pub const SEGMENT: u32 = 0x1853_8067;
+    pub const SEEK_HEAD: u32 = 0x114D_9B74;
+    pub const SEEK: u32 = 0x4DBB;
+    pub const SEEK_ID: u32 = 0x53AB;
+    pub const SEEK_POSITION: u32 = 0x53AC;
+    pub const INFO: u32 = 0x1549_A966;
+    pub const TIMESTAMP_SCALE: u32 = 0x2A_D7B1;
+    pub const DURATION: u32 = 0x4489;
+    pub const TRACKS: u32 = 0x1654_AE6B;
+    pub const TRACK_ENTRY: u32 = 0xAE;
+    pub const TRACK_NUMBER: u32 = 0xD7;
+    pub const TRACK_TYPE: u32 = 0x83;
+    pub const DEFAULT_DURATION: u32 = 0x23_E383;
+    pub const CODEC_DELAY: u32 = 0x56AA;
+    pub const CLUSTER: u32 = 0x1F43_B675;
+    pub const TIMESTAMP: u32 = 0xE7;
+    pub const SIMPLE_BLOCK: u32 = 0xA3;
+    pub const BLOCK_GROUP: u32 = 0xA0;
+    pub const BLOCK: u32 = 0xA1;
+    pub const BLOCK_DURATION: u32 = 0x9B;
+    pub const REFERENCE_BLOCK: u32 = 0xFB;
+    pub const DISCARD_PADDING: u32 = 0x75A2;
+    pub const CUES: u32 = 0x1C53_BB6B;
+    pub const CUE_POINT: u32 = 0xBB;
+    pub const CUE_TIME: u32 = 0xB3;
+    pub const CUE_TRACK_POSITIONS: u32 = 0xB7;
+    pub const CUE_TRACK: u32 = 0xF7;
+    pub const CUE_CLUSTER_POSITION: u32 = 0xF1;
+    pub const VOID: u32 = 0xEC;
+    pub const CRC32: u32 = 0xBF;
+}
+
+/// Room reserved at the front of a Segment for a SeekHead of three entries (68 bytes) and
+/// the Void that pads it.
+pub const SEEK_HEAD_ROOM: usize = 80;
 
 /// The 8-byte "unknown size" (all value bits set) used for live Segments.
 pub const UNKNOWN_SIZE: [u8; 8] = [0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
@@ -54,7 +96,7 @@ pub fn bytes(out: &mut Vec<u8>, element: u32, data: &[u8]) {
 }
 
 pub fn string(out: &mut Vec<u8>, element: u32, s: &str) {
-    bytes(out, element, s.as_bytes())
+    bytes(out, element, s.as_bytes());
 }
 
 /// A master element whose body is built by `body`.
@@ -62,6 +104,46 @@ pub fn master(out: &mut Vec<u8>, element: u32, body: impl FnOnce(&mut Vec<u8>)) 
     let mut inner = Vec::new();
     body(&mut inner);
     bytes(out, element, &inner);
+}
+
+/// A Void element of exactly `len` bytes (2 to 128).
+pub fn void(out: &mut Vec<u8>, len: usize) {
+    debug_assert!((2..=128).contains(&len));
+    id(out, self::id::VOID);
+    out.push(0x80 | (len - 2) as u8);
+    out.resize(out.len() + len - 2, 0);
+}
+
+/// A SeekHead pointing at `entries` (element ID, position in the Segment's data), padded with
+/// a Void to exactly [`SEEK_HEAD_ROOM`] bytes.
+pub fn seek_head(entries: &[(u32, u64)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    master(&mut out, self::id::SEEK_HEAD, |h| {
+        for (element, pos) in entries {
+            master(h, self::id::SEEK, |s| {
+                bytes(s, self::id::SEEK_ID, &element.to_be_bytes());
+                uint(s, self::id::SEEK_POSITION, *pos);
+            });
+        }
+    });
+    let filler = SEEK_HEAD_ROOM - out.len();
+    void(&mut out, filler);
+    out
+}
+
+/// Cues with one CuePoint per `(time, cluster position)` of `track`.
+pub fn cues(out: &mut Vec<u8>, track: u64, points: &[(u64, u64)]) {
+    master(out, self::id::CUES, |c| {
+        for (time, pos) in points {
+            master(c, self::id::CUE_POINT, |p| {
+                uint(p, self::id::CUE_TIME, *time);
+                master(p, self::id::CUE_TRACK_POSITIONS, |t| {
+                    uint(t, self::id::CUE_TRACK, track);
+                    uint(t, self::id::CUE_CLUSTER_POSITION, *pos);
+                });
+            });
+        }
+    });
 }
 
 #[cfg(test)]
@@ -84,5 +166,14 @@ mod tests {
         let mut v = Vec::new();
         uint(&mut v, 0xD7, 0);
         assert_eq!(v, [0xD7, 0x81, 0x00]);
+    }
+
+    #[test]
+    fn a_seek_head_fills_its_room_exactly() {
+        let h = seek_head(&[(id::INFO, 80), (id::TRACKS, 200), (id::CUES, 1 << 40)]);
+        assert_eq!(h.len(), SEEK_HEAD_ROOM);
+        assert_eq!(&h[..4], &id::SEEK_HEAD.to_be_bytes());
+        let void_at = h.iter().rposition(|&b| b == id::VOID as u8).unwrap();
+        assert_eq!(h[void_at + 1] as usize & 0x7F, SEEK_HEAD_ROOM - void_at - 2);
     }
 }

@@ -11,6 +11,8 @@ pub mod seekable;
 pub mod wav;
 pub mod webm;
 
+use crate::core::codec::{CodecDescription, CodecId, SampleFormat, StreamParams};
+use crate::core::mime::Container;
 use crate::core::packet::Packet;
 
 /// The muxer of a session, chosen by the container of its MIME type.
@@ -21,9 +23,33 @@ pub enum Muxer {
 }
 
 impl Muxer {
-    pub fn write(&mut self, p: &Packet) {
+    /// A muxer for `container` holding the streams `tracks` describe, in track order. The
+    /// recorder checked that the container can hold them.
+    pub fn new(container: Container, tracks: &[CodecDescription]) -> Self {
+        match container {
+            Container::Webm => {
+                Muxer::Webm(webm::WebmMuxer::new(tracks.iter().map(matroska).collect(), "webm"))
+            }
+            Container::Matroska => {
+                Muxer::Webm(webm::WebmMuxer::new(tracks.iter().map(matroska).collect(), "matroska"))
+            }
+            Container::Ogg => Muxer::Ogg(ogg::OggMuxer::new(
+                tracks.first().map(|d| d.private.clone()).unwrap_or_default(),
+            )),
+            Container::Wav => {
+                let (rate, channels) = match tracks.first().map(|d| d.params) {
+                    Some(StreamParams::Audio { sample_rate, channels }) => (sample_rate, channels),
+                    _ => (48_000, 1),
+                };
+                Muxer::Wav(wav::WavMuxer::new(rate, channels))
+            }
+        }
+    }
+
+    /// `last`: no later packet of the track is known yet (see [`webm::WebmMuxer::write`]).
+    pub fn write(&mut self, p: &Packet, last: bool) {
         match self {
-            Muxer::Webm(m) => m.write(p),
+            Muxer::Webm(m) => m.write(p, last),
             Muxer::Ogg(m) => m.write(p),
             Muxer::Wav(m) => m.write(p),
         }
@@ -45,5 +71,32 @@ impl Muxer {
             Muxer::Ogg(m) => (m.finalize(), None),
             Muxer::Wav(m) => m.finalize(),
         }
+    }
+}
+
+/// A Matroska TrackEntry's codec fields for `d`: the Matroska codec IDs live here.
+fn matroska(d: &CodecDescription) -> webm::TrackInfo {
+    let (codec_id, bit_depth) = match d.codec {
+        CodecId::Opus => ("A_OPUS", 0),
+        CodecId::Pcm(SampleFormat::F32) => ("A_PCM/FLOAT/IEEE", 32),
+        CodecId::Pcm(SampleFormat::S16) => ("A_PCM/INT/LIT", 16),
+        CodecId::Vp8 => ("V_VP8", 0),
+        CodecId::Vp9 => ("V_VP9", 0),
+        CodecId::H264 => ("V_MPEG4/ISO/AVC", 0),
+        CodecId::Av1 => ("V_AV1", 0),
+        CodecId::Aac => ("A_AAC", 0),
+    };
+    webm::TrackInfo {
+        codec_id,
+        bit_depth,
+        codec_private: (!d.private.is_empty()).then(|| d.private.clone()),
+        codec_delay_ns: d.delay_ns.max(0) as u64,
+        seek_pre_roll_ns: d.seek_pre_roll_ns.max(0) as u64,
+        kind: match d.params {
+            StreamParams::Audio { sample_rate, channels } => {
+                webm::TrackFormat::Audio { sample_rate: sample_rate as f64, channels }
+            }
+            StreamParams::Video { width, height } => webm::TrackFormat::Video { width, height },
+        },
     }
 }

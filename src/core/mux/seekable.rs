@@ -10,25 +10,13 @@
 use crate::core::mux::ebml;
 use crate::core::{Error, Result};
 
-const EBML_HEADER: u32 = 0x1A45_DFA3;
-const SEGMENT: u32 = 0x1853_8067;
-const SEEK_HEAD: u32 = 0x114D_9B74;
-const INFO: u32 = 0x1549_A966;
-const TRACKS: u32 = 0x1654_AE6B;
-const CLUSTER: u32 = 0x1F43_B675;
-const CUES: u32 = 0x1C53_BB6B;
-const VOID: u32 = 0xEC;
-const CRC32: u32 = 0xBF;
-const DURATION: u32 = 0x4489;
-const TIMESCALE: u32 = 0x2A_D7B1;
-const TIMECODE: u32 = 0xE7;
-const SIMPLE_BLOCK: u32 = 0xA3;
-const BLOCK_GROUP: u32 = 0xA0;
-const BLOCK: u32 = 0xA1;
-const BLOCK_DURATION: u32 = 0x9B;
-const REFERENCE_BLOCK: u32 = 0xFB;
-const DISCARD_PADDING: u32 = 0x75A2;
-const TRACK_ENTRY: u32 = 0xAE;
+use ebml::id::{
+    BLOCK, BLOCK_DURATION, BLOCK_GROUP, CLUSTER, CODEC_DELAY, CRC32, CUES, DEFAULT_DURATION,
+    DISCARD_PADDING, DOC_TYPE, DURATION, EBML as EBML_HEADER, INFO, REFERENCE_BLOCK, SEEK_HEAD,
+    SEGMENT, SIMPLE_BLOCK, TIMESTAMP as TIMECODE, TIMESTAMP_SCALE as TIMESCALE, TRACKS,
+    TRACK_ENTRY, TRACK_NUMBER, TRACK_TYPE, VOID,
+};
+
 /// Elements that may appear inside a Cluster; anything else ends an unknown-size Cluster.
 const CLUSTER_CHILDREN: [u32; 9] =
     [TIMECODE, SIMPLE_BLOCK, BLOCK_GROUP, 0xA7, 0xAB, 0x5854, 0xAF, VOID, CRC32];
@@ -148,25 +136,33 @@ fn parse_block(buf: &[u8], data: usize, end: usize, tc_ns: i64, scale: i64) -> R
     })
 }
 
-/// Rewrites `input` (a live or finished WebM) as a seekable WebM.
+/// Rewrites `input` (a live or finished WebM) as a seekable WebM: one pass to find what it
+/// holds ([`scan`]), then the output built from that ([`rebuild`]).
 pub fn make_seekable(buf: &[u8]) -> Result<Vec<u8>> {
+    let found = scan(buf)?;
+    Ok(rebuild(buf, &found))
+}
+
+/// What the scan of an input found, as ranges into it.
+struct Scan {
+    /// End of the EBML header (copied as it is).
+    ebml_end: usize,
+    /// The first Info's children, and the first Tracks element (whole).
+    info_children: Vec<(usize, usize)>,
+    tracks: (usize, usize),
+    /// Other top-level elements kept (Tags, Chapters, ...), whole.
+    others: Vec<(usize, usize)>,
+    metas: Vec<TrackMeta>,
+    scale: i64,
+    clusters: Vec<Cluster>,
+    /// Where the decoded media ends, in ns.
+    end_ns: i64,
+}
+
+/// Walks the input once: header, Segment children and every complete block.
+fn scan(buf: &[u8]) -> Result<Scan> {
     let len = buf.len();
-    let ebml = header(buf, 0, len)?.ok_or_else(|| bad(0, "no EBML header"))?;
-    if ebml.id != EBML_HEADER {
-        return Err(bad(0, "no EBML header"));
-    }
-    let ebml_end = ebml
-        .size
-        .and_then(|s| ebml.data.checked_add(s))
-        .filter(|&e| e <= len)
-        .ok_or_else(|| bad(0, "truncated EBML header"))?;
-    let doc_ok = children(buf, ebml.data, ebml_end)?.iter().any(|c| {
-        c.id == 0x4282
-            && matches!(&buf[c.data..c.data + c.size.unwrap_or(0)], b"webm" | b"matroska")
-    });
-    if !doc_ok {
-        return Err(bad(ebml.data, "DocType is not webm or matroska"));
-    }
+    let ebml_end = ebml_header_end(buf)?;
     let seg = header(buf, ebml_end, len)?.ok_or_else(|| bad(ebml_end, "no Segment"))?;
     if seg.id != SEGMENT {
         return Err(bad(ebml_end, "expected a Segment"));
@@ -184,38 +180,14 @@ pub fn make_seekable(buf: &[u8]) -> Result<Vec<u8>> {
     // Clusters as (timecode element bytes range, [block ranges]); kept as ranges into `buf`.
     let mut clusters: Vec<Cluster> = Vec::new();
     let mut end_ns: i64 = 0;
-    let mut last_time: Vec<(u64, i64, i64)> = Vec::new(); // (track, last time, last delta)
+    let mut ends = TrackEnds::default();
 
     let mut pos = seg.data;
     while let Some(e) = header(buf, pos, seg_end)? {
         if e.id == CLUSTER {
             let (cluster, next) = parse_cluster(buf, &e, seg_end, scale)?;
             for b in &cluster.blocks {
-                let meta =
-                    metas.iter().find(|m| m.number == b.info.track).copied().unwrap_or_default();
-                let entry = match last_time.iter_mut().find(|t| t.0 == b.info.track) {
-                    Some(t) => t,
-                    None => {
-                        last_time.push((b.info.track, b.info.time, 0));
-                        last_time.last_mut().expect("just pushed")
-                    }
-                };
-                if b.info.time > entry.1 {
-                    entry.2 = b.info.time.saturating_sub(entry.1);
-                }
-                entry.1 = entry.1.max(b.info.time);
-                let duration = b.info.duration.unwrap_or(if meta.default_duration > 0 {
-                    i64::try_from(meta.default_duration).unwrap_or(i64::MAX)
-                } else {
-                    entry.2
-                });
-                let end = b
-                    .info
-                    .time
-                    .saturating_add(duration)
-                    .saturating_sub(b.info.discard)
-                    .saturating_sub(i64::try_from(meta.codec_delay).unwrap_or(i64::MAX));
-                end_ns = end_ns.max(end);
+                end_ns = end_ns.max(ends.block_end(b, &metas));
             }
             clusters.push(cluster);
             match next {
@@ -247,20 +219,7 @@ pub fn make_seekable(buf: &[u8]) -> Result<Vec<u8>> {
                 info = Some((e.data, next));
             }
             TRACKS => {
-                for entry in children(buf, e.data, next)?.iter().filter(|c| c.id == TRACK_ENTRY) {
-                    let end = entry.data + entry.size.unwrap_or(0);
-                    let mut m = TrackMeta::default();
-                    for c in children(buf, entry.data, end)? {
-                        match c.id {
-                            0xD7 => m.number = read_uint(buf, &c),
-                            0x83 => m.video = read_uint(buf, &c) == 1,
-                            0x23E383 => m.default_duration = read_uint(buf, &c),
-                            0x56AA => m.codec_delay = read_uint(buf, &c),
-                            _ => {}
-                        }
-                    }
-                    metas.push(m);
-                }
+                metas = track_metas(buf, e.data, next)?;
                 tracks_raw = Some((e.start, next));
             }
             SEEK_HEAD | CUES | VOID | CRC32 => {}
@@ -270,30 +229,119 @@ pub fn make_seekable(buf: &[u8]) -> Result<Vec<u8>> {
     }
     let (info_data, info_end) =
         info.ok_or_else(|| bad(seg.data, "no Info before the first Cluster"))?;
-    let (tracks_start, tracks_end) = tracks_raw.ok_or_else(|| bad(seg.data, "no Tracks"))?;
+    // A file cut before its first Cluster's header is complete still has a whole header: it
+    // is written with one empty Cluster, without which demuxers refuse the file.
+    if clusters.is_empty() {
+        clusters.push(Cluster { timecode_ns: 0, blocks: Vec::new() });
+    }
+    let tracks = tracks_raw.ok_or_else(|| bad(seg.data, "no Tracks"))?;
+    let info_children = children(buf, info_data, info_end)?
+        .iter()
+        .filter(|c| c.id != DURATION && c.id != VOID && c.id != CRC32)
+        .map(|c| (c.start, c.data + c.size.unwrap_or(0)))
+        .collect();
+    Ok(Scan { ebml_end, info_children, tracks, others, metas, scale, clusters, end_ns })
+}
 
-    // Segment payload, then the header in front of it.
-    let mut body = Vec::with_capacity(len + 64 * clusters.len() + 256);
+/// Checks the EBML header (a webm or matroska DocType); returns where it ends.
+fn ebml_header_end(buf: &[u8]) -> Result<usize> {
+    let len = buf.len();
+    let ebml = header(buf, 0, len)?.ok_or_else(|| bad(0, "no EBML header"))?;
+    if ebml.id != EBML_HEADER {
+        return Err(bad(0, "no EBML header"));
+    }
+    let ebml_end = ebml
+        .size
+        .and_then(|s| ebml.data.checked_add(s))
+        .filter(|&e| e <= len)
+        .ok_or_else(|| bad(0, "truncated EBML header"))?;
+    let doc_ok = children(buf, ebml.data, ebml_end)?.iter().any(|c| {
+        c.id == DOC_TYPE
+            && matches!(&buf[c.data..c.data + c.size.unwrap_or(0)], b"webm" | b"matroska")
+    });
+    if !doc_ok {
+        return Err(bad(ebml.data, "DocType is not webm or matroska"));
+    }
+    Ok(ebml_end)
+}
+
+/// What the TrackEntries of Tracks `[data, end)` say about timing.
+fn track_metas(buf: &[u8], data: usize, end: usize) -> Result<Vec<TrackMeta>> {
+    let mut metas = Vec::new();
+    for entry in children(buf, data, end)?.iter().filter(|c| c.id == TRACK_ENTRY) {
+        let end = entry.data + entry.size.unwrap_or(0);
+        let mut m = TrackMeta::default();
+        for c in children(buf, entry.data, end)? {
+            match c.id {
+                TRACK_NUMBER => m.number = read_uint(buf, &c),
+                TRACK_TYPE => m.video = read_uint(buf, &c) == 1,
+                DEFAULT_DURATION => m.default_duration = read_uint(buf, &c),
+                CODEC_DELAY => m.codec_delay = read_uint(buf, &c),
+                _ => {}
+            }
+        }
+        metas.push(m);
+    }
+    Ok(metas)
+}
+
+/// Per track, the last block time and the step before it: a block without a duration lasts
+/// its track's DefaultDuration, or as long as the step between its track's blocks.
+#[derive(Default)]
+struct TrackEnds(Vec<(u64, i64, i64)>);
+
+impl TrackEnds {
+    /// Where the decoded media of `b` ends (ns), CodecDelay and DiscardPadding removed.
+    fn block_end(&mut self, b: &Block, metas: &[TrackMeta]) -> i64 {
+        let meta = metas.iter().find(|m| m.number == b.info.track).copied().unwrap_or_default();
+        let entry = match self.0.iter_mut().position(|t| t.0 == b.info.track) {
+            Some(i) => &mut self.0[i],
+            None => {
+                self.0.push((b.info.track, b.info.time, 0));
+                self.0.last_mut().expect("just pushed")
+            }
+        };
+        if b.info.time > entry.1 {
+            entry.2 = b.info.time.saturating_sub(entry.1);
+        }
+        entry.1 = entry.1.max(b.info.time);
+        let duration = b.info.duration.unwrap_or(if meta.default_duration > 0 {
+            i64::try_from(meta.default_duration).unwrap_or(i64::MAX)
+        } else {
+            entry.2
+        });
+        b.info
+            .time
+            .saturating_add(duration)
+            .saturating_sub(b.info.discard)
+            .saturating_sub(i64::try_from(meta.codec_delay).unwrap_or(i64::MAX))
+    }
+}
+
+/// The seekable file: the input's header, then a Segment of known size with a SeekHead, Info
+/// (with Duration), Tracks, the other elements, sized Clusters of the complete blocks, Cues.
+fn rebuild(buf: &[u8], found: &Scan) -> Vec<u8> {
+    let Scan { ebml_end, info_children, tracks, others, metas, scale, clusters, end_ns } = found;
+    let (ebml_end, scale, end_ns) = (*ebml_end, *scale, *end_ns);
+    let mut body = Vec::with_capacity(buf.len() + 64 * clusters.len() + 256);
     let seek_head_at = body.len();
-    body.resize(SEEK_HEAD_ROOM, 0);
+    body.resize(ebml::SEEK_HEAD_ROOM, 0);
     let info_pos = body.len() as u64;
     let mut info_body = Vec::new();
-    for c in children(buf, info_data, info_end)? {
-        if c.id != DURATION && c.id != VOID && c.id != CRC32 {
-            info_body.extend_from_slice(&buf[c.start..c.data + c.size.unwrap_or(0)]);
-        }
+    for &(s, e) in info_children {
+        info_body.extend_from_slice(&buf[s..e]);
     }
     ebml::float(&mut info_body, DURATION, end_ns.max(0) as f64 / scale as f64);
     ebml::bytes(&mut body, INFO, &info_body);
     let tracks_pos = body.len() as u64;
-    body.extend_from_slice(&buf[tracks_start..tracks_end]);
-    for (s, e) in others {
+    body.extend_from_slice(&buf[tracks.0..tracks.1]);
+    for &(s, e) in others {
         body.extend_from_slice(&buf[s..e]);
     }
     let cue_track = metas.iter().find(|m| m.video).or(metas.first()).map_or(1, |m| m.number);
     let has_video = metas.iter().any(|m| m.video);
     let mut cues = Vec::new();
-    for cluster in &clusters {
+    for cluster in clusters {
         let first = cluster.blocks.iter().find(|b| b.info.track == cue_track);
         if !has_video || first.is_some_and(|b| b.info.keyframe) {
             cues.push(((cluster.timecode_ns / scale).max(0) as u64, body.len() as u64));
@@ -306,41 +354,17 @@ pub fn make_seekable(buf: &[u8]) -> Result<Vec<u8>> {
         ebml::bytes(&mut body, CLUSTER, &payload);
     }
     let cues_pos = body.len() as u64;
-    ebml::master(&mut body, CUES, |c| {
-        for (time, at) in &cues {
-            ebml::master(c, 0xBB, |p| {
-                ebml::uint(p, 0xB3, *time);
-                ebml::master(p, 0xB7, |t| {
-                    ebml::uint(t, 0xF7, cue_track);
-                    ebml::uint(t, 0xF1, *at);
-                });
-            });
-        }
-    });
-    let mut seek_head = Vec::new();
-    ebml::master(&mut seek_head, SEEK_HEAD, |h| {
-        for (id, at) in [(INFO, info_pos), (TRACKS, tracks_pos), (CUES, cues_pos)] {
-            ebml::master(h, 0x4DBB, |s| {
-                ebml::bytes(s, 0x53AB, &id.to_be_bytes());
-                ebml::uint(s, 0x53AC, at);
-            });
-        }
-    });
-    let filler = SEEK_HEAD_ROOM - seek_head.len();
-    ebml::id(&mut seek_head, VOID);
-    seek_head.push(0x80 | (filler - 2) as u8);
-    seek_head.resize(SEEK_HEAD_ROOM, 0);
-    body[seek_head_at..seek_head_at + SEEK_HEAD_ROOM].copy_from_slice(&seek_head);
+    ebml::cues(&mut body, cue_track, &cues);
+    let seek_head = ebml::seek_head(&[(INFO, info_pos), (TRACKS, tracks_pos), (CUES, cues_pos)]);
+    body[seek_head_at..seek_head_at + ebml::SEEK_HEAD_ROOM].copy_from_slice(&seek_head);
 
-    let mut out = Vec::with_capacity(body.len() + (ebml_end) + 12);
+    let mut out = Vec::with_capacity(body.len() + ebml_end + 12);
     out.extend_from_slice(&buf[..ebml_end]);
     ebml::id(&mut out, SEGMENT);
     out.extend_from_slice(&((body.len() as u64) | (1u64 << 56)).to_be_bytes());
     out.extend_from_slice(&body);
-    Ok(out)
+    out
 }
-
-const SEEK_HEAD_ROOM: usize = 80;
 
 struct Block {
     start: usize,
@@ -396,11 +420,12 @@ fn parse_cluster(
                     match g.id {
                         BLOCK => {
                             let gend = g.data + g.size.unwrap_or(0);
-                            info = Some(parse_block(buf, g.data, gend, cluster.timecode_ns, scale)?)
+                            info =
+                                Some(parse_block(buf, g.data, gend, cluster.timecode_ns, scale)?);
                         }
                         BLOCK_DURATION => {
                             let d = i64::try_from(read_uint(buf, &g)).unwrap_or(i64::MAX);
-                            duration = Some(d.saturating_mul(scale))
+                            duration = Some(d.saturating_mul(scale));
                         }
                         DISCARD_PADDING => discard = read_int(buf, &g),
                         REFERENCE_BLOCK => referenced = true,

@@ -18,18 +18,14 @@ impl WavMuxer {
         WavMuxer { rate, channels, header_written: false, data_bytes: 0, out: Vec::new() }
     }
 
-    /// `p.data` holds little-endian f32 samples (the PCM encoder's output).
+    /// `p.data` holds little-endian 16-bit samples (the PCM encoder quantised them).
     pub fn write(&mut self, p: &Packet) {
         if !self.header_written {
             self.header_written = true;
             self.header(u32::MAX, u32::MAX);
         }
-        for s in p.data.chunks_exact(4) {
-            let v = f32::from_le_bytes([s[0], s[1], s[2], s[3]]);
-            let q = (v * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
-            self.out.extend_from_slice(&q.to_le_bytes());
-        }
-        self.data_bytes += p.data.len() as u64 / 2;
+        self.out.extend_from_slice(&p.data);
+        self.data_bytes += p.data.len() as u64;
     }
 
     pub fn flush(&mut self) -> Vec<u8> {
@@ -62,5 +58,42 @@ impl WavMuxer {
         h.extend_from_slice(&16u16.to_le_bytes());
         h.extend_from_slice(b"data");
         h.extend_from_slice(&data.to_le_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_header_has_unknown_sizes_and_the_file_gets_them() {
+        let mut m = WavMuxer::new(16_000, 2);
+        let samples: Vec<u8> =
+            [16384i16, -16384, 32767, -32768].iter().flat_map(|s| s.to_le_bytes()).collect();
+        let p = Packet {
+            track: 0,
+            pts: 0,
+            duration: 62_500,
+            keyframe: true,
+            discard_padding: 0,
+            data: samples,
+        };
+        m.write(&p);
+        let live = m.flush();
+        assert_eq!(&live[..4], b"RIFF");
+        assert_eq!(&live[4..8], &u32::MAX.to_le_bytes());
+        assert_eq!(&live[40..44], &u32::MAX.to_le_bytes());
+        assert_eq!(u32::from_le_bytes(live[24..28].try_into().unwrap()), 16_000);
+        assert_eq!(u16::from_le_bytes(live[22..24].try_into().unwrap()), 2);
+        let pcm: Vec<i16> =
+            live[44..].chunks(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
+        assert_eq!(pcm, [16384, -16384, 32767, -32768]);
+        let (rest, patches) = m.finalize();
+        assert!(rest.is_empty());
+        let patches = patches.unwrap().0;
+        assert_eq!(
+            patches,
+            [(4, (36u32 + 8).to_le_bytes().to_vec()), (40, 8u32.to_le_bytes().to_vec())]
+        );
     }
 }

@@ -22,6 +22,7 @@ const SIMPLE_BLOCK: u32 = 0xA3;
 const BLOCK_GROUP: u32 = 0xA0;
 const BLOCK: u32 = 0xA1;
 const BLOCK_DURATION: u32 = 0x9B;
+const REFERENCE_BLOCK: u32 = 0xFB;
 const DISCARD_PADDING: u32 = 0x75A2;
 const VOID: u32 = 0xEC;
 const SEEK_HEAD: u32 = 0x114D_9B74;
@@ -61,7 +62,8 @@ pub enum TrackFormat {
 pub struct WebmMuxer {
     tracks: Vec<TrackInfo>,
     doc_type: &'static str,
-    uid_seed: u64,
+    /// TrackUIDs, random and distinct (mkvmerge renumbers a file with a UID twice).
+    uids: Vec<u64>,
     header: Option<Vec<u8>>,
     out: Vec<u8>,
     /// The open cluster: its timecode (ms), body, and whether it holds a block yet.
@@ -74,6 +76,8 @@ pub struct WebmMuxer {
     layout: Layout,
     cues: Vec<(u64, u64)>,
     end_ns: i64,
+    /// Per track, the timestamp (ms) of its previous block, which a delta frame references.
+    previous_ms: Vec<Option<i64>>,
 }
 
 /// Where the header's patchable parts are, in stream offsets.
@@ -94,14 +98,12 @@ pub struct Patches(pub Vec<(u64, Vec<u8>)>);
 impl WebmMuxer {
     /// `doc_type`: "webm", or "matroska" for `video/x-matroska`.
     pub fn new(tracks: Vec<TrackInfo>, doc_type: &'static str) -> Self {
-        let uid_seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(1);
+        let uids = random_uids(tracks.len());
+        let n_tracks = tracks.len();
         WebmMuxer {
             tracks,
             doc_type,
-            uid_seed,
+            uids,
             header: None,
             out: Vec::new(),
             cluster: None,
@@ -110,6 +112,7 @@ impl WebmMuxer {
             layout: Layout::default(),
             cues: Vec::new(),
             end_ns: 0,
+            previous_ms: vec![None; n_tracks],
         }
     }
 
@@ -118,8 +121,10 @@ impl WebmMuxer {
         self.header.is_some()
     }
 
-    /// Adds one packet. Packets must come in non-decreasing `pts` order.
-    pub fn write(&mut self, p: &Packet) {
+    /// Adds one packet. Packets must come in non-decreasing `pts` order. `last`: no later
+    /// packet of its track is known, so its duration is written (a BlockGroup with
+    /// BlockDuration); players take the end of the track from it.
+    pub fn write(&mut self, p: &Packet, last: bool) {
         if self.header.is_none() {
             let (header, layout) = self.header_bytes();
             self.layout = layout;
@@ -150,20 +155,32 @@ impl WebmMuxer {
         });
         *has_blocks = true;
         let rel = (ms - *start) as i16;
+        let previous = self.previous_ms.get_mut(p.track).and_then(|m| m.replace(ms));
         let mut block = Vec::with_capacity(p.data.len() + 4);
         ebml::size(&mut block, p.track as u64 + 1);
         block.extend_from_slice(&rel.to_be_bytes());
-        if p.discard_padding == 0 {
+        if p.discard_padding == 0 && !last {
             block.push(if p.keyframe { 0x80 } else { 0x00 });
             block.extend_from_slice(&p.data);
             ebml::bytes(body, SIMPLE_BLOCK, &block);
         } else {
+            // A Block has no keyframe flag: a BlockGroup without ReferenceBlock is a keyframe.
             block.push(0x00);
             block.extend_from_slice(&p.data);
+            // In timestamp units from the block's own (rounded) timestamp, so that the block
+            // ends where the packet does.
+            let duration = ((p.pts + p.duration).div_euclid(NS_PER_MS) - ms).max(0) as u64;
             ebml::master(body, BLOCK_GROUP, |g| {
                 ebml::bytes(g, BLOCK, &block);
-                ebml::uint(g, BLOCK_DURATION, (p.duration / NS_PER_MS) as u64);
-                ebml::int(g, DISCARD_PADDING, p.discard_padding);
+                ebml::uint(g, BLOCK_DURATION, duration);
+                if !p.keyframe {
+                    // Without it a BlockGroup's frame counts as a keyframe (seek target).
+                    let back = previous.map_or(-1, |prev| (prev - ms).min(-1));
+                    ebml::int(g, REFERENCE_BLOCK, back);
+                }
+                if p.discard_padding != 0 {
+                    ebml::int(g, DISCARD_PADDING, p.discard_padding);
+                }
             });
         }
     }
@@ -267,7 +284,7 @@ impl WebmMuxer {
             for (n, track) in self.tracks.iter().enumerate() {
                 ebml::master(t, TRACK_ENTRY, |e| {
                     ebml::uint(e, 0xD7, n as u64 + 1); // TrackNumber
-                    ebml::uint(e, 0x73C5, self.uid_seed.wrapping_add(n as u64) | 1); // TrackUID
+                    ebml::uint(e, 0x73C5, self.uids[n]); // TrackUID
                     let type_ = match track.kind {
                         TrackFormat::Video { .. } => 1,
                         TrackFormat::Audio { .. } => 2,
@@ -293,7 +310,7 @@ impl WebmMuxer {
                                     ebml::uint(a, 0x6264, track.bit_depth as u64);
                                     // BitDepth
                                 }
-                            })
+                            });
                         }
                         TrackFormat::Video { width, height } => ebml::master(e, 0xE0, |v| {
                             ebml::uint(v, 0xB0, width as u64); // PixelWidth
@@ -313,4 +330,31 @@ fn void(out: &mut Vec<u8>, len: usize) {
     ebml::id(out, VOID);
     out.push(0x80 | (len - 2) as u8);
     out.resize(out.len() + len - 2, 0);
+}
+
+/// `n` distinct nonzero UIDs from the system's random source (`/dev/urandom`; where it cannot
+/// be read, std's hasher keys, which are drawn from the same source once per process).
+pub fn random_uids(n: usize) -> Vec<u64> {
+    use std::io::Read;
+    let mut uids: Vec<u64> = Vec::with_capacity(n);
+    let mut urandom = std::fs::File::open("/dev/urandom").ok();
+    while uids.len() < n {
+        let mut b = [0u8; 8];
+        let read = urandom.as_mut().is_some_and(|f| f.read_exact(&mut b).is_ok());
+        let uid = if read {
+            u64::from_le_bytes(b)
+        } else {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_usize(uids.len());
+            h.finish()
+        };
+        // Matroska UIDs are 1 to 2^64-1; keep them within 63 bits for readers that parse
+        // them as signed integers.
+        let uid = uid >> 1;
+        if uid != 0 && !uids.contains(&uid) {
+            uids.push(uid);
+        }
+    }
+    uids
 }

@@ -73,18 +73,27 @@ impl AudioInput {
                 "write: the source is closed (its track has ended)".into(),
             ));
         }
+        // Full scale is [-1, 1]; louder samples are clipped to it here, once, so that every
+        // codec records the same values (float PCM would otherwise keep them, and a float64
+        // beyond float32's range would become infinite).
         let converted: Vec<f32> = match samples {
             Samples::F32(s) => {
                 check_finite(s.iter().map(|&v| v as f64))?;
-                s.to_vec()
+                s.iter().map(|&v| v.clamp(-1.0, 1.0)).collect()
             }
             Samples::F64(s) => {
                 check_finite(s.iter().copied())?;
-                s.iter().map(|&v| v as f32).collect()
+                s.iter().map(|&v| v.clamp(-1.0, 1.0) as f32).collect()
             }
             Samples::I16(s) => s.iter().map(|&v| v as f32 / 32768.0).collect(),
         };
         if converted.is_empty() {
+            return Ok(());
+        }
+        // Wait before taking `written`: a writer never waits while holding it, so a writer that
+        // must not wait (the delivery thread) never waits for one that does. Interrupted, the
+        // call records nothing.
+        if !self.track.wait_room() {
             return Ok(());
         }
         let frames = (converted.len() / self.channels as usize) as u64;

@@ -45,21 +45,22 @@ static HELD: Mutex<Vec<(String, std::sync::Weak<Track>)>> = Mutex::new(Vec::new(
 static RELEASED: Condvar = Condvar::new();
 
 fn release(path: &str) {
-    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    let mut held = HELD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     held.retain(|(p, _)| p != path);
     RELEASED.notify_all();
 }
 
 /// Waits (at most 2 s) while a track of ours that has ended still holds `path`.
 fn wait_released(path: &str) {
-    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    let mut held = HELD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let deadline = Instant::now() + Duration::from_secs(2);
     while held.iter().any(|(p, t)| p == path && t.upgrade().is_none_or(|t| !t.is_live())) {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return;
         }
-        held = RELEASED.wait_timeout(held, left).unwrap_or_else(|e| e.into_inner()).0;
+        held =
+            RELEASED.wait_timeout(held, left).unwrap_or_else(std::sync::PoisonError::into_inner).0;
     }
 }
 
@@ -131,7 +132,7 @@ fn size_ok(s: &FrameSizeEnum, w: Option<u32>, h: Option<u32>) -> Option<(u32, u3
         .then_some((d.width, d.height)),
         FrameSizeEnum::Stepwise(s) => {
             let fits = |v: u32, min: u32, max: u32, step: u32| {
-                (min..=max).contains(&v) && (v - min) % step.max(1) == 0
+                (min..=max).contains(&v) && (v - min).is_multiple_of(step.max(1))
             };
             let w = w.unwrap_or(s.max_width.min(640).max(s.min_width));
             let h = h.unwrap_or(s.max_height.min(480).max(s.min_height));
@@ -153,7 +154,9 @@ fn rate_ok(dev: &Device, f: CameraFormat, w: u32, h: u32, rate: f64) -> bool {
             v.iter().any(|i| match &i.interval {
                 FrameIntervalEnum::Discrete(fr) => close(fps(*fr)),
                 // Slowest..fastest: `max` is the longest interval.
-                FrameIntervalEnum::Stepwise(s) => rate >= fps(s.max) * 0.995 && rate <= fps(s.min) * 1.005,
+                FrameIntervalEnum::Stepwise(s) => {
+                    rate >= fps(s.max) * 0.995 && rate <= fps(s.min) * 1.005
+                }
             })
         })
         .unwrap_or(false)
@@ -165,7 +168,9 @@ fn over(constraint: &str, message: String) -> Error {
 
 fn busy_or(e: io::Error, what: &str, label: &str) -> Error {
     if e.raw_os_error() == Some(libc::EBUSY) {
-        Error::NotReadable(format!("the camera {label:?} is busy (another program is capturing from it)"))
+        Error::NotReadable(format!(
+            "the camera {label:?} is busy (another program is capturing from it)"
+        ))
     } else {
         Error::NotReadable(format!("cannot {what} the camera {label:?}: {e}"))
     }
@@ -199,7 +204,14 @@ fn choose(dev: &Device, c: &CameraConstraints, label: &str) -> Result<(CameraFor
     }
     if sized.is_empty() {
         let (name, got) = if with_width { ("height", h) } else { ("width", w) };
-        return Err(over(name, format!("{name}: the camera {label:?} cannot capture {} pixels {}", got.unwrap_or(0), if name == "width" { "wide" } else { "high" })));
+        return Err(over(
+            name,
+            format!(
+                "{name}: the camera {label:?} cannot capture {} pixels {}",
+                got.unwrap_or(0),
+                if name == "width" { "wide" } else { "high" }
+            ),
+        ));
     }
     let Some(rate) = c.frame_rate else { return Ok(sized[0]) };
     sized
@@ -223,7 +235,7 @@ impl CameraCapture {
                 Ok((stream, track, setup)) => {
                     let path = setup.path.clone();
                     let held = (path.clone(), Arc::downgrade(&track));
-                    HELD.lock().unwrap_or_else(|e| e.into_inner()).push(held);
+                    HELD.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(held);
                     let _ = tx.send(Ok((track.clone(), setup.format)));
                     capture(stream, track, setup);
                     release(&path);
@@ -260,9 +272,10 @@ struct Setup {
 fn start(c: &CameraConstraints) -> Result<(MmapStream<'static>, Arc<Track>, Setup)> {
     let nodes = scan();
     let node = match &c.device_id {
-        Some(id) => nodes.into_iter().find(|n| &n.info.device_id == id).ok_or_else(|| {
-            over("device_id", format!("device_id: no camera has id {id:?}"))
-        })?,
+        Some(id) => nodes
+            .into_iter()
+            .find(|n| &n.info.device_id == id)
+            .ok_or_else(|| over("device_id", format!("device_id: no camera has id {id:?}")))?,
         None => nodes.into_iter().next().ok_or_else(|| {
             Error::NotFound("no camera was found (no V4L2 video capture device in /dev)".into())
         })?,
@@ -290,11 +303,16 @@ fn start(c: &CameraConstraints) -> Result<(MmapStream<'static>, Arc<Track>, Setu
         let got = dev.set_params(&params).map_err(|e| busy_or(e, "configure", &label))?;
         rate = fps(got.interval);
         if (rate - want).abs() > want * 0.005 {
-            return Err(over("frame_rate", format!("frame_rate: the camera {label:?} set {rate:.3} frames a second, not {want}")));
+            return Err(over(
+                "frame_rate",
+                format!(
+                    "frame_rate: the camera {label:?} set {rate:.3} frames a second, not {want}"
+                ),
+            ));
         }
     }
-    let mut stream =
-        MmapStream::with_buffers(&dev, Type::VideoCapture, 4).map_err(|e| busy_or(e, "start", &label))?;
+    let mut stream = MmapStream::with_buffers(&dev, Type::VideoCapture, 4)
+        .map_err(|e| busy_or(e, "start", &label))?;
     // The first `next()` queues the buffers and starts streaming; a camera that another
     // program streams from has refused the buffers (EBUSY) by now.
     stream.set_timeout(STARTUP_TIMEOUT);
@@ -320,14 +338,18 @@ fn monotonic_ns() -> i64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime writes the timespec it is given.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64
+    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
 }
 
 impl Timeline {
     fn map(&mut self, driver_ns: i64, monotonic: bool) -> i64 {
         let now = clock_ns();
         let offset = *self.offset.get_or_insert_with(|| {
-            if monotonic { now - monotonic_ns() } else { now - driver_ns }
+            if monotonic {
+                now - monotonic_ns()
+            } else {
+                now - driver_ns
+            }
         });
         let mut t = driver_ns + offset;
         // A bogus or jumping driver clock: re-anchor at now.
@@ -377,8 +399,7 @@ fn capture(mut stream: MmapStream<'static>, track: Arc<Track>, s: Setup) {
         }
         last_seq = Some(meta.sequence);
         let monotonic = meta.flags.contains(BufFlags::TIMESTAMP_MONOTONIC);
-        let driver =
-            meta.timestamp.sec as i64 * 1_000_000_000 + meta.timestamp.usec as i64 * 1000;
+        let driver = meta.timestamp.sec * 1_000_000_000 + meta.timestamp.usec * 1000;
         let time = timeline.map(driver, monotonic);
         let used = (meta.bytesused as usize).min(data.len());
         let bad = meta.flags.contains(BufFlags::ERROR);

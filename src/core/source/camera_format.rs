@@ -100,7 +100,12 @@ fn yuyv(width: u32, height: u32, stride: u32, data: &[u8], time: i64) -> Result<
     let tight: std::borrow::Cow<[u8]> = if stride as usize == row {
         std::borrow::Cow::Borrowed(&data[..row * height as usize])
     } else {
-        data.chunks(stride as usize).take(height as usize).map(|r| &r[..row]).collect::<Vec<_>>().concat().into()
+        data.chunks(stride as usize)
+            .take(height as usize)
+            .map(|r| &r[..row])
+            .collect::<Vec<_>>()
+            .concat()
+            .into()
     };
     let packed = YuvPackedImage { yuy: &tight, yuy_stride: row as u32, width, height };
     yuvutils_rs::yuyv422_to_yuv420(&mut planar, &packed)
@@ -138,7 +143,8 @@ fn mjpeg(width: u32, height: u32, data: &[u8], time: i64) -> Result<VideoFrame> 
     let rgb = decoder
         .decode()
         .map_err(|e| Error::InvalidValue(format!("mjpeg frame: cannot decode: {e}")))?;
-    let info = decoder.info().ok_or_else(|| Error::InvalidValue("mjpeg frame: no header".into()))?;
+    let info =
+        decoder.info().ok_or_else(|| Error::InvalidValue("mjpeg frame: no header".into()))?;
     if (info.width as u32, info.height as u32) != (width, height) {
         return Err(Error::InvalidValue(format!(
             "mjpeg frame: expected {width}x{height}, got {}x{}",

@@ -160,24 +160,53 @@ struct Shared {
 /// An open input device feeding a track.
 pub struct DeviceCapture {
     track: Arc<Track>,
+    thread: Option<thread::JoinHandle<()>>,
+    /// Disconnected when the capture thread has closed the device and is about to exit.
+    exited: crossbeam_channel::Receiver<()>,
 }
+
+/// How long dropping a capture waits for its device to close. ALSA's pulse plugin can block
+/// for good in close when its server has gone away: such a thread is left behind.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl DeviceCapture {
     /// Opens the device that meets `c` and starts capturing. Waits until the stream is running.
     pub fn open(c: AudioConstraints) -> Result<Self> {
         let (tx, rx) = crossbeam_channel::bounded::<Result<Arc<Track>>>(1);
-        thread::Builder::new()
+        let (exiting, exited) = crossbeam_channel::bounded::<()>(0);
+        let handle = thread::Builder::new()
             .name("mediarecorder-capture".into())
-            .spawn(move || capture_thread(c, tx))
+            .spawn(move || {
+                capture_thread(c, tx);
+                drop(exiting);
+            })
             .map_err(|e| Error::NotReadable(format!("cannot start the capture thread: {e}")))?;
         let track = rx
             .recv()
             .map_err(|_| Error::NotReadable("the capture thread ended while opening".into()))??;
-        Ok(DeviceCapture { track })
+        Ok(DeviceCapture { track, thread: Some(handle), exited })
     }
 
     pub fn track(&self) -> &Arc<Track> {
         &self.track
+    }
+}
+
+impl Drop for DeviceCapture {
+    /// Ends the track, which ends the capture loop: the thread closes the device and exits.
+    /// The join is short (a wait for room gives up once the track has ended); the binding
+    /// drops this without the GIL.
+    fn drop(&mut self) {
+        self.track.end();
+        if let Some(handle) = self.thread.take() {
+            let closed = matches!(
+                self.exited.recv_timeout(CLOSE_TIMEOUT),
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected)
+            );
+            if closed {
+                let _ = handle.join();
+            }
+        }
     }
 }
 
@@ -318,6 +347,8 @@ impl SampleClock {
             .get_or_insert_with(|| clock_ns() - (frames as i64 * 1_000_000_000 / rate as i64));
         let time = anchor + (self.frames as u128 * 1_000_000_000 / rate as u128) as i64;
         self.frames += frames;
+        // The ring (2 s) absorbs the wait; this thread has no interrupt check installed.
+        track.wait_room();
         track.push_audio(AudioBlock {
             sample_rate: rate,
             channels,

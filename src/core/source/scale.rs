@@ -30,8 +30,8 @@ impl Scaler {
 
     pub fn scale(&mut self, pixels: &[u8]) -> Result<&[u8]> {
         let fail = |e: &dyn std::fmt::Display| Error::Unknown(format!("cannot scale: {e}"));
-        let src = ImageRef::new(self.src.0, self.src.1, pixels, PixelType::U8x4)
-            .map_err(|e| fail(&e))?;
+        let src =
+            ImageRef::new(self.src.0, self.src.1, pixels, PixelType::U8x4).map_err(|e| fail(&e))?;
         self.resizer.resize(&src, &mut self.dst, &self.options).map_err(|e| fail(&e))?;
         Ok(self.dst.buffer())
     }

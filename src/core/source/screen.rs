@@ -134,7 +134,9 @@ impl ScreenCapture {
         thread::Builder::new()
             .name("mediarecorder-screen".into())
             .spawn(move || run(weak, grabber, scaler, width, height, rate))
-            .map_err(|e| Error::NotReadable(format!("cannot start the screen capture thread: {e}")))?;
+            .map_err(|e| {
+                Error::NotReadable(format!("cannot start the screen capture thread: {e}"))
+            })?;
         Ok(ScreenCapture { track, shm })
     }
 
@@ -244,7 +246,13 @@ mod tests {
         assert_eq!(constraint(resolve(&cs, 640, 480)), "region_width");
         let cs = ScreenConstraints { region_height: Some(481), ..c() };
         assert_eq!(constraint(resolve(&cs, 640, 480)), "region_height");
-        assert_eq!(constraint(resolve(&ScreenConstraints { width: Some(641), ..c() }, 640, 480)), "width");
-        assert_eq!(constraint(resolve(&ScreenConstraints { height: Some(500), ..c() }, 640, 480)), "height");
+        assert_eq!(
+            constraint(resolve(&ScreenConstraints { width: Some(641), ..c() }, 640, 480)),
+            "width"
+        );
+        assert_eq!(
+            constraint(resolve(&ScreenConstraints { height: Some(500), ..c() }, 640, 480)),
+            "height"
+        );
     }
 }

@@ -76,7 +76,9 @@ impl ToneGenerator {
                     let time =
                         anchor + (produced as u128 * 1_000_000_000 / sample_rate as u128) as i64;
                     produced += frames as u64;
-                    track.push_audio(AudioBlock { sample_rate, channels, time, samples });
+                    if track.wait_room() {
+                        track.push_audio(AudioBlock { sample_rate, channels, time, samples });
+                    }
                 }
             })
             .map_err(|e| Error::Unknown(format!("cannot start the tone thread: {e}")))?;

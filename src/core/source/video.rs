@@ -15,6 +15,8 @@ use crate::core::{Error, Result};
 pub const MIN_SIZE: u32 = 2;
 pub const MAX_SIDE: u32 = 4096;
 pub const MAX_AREA: u64 = 4096 * 2160;
+/// Timestamps beyond this (31 years) would overflow the nanosecond timeline on the way.
+pub const MAX_TIMESTAMP_S: f64 = 1e9;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PixelFormat {
@@ -191,11 +193,16 @@ impl VideoInput {
             ));
         }
         check_size(width, height)?;
+        // As for audio: wait before taking the clock's lock; interrupted, nothing is recorded.
+        if !self.track.wait_room() {
+            return Ok(());
+        }
         let mut clock = self.clock.lock();
         let time = match timestamp {
-            Some(t) if !(t.is_finite() && t >= 0.0) => {
+            Some(t) if !(t.is_finite() && (0.0..=MAX_TIMESTAMP_S).contains(&t)) => {
                 return Err(Error::InvalidValue(format!(
-                    "timestamp: expected a finite number of seconds >= 0, got {t}"
+                    "timestamp: expected a finite number of seconds from 0 to \
+                     {MAX_TIMESTAMP_S:e}, got {t}"
                 )))
             }
             Some(t) => (t * 1e9).round() as i64,

@@ -98,7 +98,9 @@ impl Grabber {
             .find(|f| f.depth == depth)
             .map(|f| f.bits_per_pixel)
             .unwrap_or(0);
-        if !(depth == 24 || depth == 32) || bpp != 32 || setup.image_byte_order != ImageOrder::LSB_FIRST
+        if !(depth == 24 || depth == 32)
+            || bpp != 32
+            || setup.image_byte_order != ImageOrder::LSB_FIRST
         {
             return Err(Error::NotSupported(format!(
                 "get_display_media: the X screen's format is not supported (depth {depth}, \
@@ -115,7 +117,8 @@ impl Grabber {
                 .extension_information(xfixes::X11_EXTENSION_NAME)
                 .map_err(|e| Error::NotReadable(format!("the X display failed: {e}")))?
                 .is_some();
-            let ok = has && conn.xfixes_query_version(4, 0).ok().and_then(|c| c.reply().ok()).is_some();
+            let ok =
+                has && conn.xfixes_query_version(4, 0).ok().and_then(|c| c.reply().ok()).is_some();
             if !ok {
                 return Err(Error::Overconstrained {
                     constraint: "cursor".into(),
@@ -160,7 +163,10 @@ impl Grabber {
                 self.pixels.copy_from_slice(seg.bytes(n));
             }
             None => {
-                let reply = self.conn.get_image(ImageFormat::Z_PIXMAP, self.root, x, y, w, h, !0)?.reply()?;
+                let reply = self
+                    .conn
+                    .get_image(ImageFormat::Z_PIXMAP, self.root, x, y, w, h, !0)?
+                    .reply()?;
                 if reply.data.len() < n {
                     return Err(Lost("the X server sent a short image".into()));
                 }
@@ -233,7 +239,8 @@ struct ShmSegment {
     len: usize,
 }
 
-// The mapping is owned by the grabber, which is used by one thread at a time.
+// SAFETY: the mapping is owned by the grabber, which is used by one thread at a time, and
+// the pointer is only dereferenced through `&self` while the segment is attached.
 unsafe impl Send for ShmSegment {}
 
 impl ShmSegment {
@@ -307,7 +314,13 @@ mod tests {
         // A 2x2 cursor at screen (9, 9): only its bottom-right pixel lands in the region.
         let opaque_red = 0xff_ff_00_00u32;
         let half_white = 0x80_80_80_80u32;
-        blend_cursor(&mut px, region, (9, 9), (2, 2), &[half_white, half_white, half_white, opaque_red]);
+        blend_cursor(
+            &mut px,
+            region,
+            (9, 9),
+            (2, 2),
+            &[half_white, half_white, half_white, opaque_red],
+        );
         assert_eq!(&px[..4], &[0, 0, 255, 100]);
         assert_eq!(&px[4..8], &[100, 100, 100, 100]);
         blend_cursor(&mut px, region, (11, 10), (1, 1), &[half_white]);

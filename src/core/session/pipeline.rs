@@ -1,0 +1,437 @@
+//! One recording session's thread: media in, encode, interleave, mux, cut blobs, post what
+//! happened. What arrives, and in which order, is `inbox.rs`'s business.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::core::codec::{Encoder, Input, StreamParams};
+use crate::core::encode::{self, EncoderSettings};
+use crate::core::media::{Media, VideoFrame};
+use crate::core::media::{TrackKind, TrackSettings};
+use crate::core::mime::Container;
+use crate::core::mux::interleave::Interleaver;
+use crate::core::mux::Muxer;
+use crate::core::packet::Packet;
+use crate::core::session::inbox::{Command, Inbox, Next};
+use crate::core::session::{Outbox, Posted};
+use crate::core::sink::{ChunkCutter, FileSink};
+use crate::core::stats::RecorderStats;
+use crate::core::{Error, Result};
+
+/// What a session records of one track.
+pub(crate) struct TrackPlan {
+    pub kind: TrackKind,
+    pub settings: TrackSettings,
+    /// Where the session starts on the track's clock.
+    pub start: i64,
+    /// The embedder's writes set the track's times (a NumPy source), not the wall clock.
+    pub pushed: bool,
+}
+
+pub(crate) struct SessionConfig {
+    pub tracks: Vec<TrackPlan>,
+    pub timeslice_ms: Option<u64>,
+    /// Cut timeslice chunks only before a video keyframe (see `RecorderOptions`).
+    pub independent_chunks: bool,
+    pub encoders: EncoderSettings,
+    pub container: Container,
+    pub post: Outbox,
+    pub stats: Arc<RecorderStats>,
+    pub file: Option<FileSink>,
+    /// The previous session of the same recorder; its tasks go first.
+    pub after: Option<Receiver<()>>,
+    /// Dropped when this session has posted its last task.
+    pub done: Sender<()>,
+}
+
+pub(crate) fn spawn(config: SessionConfig, inbox: Inbox) -> Result<()> {
+    thread::Builder::new()
+        .name("mediarecorder-session".into())
+        .spawn(move || {
+            if let Some(after) = &config.after {
+                let _ = after.recv();
+            }
+            let done = config.done.clone();
+            Session::new(config).run(inbox);
+            drop(done);
+        })
+        .map(|_| ())
+        .map_err(|e| Error::Unknown(format!("cannot start the recording thread: {e}")))
+}
+
+/// One track's place on the session timeline.
+struct Lane {
+    encoder: Box<dyn Encoder>,
+    start: i64,
+    /// Paused spans removed so far (ns of the track's clock).
+    removed: i64,
+    /// End of the last item taken (track clock), for measuring a pause.
+    last_end: Option<i64>,
+    resumed: bool,
+    frame_ns: i64,
+    /// Video: timeline position of the last frame encoded.
+    last_video_pts: Option<i64>,
+    ended: bool,
+    /// Track time of the last stand-in picture recorded (disabled or muted video).
+    last_filler: Option<i64>,
+}
+
+/// How much of what the interleaver holds to mux now.
+#[derive(Clone, Copy)]
+enum Drain {
+    /// What may leave in timestamp order, each track's newest packet held back.
+    Ready,
+    /// The same and each track's newest packet: a cut now holds everything written before.
+    WithNewest,
+    /// Everything: the session ends.
+    All,
+}
+
+/// What a track's encoder is given: its declared format (a video track's first size).
+fn stream_params(plan: &TrackPlan) -> StreamParams {
+    let s = &plan.settings;
+    match plan.kind {
+        TrackKind::Audio => StreamParams::Audio {
+            sample_rate: s.sample_rate.unwrap_or(48_000),
+            channels: s.channel_count.unwrap_or(1),
+        },
+        TrackKind::Video => {
+            StreamParams::Video { width: s.width.unwrap_or(0), height: s.height.unwrap_or(0) }
+        }
+    }
+}
+
+/// A disabled or muted video track is recorded as one black picture per second.
+const FILLER_INTERVAL_NS: i64 = 1_000_000_000;
+
+impl Lane {
+    /// Whether to record a stand-in picture at `time` (track clock).
+    fn take_filler(&mut self, time: i64, stats: &RecorderStats) -> bool {
+        if self.last_filler.is_some_and(|t| time.saturating_sub(t) < FILLER_INTERVAL_NS) {
+            return false;
+        }
+        self.last_filler = Some(time);
+        stats.video_frames_received.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+}
+
+struct Session {
+    post: Outbox,
+    stats: Arc<RecorderStats>,
+    lanes: Vec<Lane>,
+    interleaver: Interleaver,
+    muxer: Muxer,
+    cutter: ChunkCutter,
+    started: bool,
+    paused: bool,
+    packets: Vec<Packet>,
+    ready: Vec<(Packet, bool)>,
+    /// Independent chunks: the timeslice is full, the chunk ends before the next keyframe.
+    cut_due: Option<bool>,
+    setup_error: Option<Error>,
+    file: Option<FileSink>,
+}
+
+enum Flow {
+    Continue,
+    /// Ends the session: the error (if any), and whether it ends on its own (teardown).
+    Finish(Option<Error>, bool),
+}
+
+impl Session {
+    fn new(config: SessionConfig) -> Self {
+        // Each encoder describes its stream; the muxer is built from those descriptions.
+        let encoders: Result<Vec<Box<dyn Encoder>>> = config
+            .tracks
+            .iter()
+            .enumerate()
+            .map(|(i, plan)| encode::create(i, stream_params(plan), &config.encoders))
+            .collect();
+        let (encoders, setup_error) = match encoders {
+            Ok(encoders) => (encoders, None),
+            Err(e) => (Vec::new(), Some(e)),
+        };
+        let descriptions: Vec<_> = encoders.iter().map(|e| e.describe().clone()).collect();
+        let lanes: Vec<Lane> = config
+            .tracks
+            .iter()
+            .zip(encoders)
+            .map(|(plan, encoder)| {
+                let fps = plan.settings.frame_rate.filter(|f| *f > 0.0).unwrap_or(30.0);
+                Lane {
+                    encoder,
+                    start: plan.start,
+                    removed: 0,
+                    last_end: None,
+                    resumed: false,
+                    frame_ns: (1e9 / fps) as i64,
+                    last_video_pts: None,
+                    ended: false,
+                    last_filler: None,
+                }
+            })
+            .collect();
+        let has_video = config.tracks.iter().any(|t| t.kind == TrackKind::Video);
+        let pushed_only = config.tracks.iter().all(|t| t.pushed);
+        Session {
+            post: config.post,
+            stats: config.stats,
+            interleaver: Interleaver::new(lanes.len(), pushed_only),
+            lanes,
+            muxer: Muxer::new(config.container, &descriptions),
+            cutter: ChunkCutter::new(config.timeslice_ms),
+            started: false,
+            paused: false,
+            packets: Vec::new(),
+            ready: Vec::new(),
+            cut_due: (config.independent_chunks && has_video).then_some(false),
+            setup_error,
+            file: config.file,
+        }
+    }
+
+    fn run(mut self, mut inbox: Inbox) {
+        if let Some(e) = self.setup_error.take() {
+            return self.finish(Some(e), true);
+        }
+        loop {
+            let flow = match inbox.next() {
+                Next::Media(track, media) => self.on_media(track, media),
+                Next::Command(cmd) => self.on_command(cmd),
+                // The recorder is gone and so is every way to stop us: finish quietly.
+                Next::Closed => Flow::Finish(None, false),
+            };
+            if let Flow::Finish(error, teardown) = flow {
+                return self.finish(error, teardown);
+            }
+        }
+    }
+
+    fn on_media(&mut self, track: usize, media: Media) -> Flow {
+        if self.lanes[track].ended {
+            return Flow::Continue;
+        }
+        let result = match media {
+            Media::End => {
+                self.lanes[track].ended = true;
+                self.interleaver.end_track(track);
+                let r = self.finish_lane(track);
+                if r.is_ok() && self.lanes.iter().all(|l| l.ended) {
+                    return match self.mux_pending(Drain::Ready) {
+                        Ok(()) => Flow::Finish(None, true),
+                        Err(e) => Flow::Finish(Some(e), true),
+                    };
+                }
+                r
+            }
+            _ if self.paused => Ok(()),
+            Media::Audio(block) => {
+                let pts = self.place(track, block.time, block.duration_ns());
+                let input = Input::Audio { samples: &block.samples, pts };
+                self.lanes[track].encoder.encode(input, &mut self.packets)
+            }
+            Media::Video(frame)
+                if frame.filler && !self.lanes[track].take_filler(frame.time, &self.stats) =>
+            {
+                Ok(())
+            }
+            Media::Video(frame) => {
+                let duration = self.lanes[track].frame_ns;
+                let pts = self.place(track, frame.time, duration).max(0);
+                // Two frames within 1 ms would share a Matroska timestamp (1 ms scale), which
+                // demuxers reject: the later one is dropped, and counted.
+                let lane = &mut self.lanes[track];
+                if lane.last_video_pts.is_some_and(|last| pts < last + 1_000_000) {
+                    self.stats.video_frames_dropped.fetch_add(1, Ordering::Relaxed);
+                    return Flow::Continue;
+                }
+                lane.last_video_pts = Some(pts);
+                self.encode_video(track, &frame, pts, duration)
+            }
+        };
+        match result.and_then(|()| self.mux_pending(Drain::Ready)) {
+            Ok(()) => Flow::Continue,
+            Err(e) => Flow::Finish(Some(e), true),
+        }
+    }
+
+    /// Maps an item's time on its track's clock to the session timeline, cutting paused spans.
+    fn place(&mut self, track: usize, time: i64, duration: i64) -> i64 {
+        let lane = &mut self.lanes[track];
+        if lane.resumed {
+            lane.resumed = false;
+            // The paused span runs from the end of the last item taken, or from the session's
+            // start when the pause came before any media of this track.
+            let end = lane.last_end.unwrap_or(lane.start);
+            lane.removed += (time - end).max(0);
+        }
+        lane.last_end = Some(time + duration);
+        time - lane.start - lane.removed
+    }
+
+    fn encode_video(
+        &mut self,
+        track: usize,
+        frame: &VideoFrame,
+        pts: i64,
+        duration: i64,
+    ) -> Result<()> {
+        let input = Input::Video { frame, pts, duration };
+        self.lanes[track].encoder.encode(input, &mut self.packets)?;
+        self.stats.video_frames_encoded.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn finish_lane(&mut self, track: usize) -> Result<()> {
+        self.lanes[track].encoder.finish(&mut self.packets)
+    }
+
+    fn on_command(&mut self, cmd: Command) -> Flow {
+        match cmd {
+            Command::Pause if !self.paused => {
+                self.paused = true;
+                self.ensure_started();
+                self.post.post(Posted::Pause);
+            }
+            Command::Resume if self.paused => {
+                self.paused = false;
+                for lane in &mut self.lanes {
+                    lane.resumed = true;
+                }
+                self.ensure_started();
+                self.post.post(Posted::Resume);
+            }
+            Command::Pause | Command::Resume => {}
+            Command::RequestData => {
+                self.ensure_started();
+                // Everything written before the call goes into this blob.
+                let muxed = self.mux_pending(Drain::WithNewest);
+                if let Err(e) = muxed.and_then(|()| self.cut()) {
+                    return Flow::Finish(Some(e), true);
+                }
+            }
+            Command::Stop => return Flow::Finish(None, false),
+            Command::Abort(e) => return Flow::Finish(Some(e), true),
+        }
+        Flow::Continue
+    }
+
+    /// Gives the encoders' packets their timeline position, interleaves and muxes what is
+    /// ready; cuts a blob whenever the timeslice is full.
+    fn mux_pending(&mut self, drain: Drain) -> Result<()> {
+        if !self.packets.is_empty() {
+            self.ensure_started();
+        }
+        for p in std::mem::take(&mut self.packets) {
+            self.interleaver.push(p);
+        }
+        match drain {
+            Drain::Ready => self.interleaver.pop_ready(false, &mut self.ready),
+            Drain::WithNewest => self.interleaver.pop_including_newest(&mut self.ready),
+            Drain::All => self.interleaver.pop_ready(true, &mut self.ready),
+        }
+        let dropped = self.interleaver.take_dropped();
+        self.stats.packets_dropped_late.fetch_add(dropped, Ordering::Relaxed);
+        // A failed cut (the file) ends the session, but every packet taken here is muxed
+        // first, so the blobs still hold all of it.
+        let mut result = Ok(());
+        for (p, last) in std::mem::take(&mut self.ready) {
+            let video_key = p.keyframe && self.lanes[p.track].encoder.describe().codec.is_video();
+            if self.cut_due == Some(true) && video_key {
+                let cut = self.cut();
+                result = result.and(cut);
+            }
+            self.muxer.write(&p, last);
+            self.ensure_started();
+            if self.cutter.add(&p) {
+                match &mut self.cut_due {
+                    // The chunk ends before the next video keyframe, which is asked for now.
+                    Some(due) => {
+                        if !*due {
+                            *due = true;
+                            for lane in &mut self.lanes {
+                                lane.encoder.force_keyframe();
+                            }
+                        }
+                    }
+                    None => {
+                        let cut = self.cut();
+                        result = result.and(cut);
+                    }
+                }
+            }
+        }
+        result
+    }
+
+    fn ensure_started(&mut self) {
+        if !self.started {
+            self.started = true;
+            self.post.post(Posted::Start);
+        }
+    }
+
+    /// Ends the current blob: appends it to the file, if any, and posts it. A file that
+    /// fails is written no more (the error ends the session); the blobs go on to the end.
+    fn cut(&mut self) -> Result<()> {
+        if let Some(due) = &mut self.cut_due {
+            *due = false;
+        }
+        let data = self.muxer.flush();
+        let written = self.append_to_file(&data);
+        self.post_blob(data);
+        written
+    }
+
+    fn append_to_file(&mut self, data: &[u8]) -> Result<()> {
+        let Some(file) = self.file.as_mut() else { return Ok(()) };
+        let written = file.append(data);
+        if written.is_err() {
+            self.file = None;
+        }
+        written
+    }
+
+    fn post_blob(&mut self, data: Vec<u8>) {
+        let timecode = self.cutter.cut();
+        let budget = self.post.budget().acquire(data.len());
+        self.post.post(Posted::Data { data, timecode, budget });
+    }
+
+    /// Ends the session: flushes what was gathered, then (teardown) `error`, `dataavailable`,
+    /// `stop`, or (stop) `dataavailable`, `stop`. Every encoder is flushed on every path, an
+    /// error's included: media written before the error is kept whole (an encoder's partial
+    /// frame and look-ahead too). The first error is the one reported.
+    fn finish(&mut self, error: Option<Error>, teardown: bool) {
+        let mut error = error;
+        for i in 0..self.lanes.len() {
+            if !self.lanes[i].ended {
+                self.lanes[i].ended = true;
+                if let Err(e) = self.finish_lane(i) {
+                    error.get_or_insert(e);
+                }
+            }
+        }
+        if let Err(e) = self.mux_pending(Drain::All) {
+            error.get_or_insert(e);
+        }
+        // The last blob carries the Cues; the file gets them and the header patches too.
+        let (data, patches) = self.muxer.finalize();
+        let written = self.append_to_file(&data);
+        if let Err(e) =
+            written.and_then(|()| self.file.take().map_or(Ok(()), |f| f.finish(patches.as_ref())))
+        {
+            error.get_or_insert(e);
+        }
+        self.ensure_started();
+        if teardown || error.is_some() {
+            self.post.post(Posted::Teardown(error));
+        }
+        self.post_blob(data);
+        self.post.post(Posted::Stop { media_ms: self.cutter.media_end_ms() });
+    }
+}
