@@ -17,9 +17,9 @@ from typing import TypeVar
 
 from . import _native
 from ._events import Blob, Event, type_name
-from ._pythonic import Chunk, End, Recording, attach_chunk_tap, check_uint, take
+from ._pythonic import Chunk, End, W3CRecorder, attach_chunk_tap, check_uint, take
 
-R = TypeVar("R", bound=Recording)
+R = TypeVar("R", bound=W3CRecorder)
 
 __all__ = ["AsyncLayer", "check_event_loop", "deliver_on_loop"]
 
@@ -62,7 +62,7 @@ class AsyncLayer:
     """``achunks``, ``async for``, ``astart``, ``astop`` and ``async with`` for
     :class:`MediaRecorder`."""
 
-    def achunks(self: Recording, timeslice: int | None = 1000) -> AsyncIterator[Blob]:
+    def achunks(self: W3CRecorder, timeslice: int | None = 1000) -> AsyncIterator[Blob]:
         """The asyncio form of :meth:`chunks`: ``async for blob in rec.achunks(500):``.
 
         Call it from a coroutine: blobs are handed to the running loop with
@@ -81,12 +81,12 @@ class AsyncLayer:
         weakref.finalize(iterator, cleanup)
         return iterator
 
-    def __aiter__(self: Recording) -> AsyncIterator[Blob]:
+    def __aiter__(self: W3CRecorder) -> AsyncIterator[Blob]:
         """``async for blob in rec:`` is ``async for blob in rec.achunks():`` (1 s chunks)."""
         return AsyncLayer.achunks(self)
 
     async def astart(
-        self: Recording,
+        self: W3CRecorder,
         timeslice: int | None = None,
         *,
         file: str | os.PathLike[str] | None = None,
@@ -105,7 +105,7 @@ class AsyncLayer:
         target, log_ = self._session, self._sessions
         await _until(self, loop, lambda: log_.started >= target or log_.stopped >= target)
 
-    async def astop(self: Recording) -> None:
+    async def astop(self: W3CRecorder) -> None:
         """Stops (as :meth:`stop`) and waits for the ``stop`` event without blocking the loop;
         returns at once if the last session has already stopped. With ``event_loop`` being
         this loop, the ``onstop`` handlers have run when it returns."""
@@ -119,7 +119,7 @@ class AsyncLayer:
         return self
 
     async def __aexit__(
-        self: Recording,
+        self: W3CRecorder,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
@@ -129,7 +129,7 @@ class AsyncLayer:
 
 
 async def _until(
-    rec: Recording, loop: asyncio.AbstractEventLoop, ready: Callable[[], bool]
+    rec: W3CRecorder, loop: asyncio.AbstractEventLoop, ready: Callable[[], bool]
 ) -> None:
     log_ = rec._sessions
     future: asyncio.Future[None] = loop.create_future()

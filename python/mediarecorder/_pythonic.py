@@ -26,7 +26,7 @@ from . import _native
 from ._errors import DOMException
 from ._events import Blob, BlobEvent, ErrorEvent, Event, type_name
 
-__all__ = ["Recording", "SyncLayer", "check_uint"]
+__all__ = ["W3CRecorder", "SyncLayer", "check_uint"]
 
 log = logging.getLogger("mediarecorder")
 
@@ -38,7 +38,7 @@ _EXIT_TIMEOUT = 30.0
 Tap = Callable[[Event, int, "_native.BlobTicket | None"], None]
 
 
-class Recording(Protocol):
+class W3CRecorder(Protocol):
     """What the layers use of a recorder: its W3C methods, the native id of its newest
     session, and the taps and session log of :class:`SyncLayer`."""
 
@@ -58,7 +58,7 @@ class Recording(Protocol):
     def _remove_tap(self, tap: Tap) -> None: ...
 
 
-R = TypeVar("R", bound=Recording)
+R = TypeVar("R", bound=W3CRecorder)
 
 
 def check_uint(value: object, name: str) -> None:
@@ -143,7 +143,7 @@ class SyncLayer:
         return self
 
     def __exit__(
-        self: Recording,
+        self: W3CRecorder,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
@@ -159,7 +159,7 @@ class SyncLayer:
             raise TimeoutError(f"MediaRecorder: no stop event within {_EXIT_TIMEOUT:g} s")
         log.warning("no stop event within %g s while leaving on %r", _EXIT_TIMEOUT, exc)
 
-    def wait(self: Recording, timeout: float | None = None) -> bool:
+    def wait(self: W3CRecorder, timeout: float | None = None) -> bool:
         """Blocks until the ``stop`` event of the current (or last) session has been
         dispatched: True then, False if ``timeout`` seconds passed first. True at once if the
         recorder never started or its last session has already stopped. Does not stop the
@@ -190,7 +190,7 @@ class SyncLayer:
         with log_.cond:
             return log_.cond.wait_for(lambda: log_.stopped >= target, timeout)
 
-    def chunks(self: Recording, timeslice: int | None = 1000) -> Iterator[Blob]:
+    def chunks(self: W3CRecorder, timeslice: int | None = 1000) -> Iterator[Blob]:
         """Iterates over the recording's blobs (``dataavailable`` data) as they arrive, until
         the session's ``stop`` event.
 
@@ -256,7 +256,7 @@ class _TapState:
 
 
 def attach_chunk_tap(
-    rec: Recording, put: Callable[[Chunk | End], None], timeslice: int | None
+    rec: W3CRecorder, put: Callable[[Chunk | End], None], timeslice: int | None
 ) -> Callable[[], None]:
     """Attaches a tap that hands one session's blobs to ``put``, then an ``End``; starts the
     recorder if it is inactive. Returns the cleanup for the consumer to call when it ends or
