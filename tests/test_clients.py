@@ -386,12 +386,14 @@ def chromium(corpus: dict[str, Rec]) -> dict[str, dict[str, Any]]:
     return results
 
 
-# "numpy-webm-codecs-vp9-opus-0" (one block per Cluster) once failed here with a VP9 decode
-# error on seeking, when Chromium was loaded: its seek back to 0 goes by the audio track
-# (Opus's CodecDelay makes audio start first), to the Cluster of the first audio block, which
-# came after the video keyframe's Cluster of the same time, so the decoder started on a delta
-# frame. The same file with those two Clusters swapped played; so does FFmpeg's remux. Audio
-# now leaves the interleaver first at equal times (mux/interleave.rs).
+# "numpy-webm-codecs-vp9-opus-0" (one block per Cluster) failed here with "VP9 decode error"
+# whenever Chromium played several copies at once (4 of 4 copies, every run). Chromium seeks
+# to the start by the audio track (it starts first: Opus's CodecDelay), landing on the Cluster
+# of the first audio block; that Cluster came after the video keyframe's of the same time, so
+# the VP9 decoder began on a delta frame. Evidence: the same bytes with those two Clusters
+# swapped, or with each audio block moved into the Cluster before it, played 4 of 4, as did
+# FFmpeg's remux. Audio now leaves the interleaver first at equal times (mux/interleave.rs);
+# test_a_seek_by_the_audio_track_to_the_start_finds_the_video_keyframe checks every file.
 @pytest.mark.parametrize("name", NAMES)
 def test_chromium_plays_and_seeks_the_file(
     corpus: dict[str, Rec], chromium: dict[str, dict[str, Any]], name: str
