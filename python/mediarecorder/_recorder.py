@@ -78,29 +78,14 @@ class MediaRecorder(SyncLayer, AsyncLayer):
             raise NotSupportedError(
                 f"mime_type {mime_type!r} is not supported: it is not valid Unicode"
             )
-        for name, value in (
-            ("audio_bits_per_second", audio_bits_per_second),
-            ("video_bits_per_second", video_bits_per_second),
-            ("bits_per_second", bits_per_second),
-            ("video_key_frame_interval_count", video_key_frame_interval_count),
-        ):
-            check_uint(value, name)
-        if video_key_frame_interval_duration is not None:
-            d = video_key_frame_interval_duration
-            if isinstance(d, bool) or not isinstance(d, (int, float)):
-                raise TypeError(
-                    "video_key_frame_interval_duration: expected a number of milliseconds, "
-                    f"got {type_name(d)}"
-                )
-            if not math.isfinite(d) or d < 0:
-                raise ValueError(
-                    "video_key_frame_interval_duration: expected a finite number of "
-                    f"milliseconds >= 0, got {d}"
-                )
-        if audio_bitrate_mode not in ("constant", "variable"):
-            raise ValueError(
-                f"audio_bitrate_mode: expected 'constant' or 'variable', got {audio_bitrate_mode!r}"
-            )
+        _check_encoding_options(
+            audio_bits_per_second,
+            video_bits_per_second,
+            bits_per_second,
+            audio_bitrate_mode,
+            video_key_frame_interval_duration,
+            video_key_frame_interval_count,
+        )
         if not isinstance(independent_chunks, bool):
             raise TypeError(
                 f"independent_chunks: expected a bool, got {type_name(independent_chunks)}"
@@ -333,3 +318,36 @@ def _encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _check_encoding_options(
+    audio_bits_per_second: object,
+    video_bits_per_second: object,
+    bits_per_second: object,
+    audio_bitrate_mode: object,
+    video_key_frame_interval_duration: object,
+    video_key_frame_interval_count: object,
+) -> None:
+    for name, value in (
+        ("audio_bits_per_second", audio_bits_per_second),
+        ("video_bits_per_second", video_bits_per_second),
+        ("bits_per_second", bits_per_second),
+        ("video_key_frame_interval_count", video_key_frame_interval_count),
+    ):
+        check_uint(value, name)
+    if video_key_frame_interval_duration is not None:
+        d = video_key_frame_interval_duration
+        if isinstance(d, bool) or not isinstance(d, (int, float)):
+            raise TypeError(
+                "video_key_frame_interval_duration: expected a number of milliseconds, "
+                f"got {type_name(d)}"
+            )
+        if not math.isfinite(d) or d < 0:
+            raise ValueError(
+                "video_key_frame_interval_duration: expected a finite number of "
+                f"milliseconds >= 0, got {d}"
+            )
+    if audio_bitrate_mode not in ("constant", "variable"):
+        raise ValueError(
+            f"audio_bitrate_mode: expected 'constant' or 'variable', got {audio_bitrate_mode!r}"
+        )
