@@ -150,12 +150,7 @@ async def _async_chunks(
     items: asyncio.Queue[Chunk | End], cleanup: Callable[[], None]
 ) -> AsyncIterator[Blob]:
     try:
-        while True:
-            item = await items.get()
-            if isinstance(item, End):
-                if item.error is not None:
-                    raise item.error
-                return
-            yield take(item)
+        while (blob := take(await items.get())) is not None:
+            yield blob
     finally:
         cleanup()

@@ -237,8 +237,14 @@ class End:
 Chunk = tuple[Blob, "_native.BlobTicket | None"]
 
 
-def take(chunk: Chunk) -> Blob:
-    blob, ticket = chunk
+def take(item: Chunk | End) -> Blob | None:
+    """The blob of a chunk, its ticket released (taken: out of the budget); None at the end
+    of the session, or its error raised."""
+    if isinstance(item, End):
+        if item.error is not None:
+            raise item.error
+        return None
+    blob, ticket = item
     if ticket is not None:
         ticket.release()
     return blob
@@ -304,12 +310,7 @@ def attach_chunk_tap(
 
 def _sync_chunks(items: queue.Queue[Chunk | End], cleanup: Callable[[], None]) -> Iterator[Blob]:
     try:
-        while True:
-            item = items.get()
-            if isinstance(item, End):
-                if item.error is not None:
-                    raise item.error
-                return
-            yield take(item)
+        while (blob := take(items.get())) is not None:
+            yield blob
     finally:
         cleanup()
