@@ -141,9 +141,9 @@ def test_recorder_from_the_parent_raises_in_a_forked_child() -> None:
 # -- 4: a handler that writes ------------------------------------------------------------
 
 
-# Rerun once: under load the child can abort at exit ("FATAL: exception not rethrown": the
-# delivery thread attaching while the interpreter finalizes), a known open defect.
-@pytest.mark.flaky(reruns=2)
+# The child exits while a daemon thread (the event loop's) is inside a wait of ours: it must
+# neither take the GIL again during finalization (CPython would pthread_exit it through Rust
+# frames: "FATAL: exception not rethrown") nor hang the exit (src/python/gil.rs).
 @pytest.mark.parametrize("where", ["delivery thread", "event loop"])
 def test_handler_writing_to_its_own_source_with_the_budget_full_does_not_deadlock(
     where: str,
@@ -354,7 +354,6 @@ MEMORY_CHILD = """
 
 
 # Rerun: its RSS and timing bounds can miss on a machine loaded by other work.
-@pytest.mark.flaky(reruns=2)
 @pytest.mark.parametrize("path", ["event_loop", "chunks", "achunks"])
 def test_blobs_not_yet_taken_count_towards_the_budget(path: str) -> None:
     setup = {

@@ -2,7 +2,7 @@
 //! runs here, one at a time, in the order it was queued, never inside the call that caused it.
 //! Callbacks may call any recorder method: none of them waits for this thread.
 
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Arc;
 
 use crossbeam_channel::Sender;
@@ -27,7 +27,6 @@ struct Delivery {
 /// Never freed: a job may still hold the sender's clone; a child forgets the parent's (leaks
 /// it), since its thread does not exist there. Lock-free, so a fork can never inherit it locked.
 static DELIVERY: AtomicPtr<Delivery> = AtomicPtr::new(std::ptr::null_mut());
-static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     static ON_DELIVERY_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -100,18 +99,15 @@ impl BlobTicket {
     }
 }
 
-/// Calls `f` with the GIL unless the interpreter is shutting down.
+/// Calls `f` with the GIL unless the interpreter is exiting.
 pub fn with_python(f: impl FnOnce(Python<'_>)) {
-    if SHUTTING_DOWN.load(Ordering::Acquire) {
-        return;
-    }
-    Python::attach(f);
+    crate::python::gil::attach(f);
 }
 
 /// Called from `atexit`: no callback may enter an interpreter that is finalizing.
 #[pyfunction]
-pub fn shutdown() {
-    SHUTTING_DOWN.store(true, Ordering::Release);
+pub fn shutdown(py: Python<'_>) {
+    crate::python::gil::shutdown(py);
 }
 
 /// Reports an exception raised by a handler through `sys.unraisablehook`.
