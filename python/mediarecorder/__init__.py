@@ -30,7 +30,7 @@ if TYPE_CHECKING:
         SecurityError,
         UnknownError,
     )
-    from ._events import Blob, BlobEvent, ErrorEvent, Event
+    from ._events import Blob, BlobEvent, ErrorEvent, Event, SegmentEvent
     from ._files import make_seekable
     from ._jupyter import PendingRecording, Recording, capture
     from ._record import RecordingResult, record
@@ -59,6 +59,7 @@ _MODULES = {
     "BlobEvent": "_events",
     "ErrorEvent": "_events",
     "Event": "_events",
+    "SegmentEvent": "_events",
     "make_seekable": "_files",
     "PendingRecording": "_jupyter",
     "Recording": "_jupyter",
@@ -97,6 +98,7 @@ __all__ = [
     "Recording",
     "RecordingResult",
     "SecurityError",
+    "SegmentEvent",
     "TestPatternSource",
     "ToneSource",
     "UnknownError",

@@ -108,6 +108,11 @@ pub fn with_python(f: impl FnOnce(Python<'_>)) {
     Python::attach(f);
 }
 
+/// True once the interpreter has begun to finalize.
+pub fn shutting_down() -> bool {
+    SHUTTING_DOWN.load(Ordering::Acquire)
+}
+
 /// Called from `atexit`: no callback may enter an interpreter that is finalizing.
 #[pyfunction]
 pub fn shutdown() {
@@ -153,6 +158,10 @@ fn deliver(py: Python<'_>, weak: &Py<PyAny>, event: Event) -> PyResult<()> {
             drop(data);
             let ticket = Py::new(py, BlobTicket { guard: Mutex::new(Some(budget)) })?;
             target.call1((type_, bytes, mime_type, timecode, py.None(), ticket))?;
+        }
+        Event::Segment(s) => {
+            let info = (s.name, s.index, s.timecode, s.duration, s.size);
+            target.call1((type_, py.None(), py.None(), py.None(), py.None(), py.None(), info))?;
         }
         Event::Error(e) => {
             let exc = event_error(py, &e)?;

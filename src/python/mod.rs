@@ -7,6 +7,7 @@ mod arrays;
 mod delivery;
 mod devices;
 mod errors;
+mod filelike;
 mod gil;
 mod recorder;
 mod sources;
