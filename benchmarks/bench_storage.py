@@ -126,9 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         server.client().create_bucket(Bucket=BUCKET)
         with tempfile.TemporaryDirectory() as tmp:
             local = run_step("local", args.recorders, args.seconds, tmp, {})
-        s3 = run_step(
-            "s3", args.recorders, args.seconds, f"s3://{BUCKET}/run", server.options()
-        )
+        s3 = run_step("s3", args.recorders, args.seconds, f"s3://{BUCKET}/run", server.options())
     finally:
         server.kill()
     ratio = s3["cpu_per_recorder_pct"] / local["cpu_per_recorder_pct"]
@@ -139,11 +137,21 @@ def main(argv: list[str] | None = None) -> int:
         f"1000 ms) for {args.seconds:g} s, {os.cpu_count()} CPUs; S3 = moto on loopback"
     )
     harness.print_table(
-        [("target", 14), ("CPU/rec %core", 14), ("peak RSS MiB", 13), ("RSS growth", 11),
-         ("failures", 9)],
         [
-            [r["mode"], f"{r['cpu_per_recorder_pct']:.2f}", f"{r['peak_rss_mib']:.0f}",
-             f"{r['rss_growth_mib']:.0f}", str(len(r["failures"]))]
+            ("target", 14),
+            ("CPU/rec %core", 14),
+            ("peak RSS MiB", 13),
+            ("RSS growth", 11),
+            ("failures", 9),
+        ],
+        [
+            [
+                r["mode"],
+                f"{r['cpu_per_recorder_pct']:.2f}",
+                f"{r['peak_rss_mib']:.0f}",
+                f"{r['rss_growth_mib']:.0f}",
+                str(len(r["failures"])),
+            ]
             for r in (local, s3)
         ],
     )

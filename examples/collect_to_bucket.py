@@ -48,9 +48,7 @@ def record_test(
 
 
 @pytest.mark.parametrize("frequency", [440.0, 880.0], ids=["a4", "a5"])
-def test_tone(
-    frequency: float, record_test: Callable[[mr.MediaStream], mr.MediaRecorder]
-) -> None:
+def test_tone(frequency: float, record_test: Callable[[mr.MediaStream], mr.MediaRecorder]) -> None:
     tone = mr.ToneSource(frequency)
     record_test(mr.MediaStream([tone.track]))
     time.sleep(0.5)  # a live source: half a second of it is recorded

@@ -82,7 +82,9 @@ class S3Server:
         return bytes(self.client().get_object(Bucket=bucket, Key=key)["Body"].read())
 
     def keys(self, bucket: str, prefix: str = "") -> list[str]:
-        pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        pages = (
+            self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        )
         return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
 
 

@@ -99,7 +99,8 @@ def test_a_short_recording_is_one_put_with_credentials_from_the_environment(
         monkeypatch.setenv(key.upper(), str(value).lower() if isinstance(value, bool) else value)
     audio = [noise(0.5) for _ in range(4)]
     col = record_to(f"s3://{BUCKET}/short.webm", audio, mime="audio/webm;codecs=opus")
-    assert col.types == ["start", "dataavailable", "dataavailable", "stop"]
+    assert col.types[0] == "start" and col.types[-1] == "stop"
+    assert set(col.types[1:-1]) == {"dataavailable"}
     obj = s3.get(BUCKET, "short.webm")
     assert_finished_copy_of(obj, col.data())
     assert decode(obj).n == 4 * RATE // 2
@@ -139,13 +140,13 @@ def test_the_server_killed_mid_recording(tmp_path: Path) -> None:
         src, rec, col = setup(mime_type=PCM)
         url = f"s3://{BUCKET}/killed.webm"
         rec.start(1000, file=url, storage_options=server.options())
-        audio = [noise(1.0) for _ in range(70)]  # 13.4 MB: parts 2 and 3 go up while recording
+        audio = [noise(1.0) for _ in range(70)]  # 13.4 MB: part 2 goes up after 11 MB
         for block in audio[:60]:
             src.write(block)
         client = server.client()
         deadline = time.monotonic() + 30
         uploaded = 0
-        while time.monotonic() < deadline and uploaded < 2:
+        while time.monotonic() < deadline and uploaded < 1:
             uploads = client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])
             if uploads:
                 parts = client.list_parts(
@@ -153,8 +154,8 @@ def test_the_server_killed_mid_recording(tmp_path: Path) -> None:
                 )
                 uploaded = len(parts.get("Parts", []))
             time.sleep(0.05)
-        assert uploaded == 2, "parts 2 and 3 were not uploaded while recording"
-        server.kill()
+        assert uploaded == 1, "part 2 was not uploaded while recording"
+        server.kill()  # part 3 (after 60 s) and part 1 (at the end) find nobody
         for block in audio[60:]:
             src.write(block)
         rec.stop()
@@ -407,16 +408,28 @@ def test_the_collection_example_records_each_test_under_its_node_id(s3: S3Server
     env.update({key.upper(): str(value).lower() for key, value in s3.options().items()})
     env["RECORDINGS"] = f"s3://{BUCKET}/collect"
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "examples/collect_to_bucket.py"],
-        cwd=root, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "examples/collect_to_bucket.py",
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "3 passed" in done.stdout
     keys = s3.keys(BUCKET, "collect/")
     prefix = "collect/examples/collect_to_bucket.py/"
-    assert keys == [prefix + n for n in ("test_numpy_sweep.webm", "test_tone-a4.webm",
-                                         "test_tone-a5.webm")]
+    assert keys == [
+        prefix + n for n in ("test_numpy_sweep.webm", "test_tone-a4.webm", "test_tone-a5.webm")
+    ]
     for key in keys:
         decoded = decode(s3.get(BUCKET, key))
         assert decoded.codec == "opus" and decoded.n > 0

@@ -22,7 +22,7 @@ use crate::core::level::Level;
 use crate::core::media::Media;
 use crate::core::mime::{self, MimeType, TopLevel};
 use crate::core::session::{
-    self, Command, SegmentDone, Control, Outbox, Posted, SessionConfig, SessionInput, TrackPlan,
+    self, Command, Control, Outbox, Posted, SegmentDone, SessionConfig, SessionInput, TrackPlan,
 };
 use crate::core::sink::{Budget, BudgetGuard, Output};
 pub use crate::core::stats::RecorderStats;

@@ -114,9 +114,7 @@ fn dom_exception<'py>(py: Python<'py>, e: &Error) -> PyResult<Bound<'py, PyAny>>
         | Error::Io(_)
         | Error::InvalidValue(_)
         | Error::InvalidType(_)
-        | Error::Target(_) => {
-            &c.unknown
-        }
+        | Error::Target(_) => &c.unknown,
     };
     class.bind(py).call1((message,))
 }

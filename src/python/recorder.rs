@@ -10,9 +10,9 @@ use crate::core::recorder::{Recorder as CoreRecorder, RecorderOptions};
 use crate::core::sink::queued::Queued;
 use crate::core::sink::{store, FileTarget, Opener, Output, SegmentPlan, Target, Template};
 use crate::core::Error;
-use crate::python::filelike::PyWriter;
 use crate::python::delivery::PySink;
 use crate::python::errors::IntoPyResult;
+use crate::python::filelike::PyWriter;
 use crate::python::track::Track;
 
 #[pyclass(frozen, module = "mediarecorder._native")]

@@ -1,7 +1,7 @@
 //! Segmented recordings: besides the one continuous stream cut into blobs, every packet also
 //! goes to a muxer of the current segment, a complete file of its own (header, Cues, Duration)
-//! that starts at media time 0 on a keyframe. A segment ends at the first packet at or after
-//! its boundary: for video, the first video keyframe (one is forced at the boundary); for
+//! that starts at media time 0 on a keyframe. A segment ends before the first packet whose
+//! media starts at or after its boundary: for video, the first video keyframe (one is forced at the boundary); for
 //! audio only, any packet (every audio packet decodes on its own).
 
 use crate::core::codec::{CodecDescription, CodecId};
@@ -48,7 +48,11 @@ pub(crate) struct Segments {
 }
 
 impl Segments {
-    pub fn new(plan: SegmentPlan, container: Container, descriptions: Vec<CodecDescription>) -> Self {
+    pub fn new(
+        plan: SegmentPlan,
+        container: Container,
+        descriptions: Vec<CodecDescription>,
+    ) -> Self {
         let has_video = descriptions.iter().any(|d| d.codec.is_video());
         let boundary = plan.every_ns;
         Segments {
@@ -73,10 +77,12 @@ impl Segments {
     ) -> Result<(bool, Option<SegmentDone>)> {
         let mut force = false;
         let mut done = None;
-        if self.current.is_some() && p.pts >= self.boundary {
+        // Boundaries are in media time: a packet's time less its track's decoder delay.
+        let media = p.pts - self.descriptions.get(p.track).map_or(0, |d| d.delay_ns);
+        if self.current.is_some() && media >= self.boundary {
             if !self.has_video || video_key {
                 done = self.close()?;
-                while self.boundary <= p.pts {
+                while self.boundary <= media {
                     self.boundary += self.plan.every_ns;
                 }
                 self.keyframe_asked = false;

@@ -18,8 +18,7 @@ use std::time::Duration;
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path as StorePath;
 use object_store::{
-    BackoffConfig, MultipartId, ObjectStore, ObjectStoreScheme, PutPayload,
-    RetryConfig,
+    BackoffConfig, MultipartId, ObjectStore, ObjectStoreScheme, PutPayload, RetryConfig,
 };
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
@@ -90,14 +89,13 @@ pub fn open(url: &str, options: &[(String, String)]) -> Result<Box<dyn Target>> 
     let (scheme, path) = ObjectStoreScheme::parse(&parsed).map_err(|e| {
         Error::InvalidValue(format!("file: {url:?} is not an object store URL: {e}"))
     })?;
-    let invalid = |e: object_store::Error| {
-        Error::InvalidValue(format!("file: cannot write to {url:?}: {e}"))
-    };
+    let invalid =
+        |e: object_store::Error| Error::InvalidValue(format!("file: cannot write to {url:?}: {e}"));
     let store: Arc<dyn Store> = match scheme {
         ObjectStoreScheme::Local => {
-            let local = parsed.to_file_path().map_err(|()| {
-                Error::InvalidValue(format!("file: {url:?} is not a local path"))
-            })?;
+            let local = parsed
+                .to_file_path()
+                .map_err(|()| Error::InvalidValue(format!("file: {url:?} is not a local path")))?;
             return Ok(Box::new(FileTarget::create(&local)?));
         }
         ObjectStoreScheme::Memory => Arc::new(object_store::memory::InMemory::new()),
@@ -136,9 +134,8 @@ pub fn open(url: &str, options: &[(String, String)]) -> Result<Box<dyn Target>> 
             )))
         }
     };
-    let path = StorePath::parse(path.as_ref()).map_err(|e| {
-        Error::InvalidValue(format!("file: {url:?} has no valid object path: {e}"))
-    })?;
+    let path = StorePath::parse(path.as_ref())
+        .map_err(|e| Error::InvalidValue(format!("file: {url:?} has no valid object path: {e}")))?;
     let runtime = runtime()?;
     let shared = Arc::new(Shared {
         pending: AtomicUsize::new(0),
@@ -337,8 +334,7 @@ impl Upload {
         let index = self.parts.len() + 1;
         let len = part.len();
         let payload = PutPayload::from(part);
-        let part_id =
-            self.retry(|| store.put_part(&path, &id, index, payload.clone())).await?;
+        let part_id = self.retry(|| store.put_part(&path, &id, index, payload.clone())).await?;
         self.parts.push(part_id);
         self.shared.pending.fetch_sub(len, Ordering::AcqRel);
         Ok(())

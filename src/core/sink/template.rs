@@ -82,11 +82,6 @@ impl Template {
         Ok(Template { pieces })
     }
 
-    /// True if `s` has a `{` field at all (a template rather than a plain path).
-    pub fn is_template(s: &str) -> bool {
-        s.contains("{index") || s.contains("{start_time")
-    }
-
     /// The name of segment `index`, started at `unix_ns` (wall clock).
     pub fn format(&self, index: u64, unix_ns: i64) -> String {
         let mut out = String::new();
