@@ -323,6 +323,29 @@ def test_segments_are_finished_files_that_add_up_to_the_whole(tmp_path: Path) ->
     np.testing.assert_array_equal(decode(col.data()).samples[0], np.concatenate(audio))
 
 
+def test_the_segment_being_written_decodes_up_to_its_last_chunk(tmp_path: Path) -> None:
+    # What a crash would leave: the finished segment and the one being written, read while
+    # the recording still runs.
+    src, rec, col = setup(mime_type=PCM)
+    rec.start(500, file=str(tmp_path / "{index}.webm"), segment=2.0)
+    audio = [noise(0.1) for _ in range(30)]
+    for block in audio:
+        src.write(block)
+    rec.request_data()
+    col.wait_for("dataavailable", count=col.count("dataavailable") + 1, timeout=30)
+    first = decode((tmp_path / "0.webm").read_bytes()).samples[0]
+    current = decode((tmp_path / "1.webm").read_bytes()).samples[0]
+    whole = np.concatenate(audio)
+    np.testing.assert_array_equal(first, whole[: 2 * RATE])
+    assert current.size > 0
+    np.testing.assert_array_equal(current, whole[2 * RATE : 2 * RATE + current.size])
+    rec.stop()
+    col.wait_stop(timeout=30)
+    src.close()
+    finished = decode((tmp_path / "1.webm").read_bytes()).samples[0]
+    np.testing.assert_array_equal(finished, whole[2 * RATE :])
+
+
 def test_opus_segments_decode_to_every_sample_count(tmp_path: Path) -> None:
     audio = [noise(0.02) for _ in range(250)]  # 5 s in 20 ms writes
     _, segments = record_segments(

@@ -21,9 +21,12 @@ impl FileTarget {
 }
 
 impl Target for FileTarget {
+    /// Each blob reaches the OS before the next is cut: a crash of the process loses none.
     fn write(&mut self, data: &[u8]) -> Result<()> {
         self.written += data.len() as u64;
-        self.file.write_all(data).map_err(|e| Error::io("write", &self.path, &e))
+        let err = |e: std::io::Error| Error::io("write", &self.path, &e);
+        self.file.write_all(data).map_err(err)?;
+        self.file.flush().map_err(err)
     }
 
     /// Applies the patches (stream offsets = file offsets) and syncs to disk.

@@ -45,8 +45,11 @@ pub type Opener = Box<dyn FnOnce() -> Result<Box<dyn Target>> + Send>;
 pub struct SegmentPlan {
     pub every_ns: i64,
     pub template: crate::core::sink::Template,
-    pub open: Box<dyn Fn(&str) -> Result<Box<dyn Target>> + Send>,
+    pub open: SegmentOpener,
 }
+
+/// Opens the target of a segment from its name.
+pub type SegmentOpener = Box<dyn Fn(&str) -> Result<Box<dyn Target>> + Send>;
 
 /// Where `start()` sends the recording besides the blobs.
 pub enum Output {
