@@ -35,6 +35,7 @@ BENCHES: dict[str, tuple[str, list[str]]] = {
     "memory": ("bench_memory.py", ["--audio-s", "3600", "--video-s", "120"]),
     "scale": ("bench_scale.py", ["--seconds", "3", "--bisect", "2"]),
     "screen": ("bench_screen.py", ["--seconds", "5", "--repeats", "2"]),
+    "storage": ("bench_storage.py", ["--recorders", "32", "--seconds", "10"]),
 }
 
 Row = dict[str, Any]
@@ -207,7 +208,10 @@ EXTRACT: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "audio": rows_audio,
     "video": rows_video,
     "devices": rows_devices,
-} | {name: rows_summary(name) for name in ("gil", "latency", "memory", "scale", "screen")}
+} | {
+    name: rows_summary(name)
+    for name in ("gil", "latency", "memory", "scale", "screen", "storage")
+}
 
 
 # -- the table -----------------------------------------------------------------------------

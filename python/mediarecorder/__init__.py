@@ -31,7 +31,7 @@ if TYPE_CHECKING:
         SecurityError,
         UnknownError,
     )
-    from ._events import Blob, BlobEvent, ErrorEvent, Event
+    from ._events import Blob, BlobEvent, ErrorEvent, Event, SegmentEvent
     from ._files import make_seekable
     from ._jupyter import PendingRecording, Recording, capture
     from ._record import RecordingResult, record
@@ -61,6 +61,7 @@ _MODULES = {
     "BlobEvent": "_events",
     "ErrorEvent": "_events",
     "Event": "_events",
+    "SegmentEvent": "_events",
     "make_seekable": "_files",
     "PendingRecording": "_jupyter",
     "Recording": "_jupyter",
@@ -99,6 +100,7 @@ __all__ = [
     "Recording",
     "RecordingResult",
     "SecurityError",
+    "SegmentEvent",
     "TestPatternSource",
     "ToneSource",
     "UnknownError",

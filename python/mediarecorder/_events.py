@@ -7,7 +7,7 @@ from typing import Any
 
 from ._errors import DOMException
 
-__all__ = ["Blob", "BlobEvent", "ErrorEvent", "Event", "EventHandler"]
+__all__ = ["Blob", "BlobEvent", "ErrorEvent", "Event", "EventHandler", "SegmentEvent"]
 
 EventHandler = Callable[[Any], object]
 
@@ -79,6 +79,37 @@ class ErrorEvent(Event):
         super().__init__(type, target=target)
         self.error = error
         self.message = error.message if error is not None else ""
+
+
+class SegmentEvent(Event):
+    """The ``segment`` event of a segmented recording (``start(segment=...)``; not a web
+    event): a segment file was finished. ``name`` (its path or URL), ``index`` (from 0),
+    ``timecode`` (ms of media where it starts in the recording), ``duration`` (ms of media it
+    holds) and ``size`` (bytes)."""
+
+    def __init__(
+        self,
+        type: str,
+        name: str,
+        index: int,
+        timecode: float,
+        duration: float,
+        size: int,
+        *,
+        target: Any = None,
+    ) -> None:
+        super().__init__(type, target=target)
+        self.name = name
+        self.index = index
+        self.timecode = float(timecode)
+        self.duration = float(duration)
+        self.size = size
+
+    def __repr__(self) -> str:
+        return (
+            f"SegmentEvent({self.name!r}, index={self.index}, duration={self.duration:g} ms, "
+            f"size={self.size})"
+        )
 
 
 def type_name(value: object) -> str:

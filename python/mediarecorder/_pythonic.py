@@ -18,9 +18,9 @@ import os
 import queue
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
-from typing import Protocol, TypeVar
+from typing import BinaryIO, Protocol, TypeVar
 
 from . import _native
 from ._errors import DOMException
@@ -49,7 +49,12 @@ class W3CRecorder(Protocol):
     @property
     def _session(self) -> int: ...
     def start(
-        self, timeslice: int | None = None, *, file: str | os.PathLike[str] | None = None
+        self,
+        timeslice: int | None = None,
+        *,
+        file: str | os.PathLike[str] | BinaryIO | None = None,
+        storage_options: Mapping[str, str | bool | int] | None = None,
+        segment: float | None = None,
     ) -> None: ...
     def stop(self) -> None: ...
     def wait(self, timeout: float | None = None) -> bool: ...

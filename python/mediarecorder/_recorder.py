@@ -9,13 +9,13 @@ import logging
 import math
 import os
 import weakref
-from collections.abc import Callable
-from typing import Any, Literal
+from collections.abc import Callable, Mapping
+from typing import Any, BinaryIO, Literal
 
 from . import _native
 from ._aio import AsyncLayer, check_event_loop, deliver_on_loop
 from ._errors import DOMException, InvalidStateError, NotSupportedError
-from ._events import Blob, BlobEvent, ErrorEvent, Event, EventHandler, type_name
+from ._events import Blob, BlobEvent, ErrorEvent, Event, EventHandler, SegmentEvent, type_name
 from ._pythonic import SyncLayer, check_uint
 from ._stream import MediaStream
 
@@ -23,7 +23,7 @@ __all__ = ["MediaRecorder"]
 
 log = logging.getLogger("mediarecorder")
 
-_EVENT_TYPES = ("start", "stop", "dataavailable", "pause", "resume", "error")
+_EVENT_TYPES = ("start", "stop", "dataavailable", "pause", "resume", "error", "segment")
 _HANDLER_ATTRIBUTES = frozenset("on" + t for t in _EVENT_TYPES)
 
 
@@ -55,6 +55,7 @@ class MediaRecorder(SyncLayer, AsyncLayer):
     onpause: EventHandler | None
     onresume: EventHandler | None
     onerror: EventHandler | None
+    onsegment: EventHandler | None
 
     def __init__(
         self,
@@ -97,7 +98,7 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         self._pid = os.getpid()
         self._listeners: dict[str, list[Callable[[Any], object]]] = {t: [] for t in _EVENT_TYPES}
         self.onstart = self.onstop = self.ondataavailable = None
-        self.onpause = self.onresume = self.onerror = None
+        self.onpause = self.onresume = self.onerror = self.onsegment = None
         self._native = _native.Recorder(
             weakref.WeakMethod(self._dispatch),
             mime_type,
@@ -184,7 +185,12 @@ class MediaRecorder(SyncLayer, AsyncLayer):
     # -- methods ----------------------------------------------------------------------------
 
     def start(
-        self, timeslice: int | None = None, *, file: str | os.PathLike[str] | None = None
+        self,
+        timeslice: int | None = None,
+        *,
+        file: str | os.PathLike[str] | BinaryIO | None = None,
+        storage_options: Mapping[str, str | bool | int] | None = None,
+        segment: float | None = None,
     ) -> None:
         """Starts recording the stream's live tracks.
 
@@ -192,17 +198,56 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         ``0`` delivers after every encoded packet; ``None`` delivers only on
         :meth:`request_data` and at the end.
 
-        ``file``: also write the recording to this path (created or truncated now; ``OSError``
-        if it cannot be). When the session ends the file is finalized: Duration, SeekHead and
-        Cues make it seekable. Chunks still reach ``dataavailable``; their concatenation is the
-        file without those finishing touches (a valid live WebM).
+        ``file``: also write the recording there (see ``docs/storage.md``); chunks still reach
+        ``dataavailable``. A path (``str`` or ``os.PathLike``; created or truncated now,
+        ``OSError`` if it cannot be); an object store URL (``s3://bucket/key.webm``, ``gs://``,
+        ``az://``, ``file://``, ``memory://``), uploaded from Rust as it is recorded, with
+        credentials from the environment or ``storage_options`` (``object_store``'s keys:
+        ``aws_endpoint``, ``aws_access_key_id``, ``aws_allow_http``, ...); or a binary file
+        object (anything with ``write``), written on a thread of its own. When the session
+        ends a file, object or seekable file object is finished in place: Duration, SeekHead
+        and Cues make it seekable. A target that cannot seek (a pipe, a socket) receives the
+        live stream only. A target that fails ends the recording the spec's way (``error``,
+        then ``dataavailable`` with everything gathered, then ``stop``).
+
+        ``segment`` (seconds of media): write a series of independent, finished files instead
+        of one, each starting on a keyframe; ``file`` is then a name template, a path or URL
+        with ``{index}`` (``{index:04d}``) and/or ``{start_time}`` (the segment's UTC start,
+        ``20261128T101500.123Z``). A ``segment`` event (:class:`SegmentEvent`) reports each
+        finished file.
         """
         check_uint(timeslice, "timeslice")
-        if file is not None and not isinstance(file, (str, os.PathLike)):
-            raise TypeError(f"file: expected a path (str or os.PathLike), got {type_name(file)}")
+        target: object = None
+        if file is not None:
+            if isinstance(file, (str, os.PathLike)):
+                target = os.fspath(file)
+                if not isinstance(target, str):
+                    raise TypeError(f"file: expected a str path, got {type_name(target)}")
+            elif callable(getattr(file, "write", None)):
+                target = file
+            else:
+                raise TypeError(
+                    "file: expected a path, an object store URL or a binary file object "
+                    f"(with write), got {type_name(file)}"
+                )
+        segment_ns = None
+        if segment is not None:
+            if isinstance(segment, bool) or not isinstance(segment, (int, float)):
+                raise TypeError(f"segment: expected a number of seconds, got {type_name(segment)}")
+            if not math.isfinite(segment) or segment <= 0:
+                raise ValueError(f"segment: expected a number of seconds > 0, got {segment}")
+            if not isinstance(target, str):
+                raise ValueError(
+                    "segment: expected file to be a name template (a path or URL with "
+                    "{index} or {start_time})"
+                )
+            segment_ns = max(1, round(segment * 1e9))
+        options = _storage_options(storage_options)
+        if options and not (isinstance(target, str) and "://" in target):
+            raise ValueError("storage_options: only used with an object store URL as file")
         self._check_pid("start")
         tracks = [t._native for t in self._stream.get_tracks()]
-        self._native.start(tracks, timeslice, None if file is None else os.fspath(file))
+        self._native.start(tracks, timeslice, target, options, segment_ns)
 
     def stop(self) -> None:
         """Stops recording; returns at once. Everything written before the call is encoded and
@@ -275,6 +320,7 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         error: DOMException | None,
         ticket: _native.BlobTicket | None,
         session: int,
+        segment: tuple[str, int, float, float, int] | None = None,
     ) -> None:
         # `ticket` holds the blob's bytes in the recorder's budget until every consumer has
         # taken the blob: the handlers (here, or on `event_loop` when it runs them) and the
@@ -286,6 +332,8 @@ class MediaRecorder(SyncLayer, AsyncLayer):
             )
         elif type == "error":
             event = ErrorEvent(type, error, target=self)
+        elif type == "segment" and segment is not None:
+            event = SegmentEvent(type, *segment, target=self)
         else:
             event = Event(type, target=self)
         log.debug("dispatching %s", event)
@@ -351,3 +399,27 @@ def _check_encoding_options(
         raise ValueError(
             f"audio_bitrate_mode: expected 'constant' or 'variable', got {audio_bitrate_mode!r}"
         )
+
+
+def _storage_options(
+    options: Mapping[str, str | bool | int] | None,
+) -> list[tuple[str, str]] | None:
+    """``storage_options`` as object_store takes them: string keys and string values."""
+    if options is None:
+        return None
+    if not isinstance(options, Mapping):
+        raise TypeError(f"storage_options: expected a dict or None, got {type_name(options)}")
+    out = []
+    for key, value in options.items():
+        if not isinstance(key, str):
+            raise TypeError(f"storage_options: expected str keys, got {type_name(key)}")
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, int):
+            value = str(value)
+        if not isinstance(value, str):
+            raise TypeError(
+                f"storage_options[{key!r}]: expected a str, bool or int, got {type_name(value)}"
+            )
+        out.append((key, value))
+    return out

@@ -41,6 +41,10 @@ pub enum Error {
     /// An argument has the wrong type.
     #[error("{0}")]
     InvalidType(String),
+    /// Where the recording goes (a file object, an object store) failed; ends it as an
+    /// `UnknownError`, with the embedder's own exception chained when there is one.
+    #[error("{0}")]
+    Target(TargetFailure),
 }
 
 impl Error {
@@ -56,7 +60,9 @@ impl Error {
             Error::NotFound(_) => "NotFoundError",
             Error::NotReadable(_) => "NotReadableError",
             Error::Overconstrained { .. } => "OverconstrainedError",
-            Error::Io(_) | Error::InvalidValue(_) | Error::InvalidType(_) => return None,
+            Error::Io(_) | Error::InvalidValue(_) | Error::InvalidType(_) | Error::Target(_) => {
+                return None
+            }
         })
     }
 
@@ -99,6 +105,40 @@ impl std::fmt::Display for IoFailure {
             Some(p) => write!(f, "cannot {} {}: {}", self.action, p.display(), self.reason),
             None => write!(f, "cannot {}: {}", self.action, self.reason),
         }
+    }
+}
+
+/// A destination's failure: what went wrong, and the embedder's own error value (a Python
+/// exception) when the failure came from the embedder's code, so it can be chained as the
+/// cause. Compared by message only.
+#[derive(Clone)]
+pub struct TargetFailure {
+    pub message: String,
+    pub cause: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
+}
+
+impl TargetFailure {
+    pub fn new(message: impl Into<String>) -> Self {
+        TargetFailure { message: message.into(), cause: None }
+    }
+}
+
+impl PartialEq for TargetFailure {
+    fn eq(&self, other: &Self) -> bool {
+        self.message == other.message
+    }
+}
+impl Eq for TargetFailure {}
+
+impl std::fmt::Debug for TargetFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TargetFailure({:?}, cause: {})", self.message, self.cause.is_some())
+    }
+}
+
+impl std::fmt::Display for TargetFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
     }
 }
 

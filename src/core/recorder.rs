@@ -22,9 +22,9 @@ use crate::core::level::Level;
 use crate::core::media::Media;
 use crate::core::mime::{self, MimeType, TopLevel};
 use crate::core::session::{
-    self, Command, Control, Outbox, Posted, SessionConfig, SessionInput, TrackPlan,
+    self, Command, Control, Outbox, Posted, SegmentDone, SessionConfig, SessionInput, TrackPlan,
 };
-use crate::core::sink::{Budget, BudgetGuard, FileSink};
+use crate::core::sink::{Budget, BudgetGuard, Output};
 pub use crate::core::stats::RecorderStats;
 use crate::core::track::{Track, TrackKind};
 use crate::core::{Error, Result};
@@ -76,6 +76,8 @@ pub enum Event {
     },
     Pause,
     Resume,
+    /// A segment file of a segmented recording was finished (not a web event).
+    Segment(SegmentDone),
     Error(Error),
     Stop,
 }
@@ -87,6 +89,7 @@ impl Event {
             Event::DataAvailable { .. } => "dataavailable",
             Event::Pause => "pause",
             Event::Resume => "resume",
+            Event::Segment(_) => "segment",
             Event::Error(_) => "error",
             Event::Stop => "stop",
         }
@@ -138,6 +141,7 @@ impl Task {
             }
             TaskKind::Posted(Posted::Pause) => Some(Event::Pause),
             TaskKind::Posted(Posted::Resume) => Some(Event::Resume),
+            TaskKind::Posted(Posted::Segment(done)) => Some(Event::Segment(done)),
             // The session ended on its own (an error, or all tracks ended): inactivate, then
             // the error.
             TaskKind::Posted(Posted::Teardown(error)) => {
@@ -302,13 +306,13 @@ impl Recorder {
     }
 
     /// `start(timeslice)` (§2.3): `stream_tracks` is the stream's track set at this moment.
-    /// With `file`, the recording is also written to that path, and finalized there (seekable:
-    /// Duration, SeekHead, Cues) when the session ends.
+    /// With `target` (opened here, once the state allows a start), the recording is also written there, and
+    /// finished (seekable: Duration, SeekHead, Cues, where it can seek) when the session ends.
     pub fn start(
         &self,
         stream_tracks: &[Arc<Track>],
         timeslice_ms: Option<u64>,
-        file: Option<&std::path::Path>,
+        output: Option<Output>,
     ) -> Result<()> {
         let mut inner = self.shared.inner.lock();
         if inner.state != RecordingState::Inactive {
@@ -339,8 +343,12 @@ impl Recorder {
             let n_audio = audio.is_some() as u32;
             (inner.video_bps, inner.audio_bps) = bitrate::select(bps, n_video, n_audio);
         }
+        let (target, segments) = match output {
+            None => (None, None),
+            Some(Output::Target(open)) => (Some(open()?), None),
+            Some(Output::Segments(plan)) => (None, Some(plan)),
+        };
         // Process-unique: tracks tell sessions apart by id, across recorders.
-        let file = file.map(FileSink::create).transpose()?;
         let id = NEXT_SESSION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mime =
             mime::extended(&inner.constrained, &inner.parsed, audio.is_some(), video.is_some());
@@ -377,7 +385,8 @@ impl Recorder {
             container: inner.parsed.container,
             post: self.outbox(id),
             stats: self.shared.stats.clone(),
-            file,
+            target,
+            segments,
             after: inner.last_done.take(),
             done: done_tx,
         };

@@ -152,6 +152,11 @@ fn deliver(py: Python<'_>, weak: &Py<PyAny>, event: Event, session: u64) -> PyRe
             let ticket = Py::new(py, BlobTicket { guard: Mutex::new(Some(budget)) })?;
             target.call1((type_, bytes, mime_type, timecode, py.None(), ticket, session))?;
         }
+        Event::Segment(s) => {
+            let info = (s.name, s.index, s.timecode, s.duration, s.size);
+            let none = py.None();
+            target.call1((type_, &none, &none, &none, &none, &none, session, info))?;
+        }
         Event::Error(e) => {
             let exc = event_error(py, &e)?;
             target.call1((type_, py.None(), py.None(), py.None(), exc, py.None(), session))?;

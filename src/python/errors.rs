@@ -52,6 +52,10 @@ pub fn to_py(py: Python<'_>, e: Error) -> PyErr {
         Error::InvalidValue(msg) => PyValueError::new_err(msg),
         Error::InvalidType(msg) => PyTypeError::new_err(msg),
         Error::Io(f) => os_error(&f),
+        e @ Error::Target(_) => match event_error(py, &e) {
+            Ok(exc) => PyErr::from_value(exc),
+            Err(err) => err,
+        },
         e => match dom_exception(py, &e) {
             Ok(exc) => PyErr::from_value(exc),
             Err(err) => err,
@@ -79,6 +83,14 @@ pub fn event_error<'py>(py: Python<'py>, e: &Error) -> PyResult<Bound<'py, PyAny
         return dom_exception(py, e);
     }
     let exc = classes(py)?.unknown.bind(py).call1((e.to_string(),))?;
+    if let Error::Target(f) = e {
+        // The embedder's own exception (a file object's `write` that raised), if any.
+        let cause = f.cause.as_ref().and_then(|c| c.downcast_ref::<Py<PyAny>>());
+        if let Some(cause) = cause {
+            exc.setattr("__cause__", cause.bind(py))?;
+        }
+        return Ok(exc);
+    }
     let cause = to_py(py, e.clone());
     exc.setattr("__cause__", cause.value(py))?;
     Ok(exc)
@@ -98,9 +110,11 @@ fn dom_exception<'py>(py: Python<'py>, e: &Error) -> PyResult<Bound<'py, PyAny>>
         Error::Overconstrained { constraint, .. } => {
             return c.overconstrained.bind(py).call1((message, constraint.as_str()));
         }
-        Error::Unknown(_) | Error::Io(_) | Error::InvalidValue(_) | Error::InvalidType(_) => {
-            &c.unknown
-        }
+        Error::Unknown(_)
+        | Error::Io(_)
+        | Error::InvalidValue(_)
+        | Error::InvalidType(_)
+        | Error::Target(_) => &c.unknown,
     };
     class.bind(py).call1((message,))
 }

@@ -8,6 +8,7 @@ mod capture;
 mod delivery;
 mod devices;
 mod errors;
+mod filelike;
 mod gil;
 mod recorder;
 mod sources;

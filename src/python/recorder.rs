@@ -7,9 +7,12 @@ use pyo3::prelude::*;
 use crate::core::encode::BitrateMode;
 use crate::core::mime;
 use crate::core::recorder::{Recorder as CoreRecorder, RecorderOptions};
+use crate::core::sink::queued::Queued;
+use crate::core::sink::{store, FileTarget, Opener, Output, SegmentPlan, Target, Template};
 use crate::core::Error;
 use crate::python::delivery::PySink;
 use crate::python::errors::IntoPyResult;
+use crate::python::filelike::PyWriter;
 use crate::python::track::Track;
 
 #[pyclass(frozen, module = "mediarecorder._native")]
@@ -104,17 +107,29 @@ impl Recorder {
         )
     }
 
-    #[pyo3(signature = (tracks, timeslice, file=None))]
+    /// `file`: a path (str), an object store URL (str: s3://, gs://, az://, file://,
+    /// memory://) or a binary file object (anything with `write`), checked by the Python layer.
+    /// `segment` (ns of media): `file` is a name template (`core::sink::Template`) of a
+    /// series of paths or URLs.
+    #[pyo3(signature = (tracks, timeslice, file=None, storage_options=None, segment=None))]
     fn start(
         &self,
         py: Python<'_>,
         tracks: Vec<PyRef<'_, Track>>,
         timeslice: Option<u64>,
-        file: Option<std::path::PathBuf>,
+        file: Option<Bound<'_, PyAny>>,
+        storage_options: Option<Vec<(String, String)>>,
+        segment: Option<i64>,
     ) -> PyResult<()> {
         let tracks: Vec<_> = tracks.iter().map(|t| t.inner.clone()).collect();
+        let options = storage_options.unwrap_or_default();
+        let output = match (file, segment) {
+            (None, _) => None,
+            (Some(f), None) => Some(Output::Target(opener(&f, options)?)),
+            (Some(f), Some(every_ns)) => Some(Output::Segments(segments(&f, options, every_ns)?)),
+        };
         let inner = &self.inner;
-        crate::python::gil::detach(py, || inner.start(&tracks, timeslice, file.as_deref())).py(py)
+        crate::python::gil::detach(py, || inner.start(&tracks, timeslice, output)).py(py)
     }
 
     fn stop(&self) {
@@ -148,6 +163,45 @@ impl Recorder {
         }
         self.inner.inject_failure(error).py(py)
     }
+}
+
+/// What `start()` opens once the recorder has accepted the call.
+fn opener(file: &Bound<'_, PyAny>, options: Vec<(String, String)>) -> PyResult<Opener> {
+    if let Ok(s) = file.extract::<String>() {
+        if store::is_url(&s) {
+            return Ok(Box::new(move || store::open(&s, &options)));
+        }
+        let path = std::path::PathBuf::from(s);
+        return Ok(Box::new(move || Ok(Box::new(FileTarget::create(&path)?) as Box<dyn Target>)));
+    }
+    let writer = PyWriter::new(file)?;
+    Ok(Box::new(move || Ok(Box::new(Queued::spawn(Box::new(writer))?) as Box<dyn Target>)))
+}
+
+/// A segmented recording's plan: names from the template, each a path or an object URL.
+fn segments(
+    file: &Bound<'_, PyAny>,
+    options: Vec<(String, String)>,
+    every_ns: i64,
+) -> PyResult<SegmentPlan> {
+    let py = file.py();
+    let template: String = file.extract().map_err(|_| {
+        pyo3::exceptions::PyTypeError::new_err(
+            "file: with segment, expected a name template (str), not a file object",
+        )
+    })?;
+    let template = Template::parse(&template).py(py)?;
+    Ok(SegmentPlan {
+        every_ns,
+        template,
+        open: Box::new(move |name: &str| {
+            if store::is_url(name) {
+                store::open(name, &options)
+            } else {
+                Ok(Box::new(FileTarget::create(std::path::Path::new(name))?) as Box<dyn Target>)
+            }
+        }),
+    })
 }
 
 #[pyfunction]

@@ -6,11 +6,13 @@
 
 mod inbox;
 mod pipeline;
+mod segments;
 
 use std::sync::Arc;
 
 pub(crate) use inbox::{session_queues, Command, Control, SessionInput};
 pub(crate) use pipeline::{spawn, SessionConfig, TrackPlan};
+pub use segments::SegmentDone;
 
 use crate::core::sink::{Budget, BudgetGuard};
 use crate::core::Error;
@@ -29,6 +31,8 @@ pub(crate) enum Posted {
     },
     Pause,
     Resume,
+    /// A segment file of a segmented recording was finished.
+    Segment(SegmentDone),
     Teardown(Option<Error>),
     /// `media_ms`: media time recorded by the session.
     Stop {

@@ -16,8 +16,9 @@ use crate::core::mux::interleave::Interleaver;
 use crate::core::mux::Muxer;
 use crate::core::packet::Packet;
 use crate::core::session::inbox::{Command, Inbox, Next};
+use crate::core::session::segments::Segments;
 use crate::core::session::{Outbox, Posted};
-use crate::core::sink::{ChunkCutter, FileSink};
+use crate::core::sink::{ChunkCutter, Finishing, SegmentPlan, Target};
 use crate::core::stats::RecorderStats;
 use crate::core::{Error, Result};
 
@@ -40,7 +41,10 @@ pub(crate) struct SessionConfig {
     pub container: Container,
     pub post: Outbox,
     pub stats: Arc<RecorderStats>,
-    pub file: Option<FileSink>,
+    /// Where the recording is written besides the blobs (`sink::Target`).
+    pub target: Option<Box<dyn Target>>,
+    /// A series of files instead of one (`segments.rs`).
+    pub segments: Option<SegmentPlan>,
     /// The previous session of the same recorder; its tasks go first.
     pub after: Option<Receiver<()>>,
     /// Dropped when this session has posted its last task.
@@ -133,7 +137,8 @@ struct Session {
     /// Independent chunks: the timeslice is full, the chunk ends before the next keyframe.
     cut_due: Option<bool>,
     setup_error: Option<Error>,
-    file: Option<FileSink>,
+    target: Option<Box<dyn Target>>,
+    segments: Option<Segments>,
 }
 
 enum Flow {
@@ -193,7 +198,10 @@ impl Session {
             ready: Vec::new(),
             cut_due: (config.independent_chunks && has_video).then_some(false),
             setup_error,
-            file: config.file,
+            target: config.target,
+            segments: config
+                .segments
+                .map(|plan| Segments::new(plan, config.container, descriptions.clone())),
         }
     }
 
@@ -349,6 +357,9 @@ impl Session {
                 result = result.and(cut);
             }
             self.muxer.write(&p, last);
+            if let Err(e) = self.write_segment(&p, last, video_key) {
+                result = result.and(Err(e));
+            }
             self.ensure_started();
             if self.cutter.add(&p) {
                 match &mut self.cut_due {
@@ -385,18 +396,53 @@ impl Session {
             *due = false;
         }
         let data = self.muxer.flush();
-        let written = self.append_to_file(&data);
+        let mut written = self.append_to_file(&data);
+        if let Some(s) = &mut self.segments {
+            if let Err(e) = s.flush() {
+                self.segments = None;
+                written = written.and(Err(e));
+            }
+        }
         self.post_blob(data);
         written
     }
 
+    /// Segmented recordings: the packet also goes to the current segment; a failed segment
+    /// ends the series (the error ends the session).
+    fn write_segment(&mut self, p: &Packet, last: bool, video_key: bool) -> Result<()> {
+        let Some(s) = &mut self.segments else { return Ok(()) };
+        match s.write(p, last, video_key) {
+            Ok((force, done)) => {
+                if force {
+                    for lane in &mut self.lanes {
+                        lane.encoder.force_keyframe();
+                    }
+                }
+                if let Some(done) = done {
+                    self.post.post(Posted::Segment(done));
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.segments = None;
+                Err(e)
+            }
+        }
+    }
+
     fn append_to_file(&mut self, data: &[u8]) -> Result<()> {
-        let Some(file) = self.file.as_mut() else { return Ok(()) };
-        let written = file.append(data);
+        let Some(target) = self.target.as_mut() else { return Ok(()) };
+        let written = target.write(data);
         if written.is_err() {
-            self.file = None;
+            if let Some(t) = self.target.take() {
+                t.abandon();
+            }
         }
         written
+    }
+
+    fn finish_target(&mut self, finishing: Finishing) -> Result<()> {
+        self.target.take().map_or(Ok(()), |t| t.finish(finishing).map(|_| ()))
     }
 
     fn post_blob(&mut self, data: Vec<u8>) {
@@ -425,12 +471,18 @@ impl Session {
         // The last blob carries the Cues; the file gets them and the header patches too.
         let (data, patches) = self.muxer.finalize();
         let written = self.append_to_file(&data);
-        if let Err(e) =
-            written.and_then(|()| self.file.take().map_or(Ok(()), |f| f.finish(patches.as_ref())))
-        {
+        let finishing = Finishing::from_patches(patches);
+        if let Err(e) = written.and_then(|()| self.finish_target(finishing)) {
             error.get_or_insert(e);
         }
         self.ensure_started();
+        match self.segments.take().map(|mut s| s.close()) {
+            Some(Ok(Some(done))) => self.post.post(Posted::Segment(done)),
+            Some(Err(e)) => {
+                error.get_or_insert(e);
+            }
+            _ => {}
+        }
         if teardown || error.is_some() {
             self.post.post(Posted::Teardown(error));
         }

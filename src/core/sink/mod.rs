@@ -1,12 +1,22 @@
 //! The last stage: the muxed byte stream cut into the blobs that `dataavailable` delivers,
-//! and the memory budget for blobs that are waiting to be delivered.
+//! the memory budget for blobs that are waiting to be delivered, and the destinations a
+//! recording is written to ([`Target`]: a local file, an embedder's writer, an object store).
+
+pub mod file;
+pub mod queued;
+pub mod store;
+pub mod target;
+mod template;
+
+pub use file::FileTarget;
+pub use target::{Finishing, Opener, Output, SegmentPlan, Target};
+pub use template::Template;
 
 use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex};
 
 use crate::core::packet::Packet;
-use crate::core::Error;
 
 /// Decides where blobs end. With a timeslice, a blob is cut once it covers at least that much
 /// media; `timeslice = 0` cuts after every packet; without one, only `request_data`, stop and
@@ -99,52 +109,6 @@ impl Drop for BudgetGuard {
 impl std::fmt::Debug for BudgetGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "BudgetGuard({} bytes)", self.n)
-    }
-}
-
-/// Recording straight to a file: every blob is appended as it is cut; at the end, the
-/// muxer's patches make the file seekable (Duration, SeekHead, Cues). Cheap enough to run on
-/// the pipeline thread: a buffered append per blob and three small writes at the end.
-pub struct FileSink {
-    file: std::io::BufWriter<std::fs::File>,
-    path: std::path::PathBuf,
-}
-
-impl FileSink {
-    pub fn create(path: &std::path::Path) -> crate::core::Result<Self> {
-        let file = std::fs::File::create(path).map_err(|e| Error::io("create", path, &e))?;
-        Ok(FileSink { file: std::io::BufWriter::new(file), path: path.to_path_buf() })
-    }
-
-    pub fn append(&mut self, data: &[u8]) -> crate::core::Result<()> {
-        use std::io::Write;
-        self.file.write_all(data).map_err(|e| Error::io("write", &self.path, &e))
-    }
-
-    /// Applies `patches` (stream offsets = file offsets) and flushes to disk.
-    pub fn finish(
-        mut self,
-        patches: Option<&crate::core::mux::webm::Patches>,
-    ) -> crate::core::Result<()> {
-        use std::io::{Seek, SeekFrom, Write};
-        let path = self.path.clone();
-        let err = |e: std::io::Error| Error::io("write", &path, &e);
-        self.file.flush().map_err(err)?;
-        let mut file = self.file.into_inner().map_err(|e| Error::io("write", &path, e.error()))?;
-        if let Some(patches) = patches {
-            for (offset, bytes) in &patches.0 {
-                if file.seek(SeekFrom::Start(*offset)).is_err() {
-                    // A pipe or a socket: the stream stays a valid live file, unpatched.
-                    return Ok(());
-                }
-                file.write_all(bytes).map_err(err)?;
-            }
-        }
-        match file.sync_all() {
-            // Character devices and pipes cannot be synced; what was written stands.
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => Ok(()),
-            r => r.map_err(err),
-        }
     }
 }
 

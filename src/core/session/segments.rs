@@ -1,0 +1,172 @@
+//! Segmented recordings: besides the one continuous stream cut into blobs, every packet also
+//! goes to a muxer of the current segment, a complete file of its own (header, Cues, Duration)
+//! that starts at media time 0 on a keyframe. A segment ends before the first packet whose
+//! media starts at or after its boundary: for video, the first video keyframe (one is forced at the boundary); for
+//! audio only, any packet (every audio packet decodes on its own).
+
+use crate::core::codec::{CodecDescription, CodecId};
+use crate::core::mime::Container;
+use crate::core::mux::Muxer;
+use crate::core::packet::Packet;
+use crate::core::sink::{Finishing, SegmentPlan, Target};
+use crate::core::Result;
+
+/// A finished segment, as the `segment` event reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentDone {
+    pub name: String,
+    pub index: u64,
+    /// Media time of its start in the recording, ms.
+    pub timecode: f64,
+    /// Media it holds, ms.
+    pub duration: f64,
+    /// Bytes of the finished file.
+    pub size: u64,
+}
+
+struct Current {
+    muxer: Muxer,
+    target: Box<dyn Target>,
+    name: String,
+    index: u64,
+    /// Recording time of the segment's time 0.
+    start: i64,
+    /// Where its decoded media ends (segment time).
+    end: i64,
+    delays: Vec<i64>,
+}
+
+pub(crate) struct Segments {
+    plan: SegmentPlan,
+    container: Container,
+    descriptions: Vec<CodecDescription>,
+    has_video: bool,
+    next_index: u64,
+    boundary: i64,
+    keyframe_asked: bool,
+    current: Option<Current>,
+}
+
+impl Segments {
+    pub fn new(
+        plan: SegmentPlan,
+        container: Container,
+        descriptions: Vec<CodecDescription>,
+    ) -> Self {
+        let has_video = descriptions.iter().any(|d| d.codec.is_video());
+        let boundary = plan.every_ns;
+        Segments {
+            plan,
+            container,
+            descriptions,
+            has_video,
+            next_index: 0,
+            boundary,
+            keyframe_asked: false,
+            current: None,
+        }
+    }
+
+    /// Adds `p` to the current segment, first closing it when `p` starts the next one.
+    /// Returns whether keyframes should be forced now, and the segment that was finished.
+    pub fn write(
+        &mut self,
+        p: &Packet,
+        last: bool,
+        video_key: bool,
+    ) -> Result<(bool, Option<SegmentDone>)> {
+        let mut force = false;
+        let mut done = None;
+        // Boundaries are in media time: a packet's time less its track's decoder delay.
+        let media = p.pts - self.descriptions.get(p.track).map_or(0, |d| d.delay_ns);
+        if self.current.is_some() && media >= self.boundary {
+            if !self.has_video || video_key {
+                done = self.close()?;
+                while self.boundary <= media {
+                    self.boundary += self.plan.every_ns;
+                }
+                self.keyframe_asked = false;
+            } else if !self.keyframe_asked {
+                self.keyframe_asked = true;
+                force = true;
+            }
+        }
+        if self.current.is_none() {
+            self.open(p.pts)?;
+        }
+        if let Some(c) = &mut self.current {
+            let mut q = p.clone();
+            q.pts -= c.start;
+            let delay = c.delays.get(p.track).copied().unwrap_or(0);
+            c.end = c.end.max(q.pts + q.duration - q.discard_padding - delay);
+            c.muxer.write(&q, last);
+        }
+        Ok((force, done))
+    }
+
+    fn open(&mut self, pts: i64) -> Result<()> {
+        let index = self.next_index;
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64);
+        let name = self.plan.template.format(index, wall);
+        let target = (self.plan.open)(&name)?;
+        // The first segment starts the recording (time 0, the encoders' delay in front); a
+        // later one starts at its first packet, and its decoder has no delay to drop.
+        let (start, descriptions) = if index == 0 {
+            (0, self.descriptions.clone())
+        } else {
+            (pts, self.descriptions.iter().map(without_delay).collect())
+        };
+        let delays = descriptions.iter().map(|d| d.delay_ns).collect();
+        self.current = Some(Current {
+            muxer: Muxer::new(self.container, &descriptions),
+            target,
+            name,
+            index,
+            start,
+            end: 0,
+            delays,
+        });
+        self.next_index += 1;
+        Ok(())
+    }
+
+    /// Hands what the current segment's muxer holds to its target (at every blob cut, so a
+    /// crash loses no more than the blobs do).
+    pub fn flush(&mut self) -> Result<()> {
+        match &mut self.current {
+            Some(c) => {
+                let data = c.muxer.flush();
+                c.target.write(&data)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Finishes the current segment, if any.
+    pub fn close(&mut self) -> Result<Option<SegmentDone>> {
+        let Some(mut c) = self.current.take() else { return Ok(None) };
+        let (data, patches) = c.muxer.finalize();
+        c.target.write(&data)?;
+        let size = c.target.finish(Finishing::from_patches(patches))?;
+        Ok(Some(SegmentDone {
+            name: c.name,
+            index: c.index,
+            timecode: c.start as f64 / 1e6,
+            duration: c.end.max(0) as f64 / 1e6,
+            size,
+        }))
+    }
+}
+
+/// A stream description for a segment that starts mid-stream: no decoder delay (Opus: no
+/// pre-skip in CodecDelay nor in the OpusHead), so that no sample is dropped twice.
+fn without_delay(d: &CodecDescription) -> CodecDescription {
+    let mut d = d.clone();
+    d.delay_ns = 0;
+    if d.codec == CodecId::Opus && d.private.len() >= 12 {
+        d.private[10..12].copy_from_slice(&[0, 0]);
+    }
+    d
+}
