@@ -121,17 +121,16 @@ impl FileSink {
         self.file.write_all(data).map_err(|e| Error::io("write", &self.path, &e))
     }
 
-    /// Applies `patches` (stream offsets = file offsets) and flushes to disk.
-    pub fn finish(
-        mut self,
-        patches: Option<&crate::core::mux::webm::Patches>,
-    ) -> crate::core::Result<()> {
+    /// Finishes the file as `finish` says (patches at stream offsets = file offsets, or the
+    /// faststart rewrite of an MP4) and flushes it to disk.
+    pub fn finish(mut self, finish: &crate::core::mux::Finish) -> crate::core::Result<()> {
+        use crate::core::mux::Finish;
         use std::io::{Seek, SeekFrom, Write};
         let path = self.path.clone();
         let err = |e: std::io::Error| Error::io("write", &path, &e);
         self.file.flush().map_err(err)?;
         let mut file = self.file.into_inner().map_err(|e| Error::io("write", &path, e.error()))?;
-        if let Some(patches) = patches {
+        if let Finish::Patches(patches) = finish {
             for (offset, bytes) in &patches.0 {
                 if file.seek(SeekFrom::Start(*offset)).is_err() {
                     // A pipe or a socket: the stream stays a valid live file, unpatched.
@@ -142,8 +141,15 @@ impl FileSink {
         }
         match file.sync_all() {
             // Character devices and pipes cannot be synced; what was written stands.
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => Ok(()),
-            r => r.map_err(err),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => return Ok(()),
+            r => r.map_err(err)?,
+        }
+        // Only a regular file is rewritten; elsewhere the fragmented stream stands.
+        let regular = file.metadata().is_ok_and(|m| m.is_file());
+        drop(file);
+        match finish {
+            Finish::Faststart if regular => crate::core::mux::mp4_faststart::rewrite_file(&path),
+            _ => Ok(()),
         }
     }
 }

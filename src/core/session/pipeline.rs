@@ -11,7 +11,7 @@ use crate::core::codec::{Encoder, Input, StreamParams};
 use crate::core::encode::{self, EncoderSettings};
 use crate::core::media::{Media, VideoFrame};
 use crate::core::media::{TrackKind, TrackSettings};
-use crate::core::mime::Container;
+use crate::core::mime::{self, Container};
 use crate::core::mux::interleave::Interleaver;
 use crate::core::mux::Muxer;
 use crate::core::packet::Packet;
@@ -134,6 +134,8 @@ struct Session {
     cut_due: Option<bool>,
     setup_error: Option<Error>,
     file: Option<FileSink>,
+    /// The full codecs parameter the start reports (MP4), from the encoders' descriptions.
+    codecs: Option<String>,
 }
 
 enum Flow {
@@ -183,6 +185,7 @@ impl Session {
             interleaver: Interleaver::new(lanes.len(), pushed_only),
             lanes,
             muxer: Muxer::new(config.container, &descriptions),
+            codecs: mime::codec_strings(config.container, &descriptions),
             cutter: ChunkCutter::new(config.timeslice_ms),
             started: false,
             paused: false,
@@ -371,7 +374,7 @@ impl Session {
     fn ensure_started(&mut self) {
         if !self.started {
             self.started = true;
-            self.post.post(Posted::Start);
+            self.post.post(Posted::Start { codecs: self.codecs.take() });
         }
     }
 
@@ -420,10 +423,10 @@ impl Session {
             error.get_or_insert(e);
         }
         // The last blob carries the Cues; the file gets them and the header patches too.
-        let (data, patches) = self.muxer.finalize();
+        let (data, finish) = self.muxer.finalize();
         let written = self.append_to_file(&data);
         if let Err(e) =
-            written.and_then(|()| self.file.take().map_or(Ok(()), |f| f.finish(patches.as_ref())))
+            written.and_then(|()| self.file.take().map_or(Ok(()), |f| f.finish(&finish)))
         {
             error.get_or_insert(e);
         }
