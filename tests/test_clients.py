@@ -35,6 +35,7 @@ from .clients import (
     two_sessions,
     walk,
 )
+from .mp4_layout import boxes as mp4_boxes
 
 MIMES = [
     "audio/webm;codecs=opus",
@@ -46,6 +47,8 @@ MIMES = [
     "video/x-matroska;codecs=vp8,opus",
     "audio/ogg;codecs=opus",
     "audio/wav",
+    "audio/mp4;codecs=opus",
+    "video/mp4;codecs=vp9,opus",
 ]
 AV = "video/webm;codecs=vp8,opus"
 
@@ -93,9 +96,12 @@ TWO_MIME = "video/webm;codecs=vp9,opus"
 TWO = ["two-sessions-1", "two-sessions-2"]
 NAMES = list(SPECS) + TWO
 MIME_OF = {name: spec[1] for name, spec in SPECS.items()} | dict.fromkeys(TWO, TWO_MIME)
-#: Chunk streams Chromium's MediaSource takes: WebM with Opus, VP8, VP9 (not PCM).
+#: Chunk streams Chromium's MediaSource takes: WebM with Opus, VP8, VP9 (not PCM), and
+#: fragmented MP4.
 MSE_NAMES = [
-    n for n in NAMES if MIME_OF[n].split(";")[0].endswith("/webm") and "pcm" not in MIME_OF[n]
+    n
+    for n in NAMES
+    if MIME_OF[n].split(";")[0].endswith(("/webm", "/mp4")) and "pcm" not in MIME_OF[n]
 ]
 
 
@@ -159,6 +165,19 @@ def test_matroska_structure(corpus: dict[str, Rec], name: str) -> None:
             assert len(firsts) == len(r.chunks) - 1 - (not r.chunks[-1][:4] == b"\x1f\x43\xb6\x75")
             for c in firsts:
                 assert c.blocks[0].track == video[0] and c.blocks[0].keyframe, c.ms
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "mp4" in MIME_OF[n]])
+def test_mp4_structure(corpus: dict[str, Rec], name: str) -> None:
+    """Chunks are whole fragments after the init segment; the file is faststart."""
+    r = corpus[name]
+    assert [b.kind for b in mp4_boxes(r.file.read_bytes())] == ["ftyp", "moov", "mdat"]
+    for i, chunk in enumerate(r.chunks):
+        kinds = [b.kind for b in mp4_boxes(chunk)]
+        if i == 0:
+            assert kinds[:2] == ["ftyp", "moov"], kinds
+            kinds = kinds[2:]
+        assert kinds == ["moof", "mdat"] * (len(kinds) // 2), (i, kinds)
 
 
 def test_independent_chunks_decode_alone(corpus: dict[str, Rec], tmp_path: Path) -> None:
@@ -309,8 +328,9 @@ async ({files, streams}) => {
 """
 
 
-def _mse_type(mime: str) -> str:
-    container, codecs = mime.split(";codecs=")
+def _mse_type(r: Rec) -> str:
+    """The chunks' own type (MP4: with the full codec strings MSE asks for)."""
+    container, codecs = (r.blob_type or r.mime).split(";codecs=")
     return f'{container}; codecs="{codecs}"'
 
 
@@ -333,7 +353,7 @@ def chromium(corpus: dict[str, Rec]) -> dict[str, dict[str, Any]]:
             served[f"/chunk/{r.name}/{i}"] = c
             urls.append(f"{ORIGIN}/chunk/{r.name}/{i}")
         if r.name in MSE_NAMES:
-            streams.append({"name": r.name, "mime": _mse_type(r.mime), "urls": urls})
+            streams.append({"name": r.name, "mime": _mse_type(r), "urls": urls})
 
     def serve(route: Any) -> None:
         path = route.request.url[len(ORIGIN) :]
@@ -351,7 +371,7 @@ def chromium(corpus: dict[str, Rec]) -> dict[str, dict[str, Any]]:
         playable = {
             r.name: page.evaluate(
                 "t => document.createElement('video').canPlayType(t)",
-                r.mime.replace("=", '="') + '"',
+                (r.blob_type or r.mime).replace("=", '="') + '"',
             )
             != ""
             for r in corpus.values()

@@ -193,3 +193,7 @@ fn moof(tracks: &[TrackBox], open: &[Vec<Sample>], sequence: u32, data_start: u6
     });
     out
 }
+
+#[cfg(test)]
+#[path = "mp4_tests.rs"]
+mod tests;
