@@ -127,7 +127,10 @@ pub fn faststart(buf: &[u8]) -> Result<Vec<u8>> {
                 }
                 let fragment = parse_moof(buf, &b, &tracks)?;
                 // A fragment whose samples were not all written (a crash) ends the file.
-                if fragment.iter().any(|r| r.offset + run_len(r) > buf.len()) {
+                if fragment
+                    .iter()
+                    .any(|r| r.offset.checked_add(run_len(r)).is_none_or(|e| e > buf.len()))
+                {
                     break;
                 }
                 runs.extend(fragment);
@@ -266,8 +269,10 @@ fn parse_trun(
     let mut offset = base;
     if flags & 0x1 != 0 {
         let rel = field(buf, trun, at, 4)? as u32 as i32 as i64;
-        offset = usize::try_from(base as i64 + rel)
-            .map_err(|_| bad(trun.start, "negative data offset"))?;
+        let moved = i64::try_from(base).ok().and_then(|b| b.checked_add(rel));
+        offset = moved
+            .and_then(|o| usize::try_from(o).ok())
+            .ok_or_else(|| bad(trun.start, "data offset outside the file"))?;
         at += 4;
     }
     let mut first_flags = None;
@@ -280,8 +285,10 @@ fn parse_trun(
     if per > 0 && count > (trun.end - trun.body).saturating_sub(at) / per {
         return Err(bad(trun.start, "trun sample count exceeds the box"));
     }
-    if per == 0 && count > buf.len() {
-        return Err(bad(trun.start, "trun sample count exceeds the file"));
+    // Without per-sample sizes the default size says how much data the run covers: it must
+    // fit in the file (which also bounds the count).
+    if flags & 0x200 == 0 && (d.size == 0 || count.saturating_mul(d.size as usize) > buf.len()) {
+        return Err(bad(trun.start, "trun samples exceed the file"));
     }
     let mut samples = Vec::with_capacity(count);
     for i in 0..count {
@@ -325,7 +332,7 @@ fn rebuild(buf: &[u8], ftyp: &Bx, moov: &Bx, tracks: &[Track], runs: &mut [Run])
         let t = runs[i].track;
         if let (Some((prev, prev_end)), Some(time)) = (ends[t], runs[i].time) {
             if let Some(last) = runs[prev].samples.last_mut() {
-                let start = prev_end - last.1 as u64;
+                let start = prev_end.saturating_sub(last.1 as u64);
                 if time > start {
                     last.1 = (time - start).min(u32::MAX as u64) as u32;
                 }
@@ -336,7 +343,7 @@ fn rebuild(buf: &[u8], ftyp: &Bx, moov: &Bx, tracks: &[Track], runs: &mut [Run])
             (None, Some((_, end))) => end,
             (None, None) => 0,
         };
-        let end = start + runs[i].samples.iter().map(|s| s.1 as u64).sum::<u64>();
+        let end = runs[i].samples.iter().fold(start, |e, s| e.saturating_add(s.1 as u64));
         ends[t] = Some((i, end));
     }
     let mut tables: Vec<Tables> = tracks.iter().map(|_| Tables::default()).collect();
@@ -414,11 +421,11 @@ fn moov_box(
     let mut movie_duration = 0u64;
     let mut traks = Vec::new();
     for (t, tb) in tracks.iter().zip(tables) {
-        let media: u64 = tb.durations.iter().map(|&d| d as u64).sum();
+        let media = tb.durations.iter().fold(0u64, |m, &d| m.saturating_add(d as u64));
         let scale = |v: u64, from: u32| (v as u128 * movie_ts as u128 / from as u128) as u64;
         let delay = scale(tb.first_time.unwrap_or(0), t.timescale);
         let shown = scale(media.saturating_sub(t.skip), t.timescale);
-        movie_duration = movie_duration.max(delay + shown);
+        movie_duration = movie_duration.max(delay.saturating_add(shown));
         let mut entries = Vec::new();
         if delay > 0 {
             entries.push((delay, -1));
@@ -427,7 +434,8 @@ fn moov_box(
             entries.push((shown, t.skip as i64));
         }
         let chunk_offsets: Vec<u64> = tb.chunks.iter().map(|&(_, i)| run_offsets[i]).collect();
-        trak_box(&mut traks, buf, t, tb, &entries, delay + shown, media, &chunk_offsets, large);
+        let duration = delay.saturating_add(shown);
+        trak_box(&mut traks, buf, t, tb, &entries, duration, media, &chunk_offsets, large);
     }
     let mut out = Vec::new();
     bx(&mut out, b"moov", |o| {
