@@ -31,6 +31,8 @@ class Rec:
     file: Path
     chunks: list[bytes]
     stats: dict[str, int] = field(default_factory=dict)
+    #: The chunks' Blob type: the full codec strings for MP4 (``vp09.00.10.08``).
+    blob_type: str = ""
 
     @property
     def container(self) -> str:
@@ -62,7 +64,7 @@ def kinds(mime: str) -> tuple[bool, bool]:
     return mime not in VIDEO_ONLY, video
 
 
-SUFFIX = {"webm": ".webm", "x-matroska": ".mkv", "ogg": ".ogg", "wav": ".wav"}
+SUFFIX = {"webm": ".webm", "x-matroska": ".mkv", "ogg": ".ogg", "wav": ".wav", "mp4": ".mp4"}
 
 
 def _frame(i: int, w: int = W, h: int = H) -> np.ndarray:
@@ -85,8 +87,14 @@ class Session:
         self.rec, self.name, self.mime = rec, name, mime
         self.file = directory / f"{name}{SUFFIX[mime.split(';')[0].split('/')[1]]}"
         self.chunks: list[bytes] = []
+        self.blob_type = ""
         self.stopped = threading.Event()
-        rec.ondataavailable = lambda e: self.chunks.append(bytes(e.data))
+
+        def on_data(e: mr.BlobEvent) -> None:
+            self.chunks.append(bytes(e.data))
+            self.blob_type = e.data.type
+
+        rec.ondataavailable = on_data
         rec.onstop = lambda e: self.stopped.set()
 
     def start(self, timeslice: int | None) -> None:
@@ -97,7 +105,9 @@ class Session:
     def stop(self) -> Rec:
         self.rec.stop()
         assert self.stopped.wait(30), f"{self.name}: no stop event"
-        return Rec(self.name, self.mime, self.file, list(self.chunks), self.rec.stats)
+        return Rec(
+            self.name, self.mime, self.file, list(self.chunks), self.rec.stats, self.blob_type
+        )
 
 
 def numpy_recording(

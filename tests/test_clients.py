@@ -36,6 +36,7 @@ from .clients import (
     two_sessions,
     walk,
 )
+from .mp4_layout import boxes as mp4_boxes
 
 MIMES = [
     "audio/webm;codecs=opus",
@@ -47,6 +48,8 @@ MIMES = [
     "video/x-matroska;codecs=vp8,opus",
     "audio/ogg;codecs=opus",
     "audio/wav",
+    "audio/mp4;codecs=opus",
+    "video/mp4;codecs=vp9,opus",
 ]
 AV = "video/webm;codecs=vp8,opus"
 
@@ -94,9 +97,12 @@ TWO_MIME = "video/webm;codecs=vp9,opus"
 TWO = ["two-sessions-1", "two-sessions-2"]
 NAMES = list(SPECS) + TWO
 MIME_OF = {name: spec[1] for name, spec in SPECS.items()} | dict.fromkeys(TWO, TWO_MIME)
-#: Chunk streams Chromium's MediaSource takes: WebM with Opus, VP8, VP9 (not PCM).
+#: Chunk streams Chromium's MediaSource takes: WebM with Opus, VP8, VP9 (not PCM), and
+#: fragmented MP4.
 MSE_NAMES = [
-    n for n in NAMES if MIME_OF[n].split(";")[0].endswith("/webm") and "pcm" not in MIME_OF[n]
+    n
+    for n in NAMES
+    if MIME_OF[n].split(";")[0].endswith(("/webm", "/mp4")) and "pcm" not in MIME_OF[n]
 ]
 
 
@@ -180,6 +186,19 @@ def test_a_seek_by_the_audio_track_to_the_start_finds_the_video_keyframe(
         assert first_video.keyframe
         if first_audio.ms <= first_video.ms:
             assert first_audio.cluster <= first_video.cluster, (first_audio, first_video)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "mp4" in MIME_OF[n]])
+def test_mp4_structure(corpus: dict[str, Rec], name: str) -> None:
+    """Chunks are whole fragments after the init segment; the file is faststart."""
+    r = corpus[name]
+    assert [b.kind for b in mp4_boxes(r.file.read_bytes())] == ["ftyp", "moov", "mdat"]
+    for i, chunk in enumerate(r.chunks):
+        kinds = [b.kind for b in mp4_boxes(chunk)]
+        if i == 0:
+            assert kinds[:2] == ["ftyp", "moov"], kinds
+            kinds = kinds[2:]
+        assert kinds == ["moof", "mdat"] * (len(kinds) // 2), (i, kinds)
 
 
 def test_independent_chunks_decode_alone(corpus: dict[str, Rec], tmp_path: Path) -> None:
@@ -330,8 +349,9 @@ async ({files, streams}) => {
 """
 
 
-def _mse_type(mime: str) -> str:
-    container, codecs = mime.split(";codecs=")
+def _mse_type(r: Rec) -> str:
+    """The chunks' own type (MP4: with the full codec strings MSE asks for)."""
+    container, codecs = (r.blob_type or r.mime).split(";codecs=")
     return f'{container}; codecs="{codecs}"'
 
 
@@ -354,7 +374,7 @@ def chromium(corpus: dict[str, Rec]) -> dict[str, dict[str, Any]]:
             served[f"/chunk/{r.name}/{i}"] = c
             urls.append(f"{ORIGIN}/chunk/{r.name}/{i}")
         if r.name in MSE_NAMES:
-            streams.append({"name": r.name, "mime": _mse_type(r.mime), "urls": urls})
+            streams.append({"name": r.name, "mime": _mse_type(r), "urls": urls})
 
     def serve(route: Any) -> None:
         path = route.request.url[len(ORIGIN) :]
@@ -372,7 +392,7 @@ def chromium(corpus: dict[str, Rec]) -> dict[str, dict[str, Any]]:
         playable = {
             r.name: page.evaluate(
                 "t => document.createElement('video').canPlayType(t)",
-                r.mime.replace("=", '="') + '"',
+                (r.blob_type or r.mime).replace("=", '="') + '"',
             )
             != ""
             for r in corpus.values()

@@ -230,9 +230,9 @@ def _stream() -> mr.MediaStream:
 @pytest.mark.parametrize(
     "mime",
     [
-        "video/webm;codecs=av1",
+        "video/mp4;codecs=hev1.1.6.L93.B0",
         "audio/ogg;codecs=vorbis",
-        "audio/mp4",
+        "audio/mp4;codecs=mp4a.40.5",
         "audio/webm;codecs=vorbis",
         "video/invalid",
         "text/plain",

@@ -1,4 +1,5 @@
-"""Files: ``make_seekable`` repairs live WebM recordings (ours, or a browser's)."""
+"""Files: ``make_seekable`` repairs live WebM and fragmented MP4 recordings (ours, or a
+browser's)."""
 
 from __future__ import annotations
 
@@ -22,12 +23,14 @@ def make_seekable(
     dst: str | os.PathLike[str] | None = None,
 ) -> bytes | None:
     """Rewrites a live WebM into a seekable one: Duration, SeekHead and Cues are added and every
-    Cluster gets its size, without re-encoding, in one pass over the blocks.
+    Cluster gets its size, without re-encoding, in one pass over the blocks. A fragmented MP4
+    (ours, Chrome's or Safari's: ``moof`` + ``mdat`` fragments) becomes a faststart MP4
+    (``moov`` with complete sample tables before one ``mdat``), also without re-encoding.
 
     ``src`` is the recording's bytes or a path; with ``dst`` (a path) the result is written
-    there, else returned. A recording cut short is repaired up to its last complete block.
-    Input that is not WebM raises ``ValueError`` naming the byte offset where it stopped
-    making sense.
+    there, else returned. A recording cut short is repaired up to its last complete block (MP4:
+    its last whole fragment). Input that is neither WebM nor MP4 raises ``ValueError`` naming
+    the byte offset where it stopped making sense.
     """
     if isinstance(src, (bytes, bytearray, memoryview)):
         data = bytes(src)

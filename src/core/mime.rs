@@ -4,31 +4,15 @@
 //! subtype and parameter names, quoted or unquoted `codecs` lists (`codecs=vp8,opus`), and codec
 //! identifiers compared by the lowercased part before the first `.` (`VP8`, `vp8.0`).
 
-use crate::core::codec::{CodecId, SampleFormat};
-pub use crate::core::encode::vpx::VideoCodec;
+use crate::core::codec::{CodecDescription, CodecId, SampleFormat};
+use crate::core::codec_config::codec_string;
+use crate::core::encode;
 
 /// The top-level type of a recording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TopLevel {
     Audio,
     Video,
-}
-
-/// An audio codec this build can encode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Codec {
-    Opus,
-    /// Uncompressed: 32-bit float in WebM/Matroska, 16-bit integer in WAV.
-    Pcm,
-}
-
-impl Codec {
-    pub fn name(self) -> &'static str {
-        match self {
-            Codec::Opus => "opus",
-            Codec::Pcm => "pcm",
-        }
-    }
 }
 
 /// A container this build can write.
@@ -38,6 +22,8 @@ pub enum Container {
     Matroska,
     Ogg,
     Wav,
+    /// ISO BMFF: fragmented while recording, faststart in a finished file.
+    Mp4,
 }
 
 impl Container {
@@ -47,22 +33,36 @@ impl Container {
             Container::Matroska => "x-matroska",
             Container::Ogg => "ogg",
             Container::Wav => "wav",
+            Container::Mp4 => "mp4",
         }
     }
 
     /// The audio codec used when the type names none.
-    fn default_audio(self) -> Codec {
+    fn default_audio(self) -> CodecId {
         match self {
-            Container::Wav => Codec::Pcm,
-            _ => Codec::Opus,
+            Container::Wav => CodecId::Pcm(SampleFormat::S16),
+            _ => CodecId::Opus,
         }
     }
 
-    fn holds(self, codec: Codec) -> bool {
+    /// The video codec used when the type names none: H.264 in MP4 (Chrome's and Safari's
+    /// choice) where this build encodes it, else VP9 there; VP8 in WebM and Matroska.
+    fn default_video(self) -> CodecId {
         match self {
-            Container::Webm | Container::Matroska => true,
-            Container::Ogg => codec == Codec::Opus,
-            Container::Wav => codec == Codec::Pcm,
+            Container::Mp4 if encode::supports(CodecId::H264) => CodecId::H264,
+            Container::Mp4 => CodecId::Vp9,
+            _ => CodecId::Vp8,
+        }
+    }
+
+    fn holds(self, codec: CodecId) -> bool {
+        use CodecId::{Aac, Av1, Opus, Pcm, Vp8, Vp9, H264};
+        match self {
+            Container::Webm => matches!(codec, Opus | Pcm(_) | Vp8 | Vp9 | Av1),
+            Container::Matroska => true,
+            Container::Ogg => codec == Opus,
+            Container::Wav => matches!(codec, Pcm(_)),
+            Container::Mp4 => matches!(codec, Opus | Aac | Vp9 | Av1 | H264),
         }
     }
 
@@ -75,7 +75,7 @@ impl Container {
     }
 
     pub fn holds_video(self) -> bool {
-        matches!(self, Container::Webm | Container::Matroska)
+        matches!(self, Container::Webm | Container::Matroska | Container::Mp4)
     }
 }
 
@@ -84,31 +84,57 @@ impl Container {
 pub struct MimeType {
     pub top: Option<TopLevel>,
     pub container: Container,
-    pub audio_codec: Option<Codec>,
-    pub video_codec: Option<VideoCodec>,
+    pub audio_codec: Option<CodecId>,
+    pub video_codec: Option<CodecId>,
     pub has_codecs: bool,
 }
 
 impl MimeType {
-    pub fn audio(&self) -> Codec {
-        self.audio_codec.unwrap_or(self.container.default_audio())
-    }
-
     /// What an audio track of this type is encoded as.
     pub fn audio_codec_id(&self) -> CodecId {
-        match self.audio() {
-            Codec::Opus => CodecId::Opus,
-            Codec::Pcm => CodecId::Pcm(self.container.pcm_format()),
+        match self.audio_codec.unwrap_or(self.container.default_audio()) {
+            CodecId::Pcm(_) => CodecId::Pcm(self.container.pcm_format()),
+            c => c,
         }
     }
 
-    /// What a video track of this type is encoded as (VP8 unless the type says otherwise).
+    /// What a video track of this type is encoded as.
     pub fn video_codec_id(&self) -> CodecId {
-        match self.video_codec.unwrap_or(VideoCodec::Vp8) {
-            VideoCodec::Vp8 => CodecId::Vp8,
-            VideoCodec::Vp9 => CodecId::Vp9,
-        }
+        self.video_codec.unwrap_or(self.container.default_video())
     }
+}
+
+/// The codec a `codecs` entry names (lowercased), or why it names none this build knows.
+fn codec_of(entry: &str) -> Result<CodecId, String> {
+    let (name, detail) = entry.split_once('.').unwrap_or((entry, ""));
+    let codec = match name {
+        "opus" => CodecId::Opus,
+        "pcm" => CodecId::Pcm(SampleFormat::F32),
+        "vp8" => CodecId::Vp8,
+        "vp9" | "vp09" => CodecId::Vp9,
+        "av1" | "av01" => CodecId::Av1,
+        "h264" => CodecId::H264,
+        // avc1.PPCCLL: profile, constraint flags and level as six hex digits. avc3 (parameter
+        // sets in band allowed) is recorded as avc1, which every avc3 reader also reads.
+        "avc1" | "avc3" => {
+            if !(detail.is_empty()
+                || detail.len() == 6 && detail.bytes().all(|b| b.is_ascii_hexdigit()))
+            {
+                return Err(format!(
+                    "{entry:?} is not an H.264 codec string (expected {name} or {name}.PPCCLL)"
+                ));
+            }
+            CodecId::H264
+        }
+        // Only AAC-LC: mp4a.40.2 (MPEG-4 audio, object type 2).
+        "mp4a" if matches!(detail, "40.2" | "40.02") => CodecId::Aac,
+        "mp4a" => return Err(format!("{entry:?} is not supported (only AAC-LC, mp4a.40.2)")),
+        "hvc1" | "hev1" | "h265" | "hevc" => {
+            return Err(format!("video codec {entry:?} (HEVC) is not supported"))
+        }
+        _ => return Err(format!("codec {entry:?} is not supported")),
+    };
+    Ok(codec)
 }
 
 /// Why a type is not supported; the text ends up in `NotSupportedError`.
@@ -142,12 +168,13 @@ pub fn parse(type_: &str) -> Result<MimeType, String> {
     let container = match (top, sub.to_ascii_lowercase().as_str()) {
         (_, "webm") => Container::Webm,
         (_, "x-matroska") => Container::Matroska,
+        (_, "mp4") => Container::Mp4,
         (TopLevel::Audio, "ogg") => Container::Ogg,
         (TopLevel::Audio, "wav" | "wave" | "x-wav") => Container::Wav,
         (_, other) => {
             return Err(format!(
-                "container {other:?} is not supported (supported: webm, x-matroska, and for \
-                 audio ogg and wav)"
+                "container {other:?} is not supported (supported: webm, x-matroska, mp4, and \
+                 for audio ogg and wav)"
             ))
         }
     };
@@ -156,8 +183,7 @@ pub fn parse(type_: &str) -> Result<MimeType, String> {
         if name.eq_ignore_ascii_case("codecs") {
             let list = value
                 .split(',')
-                .map(|c| c.trim_matches(is_ascii_ws))
-                .map(|c| c.split('.').next().unwrap_or("").to_ascii_lowercase())
+                .map(|c| c.trim_matches(is_ascii_ws).to_ascii_lowercase())
                 .collect::<Vec<_>>();
             if list.iter().any(std::string::String::is_empty) {
                 return Err(format!("empty codec in {type_:?}"));
@@ -172,30 +198,32 @@ pub fn parse(type_: &str) -> Result<MimeType, String> {
         video_codec: None,
         has_codecs: codecs.is_some(),
     };
-    for codec in codecs.unwrap_or_default() {
-        match codec.as_str() {
-            "opus" | "pcm" => {
-                let c = if codec == "opus" { Codec::Opus } else { Codec::Pcm };
-                if !container.holds(c) {
-                    return Err(format!("{} cannot hold {codec:?}", container.subtype()));
-                }
-                if mime.audio_codec.replace(c).is_some() {
-                    return Err(format!("more than one audio codec in {type_:?}"));
-                }
+    for entry in codecs.unwrap_or_default() {
+        let codec = codec_of(&entry)?;
+        if !container.holds(codec) {
+            return Err(format!("{} cannot hold {entry:?}", container.subtype()));
+        }
+        if !encode::supports(codec) {
+            return Err(format!("{entry:?} cannot be encoded by this build"));
+        }
+        let slot = if codec.is_video() {
+            if top == TopLevel::Audio {
+                return Err(format!("an audio/ type cannot hold the video codec {entry:?}"));
             }
-            "vp8" | "vp9" => {
-                if top == TopLevel::Audio {
-                    return Err(format!("an audio/ type cannot hold the video codec {codec:?}"));
-                }
-                let c = if codec == "vp8" { VideoCodec::Vp8 } else { VideoCodec::Vp9 };
-                if mime.video_codec.replace(c).is_some() {
-                    return Err(format!("more than one video codec in {type_:?}"));
-                }
-            }
-            "av1" | "av01" | "h264" | "avc1" | "avc3" | "hvc1" | "hev1" => {
-                return Err(format!("video codec {codec:?} is not supported by this build"))
-            }
-            other => return Err(format!("codec {other:?} is not supported")),
+            &mut mime.video_codec
+        } else {
+            &mut mime.audio_codec
+        };
+        if slot.replace(codec).is_some() {
+            let kind = if codec.is_video() { "video" } else { "audio" };
+            return Err(format!("more than one {kind} codec in {type_:?}"));
+        }
+    }
+    // A type without codecs gets the container's defaults, which this build must encode too.
+    if top == TopLevel::Video && mime.video_codec.is_none() {
+        let codec = container.default_video();
+        if !encode::supports(codec) {
+            return Err(format!("{} cannot be encoded by this build", codec.mime_name()));
         }
     }
     Ok(mime)
@@ -208,24 +236,47 @@ pub fn is_type_supported(type_: &str) -> bool {
 
 /// The type reported once recording starts: the constrained type when it already names its
 /// codecs (kept verbatim, as Firefox does), else `type/subtype;codecs=...` for what is recorded.
+/// MP4 types are completed later from the encoders' descriptions ([`with_codec_strings`]).
 pub fn extended(constrained: &str, mime: &MimeType, has_audio: bool, has_video: bool) -> String {
-    if mime.has_codecs {
+    if mime.has_codecs && mime.container != Container::Mp4 {
         return constrained.to_string();
     }
-    let top = match mime.top {
+    let mut codecs = Vec::new();
+    if has_video {
+        codecs.push(mime.video_codec_id().mime_name());
+    }
+    if has_audio {
+        codecs.push(mime.audio_codec_id().mime_name());
+    }
+    format!(
+        "{}/{};codecs={}",
+        top_name(mime, has_video),
+        mime.container.subtype(),
+        codecs.join(",")
+    )
+}
+
+fn top_name(mime: &MimeType, has_video: bool) -> &'static str {
+    match mime.top {
         Some(TopLevel::Video) => "video",
         Some(TopLevel::Audio) => "audio",
         None if has_video => "video",
         None => "audio",
-    };
-    let mut codecs = Vec::new();
-    if has_video {
-        codecs.push(mime.video_codec.unwrap_or(VideoCodec::Vp8).name());
     }
-    if has_audio {
-        codecs.push(mime.audio().name());
-    }
-    format!("{top}/{};codecs={}", mime.container.subtype(), codecs.join(","))
+}
+
+/// The full codecs parameter of a recording, built from what its encoders describe (MP4
+/// reports `avc1.42E01F`, not the `avc1` it was asked for, as Chrome does); None where the
+/// container's type keeps the short names.
+pub fn codec_strings(container: Container, tracks: &[CodecDescription]) -> Option<String> {
+    (container == Container::Mp4 && !tracks.is_empty())
+        .then(|| tracks.iter().map(codec_string).collect::<Vec<_>>().join(","))
+}
+
+/// `extended` (a `type/subtype;codecs=...` string) with its codecs replaced by `codecs`.
+pub fn with_codec_strings(extended: &str, codecs: &str) -> String {
+    let essence = extended.split(';').next().unwrap_or(extended).trim_matches(is_ascii_ws);
+    format!("{essence};codecs={codecs}")
 }
 
 fn is_ascii_ws(c: char) -> bool {
@@ -312,6 +363,13 @@ mod tests {
             "audio/wav",
             "audio/wav;codecs=pcm",
             "video/x-matroska;codecs=vp9,pcm",
+            "audio/mp4",
+            "audio/mp4;codecs=opus",
+            "video/mp4",
+            "video/mp4;codecs=vp9",
+            "video/mp4;codecs=\"vp09.00.10.08, opus\"",
+            "video/mp4;codecs=opus",
+            "VIDEO/MP4;CODECS=VP9,OPUS",
         ] {
             assert!(is_type_supported(t), "{t:?} should be supported");
         }
@@ -332,9 +390,65 @@ mod tests {
             "video/webm;codecs=vp8,vp9",
             "audio/webm;codecs=vp8",
             "video/webm;codecs=h264",
+            "video/mp4;codecs=vp8",
+            "audio/mp4;codecs=pcm",
+            "audio/mp4;codecs=vp9",
+            "video/mp4;codecs=hvc1",
+            "video/mp4;codecs=hev1.1.6.L93.B0",
+            "video/mp4;codecs=avc1.42E0",
+            "audio/mp4;codecs=mp4a.40.5",
+            "audio/webm;codecs=mp4a.40.2",
+            "video/mp4;codecs=vp9,av01",
+            "audio/mp4;codecs=opus,opus",
         ] {
             assert!(!is_type_supported(t), "{t:?} should not be supported");
         }
+    }
+
+    /// H.264, AV1 and AAC types parse, and are supported exactly when this build encodes them.
+    #[test]
+    fn types_follow_the_encoders_of_this_build() {
+        for (t, codec) in [
+            ("video/mp4;codecs=avc1", CodecId::H264),
+            ("video/mp4;codecs=avc1.42E01E,opus", CodecId::H264),
+            ("video/mp4;codecs=avc3.640028", CodecId::H264),
+            ("video/mp4;codecs=av01", CodecId::Av1),
+            ("video/mp4;codecs=av01.0.04M.08,mp4a.40.2", CodecId::Av1),
+            ("video/webm;codecs=av1", CodecId::Av1),
+            ("video/webm;codecs=av01,opus", CodecId::Av1),
+            ("video/x-matroska;codecs=avc1", CodecId::H264),
+            ("audio/mp4;codecs=mp4a.40.2", CodecId::Aac),
+            ("video/mp4;codecs=vp9,mp4a.40.02", CodecId::Aac),
+        ] {
+            assert_eq!(is_type_supported(t), encode::supports(codec), "{t:?}");
+        }
+        let m = parse("video/mp4").unwrap();
+        let video = if encode::supports(CodecId::H264) { CodecId::H264 } else { CodecId::Vp9 };
+        assert_eq!((m.video_codec_id(), m.audio_codec_id()), (video, CodecId::Opus));
+    }
+
+    #[test]
+    fn mp4_types_report_the_full_codec_strings() {
+        use crate::core::codec::StreamParams;
+        let m = parse("video/mp4;codecs=vp9,opus").unwrap();
+        let short = extended("video/mp4;codecs=vp9,opus", &m, true, true);
+        assert_eq!(short, "video/mp4;codecs=vp9,opus");
+        let d = |track, codec, params| CodecDescription {
+            track,
+            codec,
+            params,
+            private: Vec::new(),
+            delay_ns: 0,
+            seek_pre_roll_ns: 0,
+            time_base: (1, 1000),
+        };
+        let tracks = [
+            d(0, CodecId::Vp9, StreamParams::Video { width: 1280, height: 720 }),
+            d(1, CodecId::Opus, StreamParams::Audio { sample_rate: 48_000, channels: 2 }),
+        ];
+        let codecs = codec_strings(Container::Mp4, &tracks).unwrap();
+        assert_eq!(with_codec_strings(&short, &codecs), "video/mp4;codecs=vp09.00.31.08,opus");
+        assert_eq!(codec_strings(Container::Webm, &tracks), None);
     }
 
     #[test]

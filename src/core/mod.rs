@@ -14,6 +14,7 @@
 
 pub mod bitrate;
 pub mod codec;
+pub mod codec_config;
 pub mod encode;
 pub mod error;
 pub mod level;

@@ -127,7 +127,17 @@ impl Task {
         let mut inner = self.shared.inner.lock();
         let current = inner.session.as_ref().is_some_and(|s| s.id == self.session);
         match self.kind {
-            TaskKind::Posted(Posted::Start) => {
+            TaskKind::Posted(Posted::Start { codecs }) => {
+                if let Some(codecs) = codecs {
+                    for (id, mime) in &mut inner.mimes {
+                        if *id == self.session {
+                            *mime = mime::with_codec_strings(mime, &codecs);
+                        }
+                    }
+                    if let Some(s) = inner.session.as_mut().filter(|s| s.id == self.session) {
+                        s.mime = mime::with_codec_strings(&s.mime, &codecs);
+                    }
+                }
                 if current {
                     inner.mime_type =
                         inner.session.as_ref().map(|s| s.mime.clone()).unwrap_or_default();

@@ -209,8 +209,8 @@ pub fn is_type_supported(mime_type: &str) -> bool {
     mime::is_type_supported(mime_type)
 }
 
-/// Rewrites a live WebM (`src` bytes) as a seekable WebM (Duration, SeekHead, Cues), without
-/// re-encoding.
+/// Rewrites a live WebM (`src` bytes) as a seekable WebM (Duration, SeekHead, Cues), or a
+/// fragmented MP4 as a faststart MP4, without re-encoding.
 #[pyfunction]
 pub fn make_seekable<'py>(
     py: Python<'py>,

@@ -10,6 +10,15 @@ pub mod pcm;
 pub mod video;
 pub mod vpx;
 
+/// Whether this build has an encoder for `codec`: the one switch the MIME negotiation asks, so
+/// a type is supported exactly when its codecs can be encoded.
+pub fn supports(codec: CodecId) -> bool {
+    match codec {
+        CodecId::Opus | CodecId::Pcm(_) | CodecId::Vp8 | CodecId::Vp9 => true,
+        CodecId::H264 | CodecId::Av1 | CodecId::Aac => false,
+    }
+}
+
 /// `audioBitrateMode` of the spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BitrateMode {

@@ -6,6 +6,9 @@
 
 pub mod ebml;
 pub mod interleave;
+pub mod mp4;
+pub mod mp4_boxes;
+pub mod mp4_faststart;
 pub mod ogg;
 pub mod seekable;
 pub mod wav;
@@ -20,6 +23,25 @@ pub enum Muxer {
     Webm(webm::WebmMuxer),
     Ogg(ogg::OggMuxer),
     Wav(wav::WavMuxer),
+    Mp4(mp4::Mp4Muxer),
+}
+
+/// What turns a file of the whole stream into a finished one.
+#[derive(Debug)]
+pub enum Finish {
+    /// The stream is the file (nothing was muxed, or the container has no index).
+    Nothing,
+    /// Bytes to write at stream offsets (WebM's Duration, SeekHead, Cues; WAV's sizes).
+    Patches(webm::Patches),
+    /// Rewrite the fragmented MP4 as a faststart one (`moov` before `mdat`), see
+    /// [`mp4_faststart::rewrite_file`].
+    Faststart,
+}
+
+impl From<Option<webm::Patches>> for Finish {
+    fn from(p: Option<webm::Patches>) -> Self {
+        p.map_or(Finish::Nothing, Finish::Patches)
+    }
 }
 
 impl Muxer {
@@ -43,6 +65,7 @@ impl Muxer {
                 };
                 Muxer::Wav(wav::WavMuxer::new(rate, channels))
             }
+            Container::Mp4 => Muxer::Mp4(mp4::Mp4Muxer::new(tracks)),
         }
     }
 
@@ -52,6 +75,7 @@ impl Muxer {
             Muxer::Webm(m) => m.write(p, last),
             Muxer::Ogg(m) => m.write(p),
             Muxer::Wav(m) => m.write(p),
+            Muxer::Mp4(m) => m.write(p),
         }
     }
 
@@ -61,15 +85,26 @@ impl Muxer {
             Muxer::Webm(m) => m.flush(),
             Muxer::Ogg(m) => m.flush(),
             Muxer::Wav(m) => m.flush(),
+            Muxer::Mp4(m) => m.flush(),
         }
     }
 
-    /// The last bytes, and the patches that finish a file of the whole stream.
-    pub fn finalize(&mut self) -> (Vec<u8>, Option<webm::Patches>) {
+    /// The last bytes, and what finishes a file of the whole stream.
+    pub fn finalize(&mut self) -> (Vec<u8>, Finish) {
         match self {
-            Muxer::Webm(m) => m.finalize(),
-            Muxer::Ogg(m) => (m.finalize(), None),
-            Muxer::Wav(m) => m.finalize(),
+            Muxer::Webm(m) => {
+                let (data, patches) = m.finalize();
+                (data, patches.into())
+            }
+            Muxer::Ogg(m) => (m.finalize(), Finish::Nothing),
+            Muxer::Wav(m) => {
+                let (data, patches) = m.finalize();
+                (data, patches.into())
+            }
+            Muxer::Mp4(m) => {
+                let finish = if m.started() { Finish::Faststart } else { Finish::Nothing };
+                (m.flush(), finish)
+            }
         }
     }
 }

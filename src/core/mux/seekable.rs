@@ -147,7 +147,12 @@ fn parse_block(buf: &[u8], data: usize, end: usize, tc_ns: i64, scale: i64) -> R
 
 /// Rewrites `input` (a live or finished WebM) as a seekable WebM: one pass to find what it
 /// holds ([`scan`]), then the output built from that ([`rebuild`]).
+/// An MP4 (an `ftyp` first) is rewritten as a faststart MP4 instead
+/// ([`crate::core::mux::mp4_faststart`]).
 pub fn make_seekable(buf: &[u8]) -> Result<Vec<u8>> {
+    if crate::core::mux::mp4_faststart::is_mp4(buf) {
+        return crate::core::mux::mp4_faststart::faststart(buf);
+    }
     let found = scan(buf)?;
     Ok(rebuild(buf, &found))
 }

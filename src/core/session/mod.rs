@@ -22,7 +22,11 @@ use crate::core::Error;
 /// or every track ended), the last `Data`, then `Stop`.
 #[derive(Debug)]
 pub(crate) enum Posted {
-    Start,
+    /// `codecs`: the full codecs parameter, where the container's type reports one built from
+    /// the encoders' descriptions (MP4).
+    Start {
+        codecs: Option<String>,
+    },
     /// A blob; `budget` holds its bytes against the recorder's budget until it is dropped.
     Data {
         data: Vec<u8>,

@@ -11,7 +11,7 @@ use crate::core::codec::{Encoder, Input, StreamParams};
 use crate::core::encode::{self, EncoderSettings};
 use crate::core::media::{Media, VideoFrame};
 use crate::core::media::{TrackKind, TrackSettings};
-use crate::core::mime::Container;
+use crate::core::mime::{self, Container};
 use crate::core::mux::interleave::Interleaver;
 use crate::core::mux::Muxer;
 use crate::core::packet::Packet;
@@ -139,6 +139,8 @@ struct Session {
     setup_error: Option<Error>,
     target: Option<Box<dyn Target>>,
     segments: Option<Segments>,
+    /// The full codecs parameter the start reports (MP4), from the encoders' descriptions.
+    codecs: Option<String>,
 }
 
 enum Flow {
@@ -191,6 +193,7 @@ impl Session {
             ),
             lanes,
             muxer: Muxer::new(config.container, &descriptions),
+            codecs: mime::codec_strings(config.container, &descriptions),
             cutter: ChunkCutter::new(config.timeslice_ms),
             started: false,
             paused: false,
@@ -385,7 +388,7 @@ impl Session {
     fn ensure_started(&mut self) {
         if !self.started {
             self.started = true;
-            self.post.post(Posted::Start);
+            self.post.post(Posted::Start { codecs: self.codecs.take() });
         }
     }
 
@@ -469,10 +472,9 @@ impl Session {
             error.get_or_insert(e);
         }
         // The last blob carries the Cues; the file gets them and the header patches too.
-        let (data, patches) = self.muxer.finalize();
+        let (data, finish) = self.muxer.finalize();
         let written = self.append_to_file(&data);
-        let finishing = Finishing::from_patches(patches);
-        if let Err(e) = written.and_then(|()| self.finish_target(finishing)) {
+        if let Err(e) = written.and_then(|()| self.finish_target(finish)) {
             error.get_or_insert(e);
         }
         self.ensure_started();

@@ -8,7 +8,7 @@ use crate::core::codec::{CodecDescription, CodecId};
 use crate::core::mime::Container;
 use crate::core::mux::Muxer;
 use crate::core::packet::Packet;
-use crate::core::sink::{Finishing, SegmentPlan, Target};
+use crate::core::sink::{SegmentPlan, Target};
 use crate::core::Result;
 
 /// A finished segment, as the `segment` event reports it.
@@ -149,7 +149,7 @@ impl Segments {
         let Some(mut c) = self.current.take() else { return Ok(None) };
         let (data, patches) = c.muxer.finalize();
         c.target.write(&data)?;
-        let size = c.target.finish(Finishing::from_patches(patches))?;
+        let size = c.target.finish(patches)?;
         Ok(Some(SegmentDone {
             name: c.name,
             index: c.index,

@@ -29,13 +29,14 @@ impl Target for FileTarget {
         self.file.flush().map_err(err)
     }
 
-    /// Applies the patches (stream offsets = file offsets) and syncs to disk.
+    /// Applies the patches (stream offsets = file offsets), syncs to disk, and rewrites an
+    /// MP4 to faststart.
     fn finish(self: Box<Self>, finishing: Finishing) -> Result<u64> {
         let this = *self;
         let path = this.path;
         let err = |e: std::io::Error| Error::io("write", &path, &e);
         let mut file = this.file.into_inner().map_err(|e| Error::io("write", &path, e.error()))?;
-        if let Finishing::Patch(patches) = finishing {
+        if let Finishing::Patches(patches) = &finishing {
             for (offset, bytes) in &patches.0 {
                 if file.seek(SeekFrom::Start(*offset)).is_err() {
                     // A pipe or a socket: the stream stays a valid live file, unpatched.
@@ -46,8 +47,18 @@ impl Target for FileTarget {
         }
         match file.sync_all() {
             // Character devices and pipes cannot be synced; what was written stands.
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => Ok(this.written),
-            r => r.map(|()| this.written).map_err(err),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => return Ok(this.written),
+            r => r.map_err(err)?,
         }
+        // Only a regular file is rewritten; elsewhere the fragmented MP4 stream stands.
+        let regular = file.metadata().is_ok_and(|m| m.is_file());
+        drop(file);
+        if matches!(finishing, Finishing::Faststart) && regular {
+            crate::core::mux::mp4_faststart::rewrite_file(&path)?;
+            return std::fs::metadata(&path)
+                .map(|m| m.len())
+                .map_err(|e| Error::io("stat", &path, &e));
+        }
+        Ok(this.written)
     }
 }

@@ -66,8 +66,8 @@ impl Queued {
                             let result = match failed {
                                 Some(e) => Err(e),
                                 None => writer.finish(match &finishing {
-                                    Finishing::Patch(patches) => Some(patches),
-                                    Finishing::Live => None,
+                                    Finishing::Patches(patches) => Some(patches),
+                                    Finishing::Nothing | Finishing::Faststart => None,
                                 }),
                             };
                             let _ = done.send(result);

@@ -341,7 +341,7 @@ impl Upload {
     }
 
     async fn finish(&mut self, finishing: Finishing) -> Result<()> {
-        if let Finishing::Patch(patches) = finishing {
+        if let Finishing::Patches(patches) = finishing {
             for (offset, bytes) in &patches.0 {
                 let at = *offset as usize;
                 // Header patches fall in the first part by construction (a header is far

@@ -1,23 +1,11 @@
 //! Where a recording goes: one interface for the session, whatever the destination.
 
-use crate::core::mux::webm::Patches;
 use crate::core::Result;
 
-/// How a muxer's finished stream becomes a finished file, handed to the target at the end.
-/// A target that cannot seek (a pipe, a socket) keeps the live stream as it is.
-#[derive(Debug)]
-pub enum Finishing {
-    /// Nothing to change: the stream as written is the file (Ogg, an empty recording).
-    Live,
-    /// Bytes to write at stream offsets (WebM: Segment size, SeekHead, Duration; WAV sizes).
-    Patch(Patches),
-}
-
-impl Finishing {
-    pub fn from_patches(patches: Option<Patches>) -> Self {
-        patches.map_or(Finishing::Live, Finishing::Patch)
-    }
-}
+/// How a muxer's finished stream becomes a finished file, handed to the target at the end
+/// (the muxer's [`crate::core::mux::Finish`]). A target that cannot seek (a pipe, a socket)
+/// keeps the live stream as it is; only a local regular file is rewritten to faststart MP4.
+pub use crate::core::mux::Finish as Finishing;
 
 /// A destination of the muxed byte stream. `write` runs on the session thread and must not
 /// wait for anything slower than a buffered local write: a target that talks to something
