@@ -13,10 +13,11 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # libportaudio2 for sounddevice, the peer of the device benchmark. Independent clients of the
 # recordings (tests/test_clients.py): mkvtoolnix, GStreamer (its -good plugins have matroska
 # and vpx, -base has opus, -base-apps gst-discoverer-1.0), and Chromium, which Playwright drives (never `playwright install`).
+# make wheel-test: debootstrap builds the Debian 11 and 12 roots the wheel is installed into.
 PACKAGES=(pkg-config cmake gcc g++ libasound2-dev libvpx-dev ffmpeg
           pulseaudio pulseaudio-utils libasound2-plugins libportaudio2 python3-venv
           mkvtoolnix gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-          gstreamer1.0-plugins-base-apps chromium)
+          gstreamer1.0-plugins-base-apps chromium debootstrap)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -38,5 +39,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -r requirements-dev.txt
-.venv/bin/maturin develop --release --quiet 2>&1 | grep -v "^\s*$" | tail -n 2
+make build 2>&1 | grep -v "^\s*$" | tail -n 2
 echo "setup: done ($(.venv/bin/python -c 'import mediarecorder as m; print("mediarecorder", m.__version__)'))"

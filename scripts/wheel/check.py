@@ -6,7 +6,7 @@ policy's library list) and fails if
 - any binary needs a glibc (or other policy) symbol newer than the policy allows,
 - any library outside the policy is needed, except the allowed ones (libasound.so.2), and an
   allowed one by anything but the device plugin,
-- an allowed library is inside the wheel (libasound must be the distribution's own, so that it
+- the device plugin is missing, or an allowed library is inside the wheel (libasound must be the distribution's own, so that it
   finds the distribution's ALSA plugins: PulseAudio, PipeWire).
 """
 
@@ -17,6 +17,7 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 import zipfile
 from io import BytesIO
 from pathlib import Path
@@ -55,11 +56,24 @@ def check(wheel: Path, policy: str, allow: set[str]) -> list[str]:
     if not all(p.startswith("manylinux") and glibc_minor(p) <= limit for p in plats):
         problems.append(f"platform tag {plat_tag} is not {policy} or older")
 
-    shown = subprocess.run(
-        [sys.executable, "-m", "auditwheel", "show", "--json", str(wheel)],
-        capture_output=True,
-        text=True,
-    )
+    # An empty library path: auditwheel would otherwise also read the build machine's own
+    # libasound (glibc 2.36, needing GLIBC_2.34) and charge its symbols to the wheel; on the
+    # user's machine the distribution's libasound matches the distribution's glibc.
+    with tempfile.TemporaryDirectory() as nowhere:
+        shown = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "auditwheel",
+                "show",
+                "--json",
+                "--ldpaths",
+                nowhere,
+                str(wheel),
+            ],
+            capture_output=True,
+            text=True,
+        )
     report = json.loads(shown.stdout or "{}")
     if "error" in report or shown.returncode != 0:
         return [*problems, f"auditwheel show failed: {report.get('error', shown.stderr)}"]
@@ -70,13 +84,15 @@ def check(wheel: Path, policy: str, allow: set[str]) -> list[str]:
         problems.append(f"symbol versions need {report['sym_tag']}, newer than {policy}")
     upgrade = report["policy_upgrades"].get(f"{policy}_x86_64")
     if upgrade is not None:
-        outside = set(upgrade["libs_to_eliminate"]) - allow
+        outside = set(upgrade.get("libs_to_eliminate", [])) - allow
         if outside:
             problems.append(f"libraries outside the {policy} policy: {sorted(outside)}")
-        if upgrade["blacklisted_symbols"]:
+        if upgrade.get("blacklisted_symbols"):
             problems.append(f"symbols {policy} forbids: {upgrade['blacklisted_symbols']}")
 
     with zipfile.ZipFile(wheel) as z:
+        if f"mediarecorder/{PLUGIN}" not in z.namelist():
+            problems.append(f"the device plugin mediarecorder/{PLUGIN} is not in the wheel")
         for info in z.infolist():
             base = info.filename.rsplit("/", 1)[-1]
             if any(base.startswith(a.split(".so")[0] + ".so") for a in allow):

@@ -148,7 +148,8 @@ def check_device(out: Path) -> None:
         inputs = [d for d in mr.enumerate_devices() if d.kind == "audioinput"]
         assert inputs, "no audio input device through PulseAudio"
         stream = mr.get_user_media(audio=True)
-        result = mr.record(stream, out / "device.webm", 2.0, mime_type="audio/webm;codecs=opus")
+        # The first callback can come well over a second after the stream starts.
+        result = mr.record(stream, out / "device.webm", 5.0, mime_type="audio/webm;codecs=opus")
         for track in stream.get_tracks():
             track.stop()
         codec, pcm = decode_audio(result.path)
