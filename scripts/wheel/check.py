@@ -6,8 +6,8 @@ policy's library list) and fails if
 - any binary needs a glibc (or other policy) symbol newer than the policy allows,
 - any library outside the policy is needed, except the allowed ones (libasound.so.2), and an
   allowed one by anything but the device plugin,
-- the device plugin is missing, or an allowed library is inside the wheel (libasound must be the distribution's own, so that it
-  finds the distribution's ALSA plugins: PulseAudio, PipeWire).
+- the device plugin is missing, or an allowed library is inside the wheel (libasound must be
+  the distribution's own, so that it finds the distribution's ALSA plugins: PulseAudio, PipeWire).
 """
 
 from __future__ import annotations

@@ -56,14 +56,16 @@ struct Api {
 
 /// Where this code was loaded from: the extension module's directory holds the plugin.
 fn own_dir() -> Option<PathBuf> {
+    // SAFETY: Dl_info is plain pointers and integers, for which all zeroes is a valid value.
     let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
     let addr = own_dir as *const c_void;
     // SAFETY: dladdr only reads the address and fills `info`.
     if unsafe { libc::dladdr(addr, &mut info) } == 0 || info.dli_fname.is_null() {
         return None;
     }
+    // SAFETY: dladdr succeeded and dli_fname is non-null: a NUL-terminated path it owns.
     let file = unsafe { CStr::from_ptr(info.dli_fname) }.to_string_lossy().into_owned();
-    PathBuf::from(file).parent().map(|p| p.to_path_buf())
+    PathBuf::from(file).parent().map(std::path::Path::to_path_buf)
 }
 
 fn plugin_path() -> PathBuf {
@@ -103,6 +105,7 @@ fn load() -> std::result::Result<Api, String> {
         };
     }
     let version: unsafe extern "C" fn() -> u32 = sym!(b"mrd_abi_version\0");
+    // SAFETY: mrd_abi_version takes nothing and returns a u32 in every ABI version.
     let found = unsafe { version() };
     if found != ABI_VERSION {
         return Err(format!(
@@ -134,7 +137,9 @@ fn take(api: &Api, s: *mut c_char) -> String {
     if s.is_null() {
         return String::new();
     }
+    // SAFETY: the plugin returns NUL-terminated strings it allocated, freed here once.
     let out = unsafe { CStr::from_ptr(s) }.to_string_lossy().into_owned();
+    // SAFETY: as above; `s` is not used after this.
     unsafe { (api.free)(s) };
     out
 }
@@ -161,6 +166,7 @@ pub struct HostDevice {
 pub fn enumerate() -> Result<Vec<HostDevice>> {
     let api = api()?;
     let (mut out, mut err) = (ptr::null_mut(), ptr::null_mut());
+    // SAFETY: both out-pointers are valid for the call.
     let code = unsafe { (api.enumerate)(&mut out, &mut err) };
     if code != 0 {
         return Err(error(code, take(api, err)));
@@ -206,6 +212,7 @@ impl PluginStream {
             .map(|s| CString::new(s).map_err(|_| Error::InvalidValue("device id has a NUL".into())))
             .transpose()?;
         let (mut raw, mut err) = (ptr::null_mut(), ptr::null_mut());
+        // SAFETY: `id` (or null) outlives the call; the out-pointers are valid.
         let code = unsafe {
             (api.open)(
                 id.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
@@ -219,7 +226,9 @@ impl PluginStream {
             return Err(error(code, take(api, err)));
         }
         let (mut rate, mut ch, mut label, mut hid) = (0, 0, ptr::null(), ptr::null());
+        // SAFETY: `raw` is the stream just opened; the out-pointers are valid.
         unsafe { (api.info)(raw, &mut rate, &mut ch, &mut label, &mut hid) };
+        // SAFETY: info points both at NUL-terminated strings the stream owns, copied here.
         let s = |p: *const c_char| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned();
         Ok(PluginStream {
             api,
@@ -233,15 +242,18 @@ impl PluginStream {
 
     /// Samples (whole frames) moved out of the capture ring into `buf`.
     pub fn read(&mut self, buf: &mut [f32]) -> usize {
+        // SAFETY: `raw` is open until drop; `buf` is valid for buf.len() floats.
         unsafe { (self.api.read)(self.raw, buf.as_mut_ptr(), buf.len()) }
     }
 
     pub fn capacity(&self) -> usize {
+        // SAFETY: `raw` is open until drop.
         unsafe { (self.api.capacity)(self.raw) }
     }
 
     pub fn counters(&self) -> Counters {
         let mut c = Counters::default();
+        // SAFETY: `raw` is open until drop; `c` is a valid out-pointer of the same layout.
         unsafe { (self.api.counters)(self.raw, &mut c) };
         c
     }
@@ -249,7 +261,7 @@ impl PluginStream {
 
 impl Drop for PluginStream {
     fn drop(&mut self) {
-        // Closes the device.
+        // SAFETY: `raw` is open and closed only here, once; the device closes with it.
         unsafe { (self.api.close)(self.raw) };
     }
 }
