@@ -25,7 +25,8 @@ RUST_TARGET=x86_64-unknown-linux-gnu
 STAGE=${XDG_CACHE_HOME:-$HOME/.cache}/mediarecorder-build/static
 
 # Static C libraries, one line each: "<pkg-config name> <Debian -dev package>". The -sys crate
-# must find it through pkg-config (most do) and honours <NAME>_STATIC=1 (pkg-config-rs does).
+# must find it through pkg-config and be told "static" by the environment: <NAME>_STATIC=1
+# (pkg-config-rs) and SYSTEM_DEPS_<NAME>_LINK=static (system-deps) are both set.
 STATIC_LIBS=(
     "vpx libvpx-dev"
 )
@@ -53,7 +54,8 @@ for entry in "${STATIC_LIBS[@]}"; do
     [ -n "$archive" ] || { echo "wheel: $pkg has no lib$name.a" >&2; exit 1; }
     cp -u "$archive" "$STAGE/lib/"
     stage_pc "$name" "$STAGE/lib"
-    export "${name^^}_STATIC=1"
+    env_name=$(tr 'a-z.-' 'A-Z__' <<<"$name")
+    export "${env_name}_STATIC=1" "SYSTEM_DEPS_${env_name}_LINK=static"
 done
 for entry in "${SYSTEM_LIBS[@]}"; do
     read -r name lib <<<"$entry"
