@@ -15,7 +15,12 @@ const ABI_VERSION: u32 = 1;
 const NOT_FOUND: c_int = 2;
 const OVERCONSTRAINED: c_int = 3;
 /// The plugin's file name, next to the extension module (or the binary that links the core).
+#[cfg(all(unix, not(target_os = "macos")))]
 pub const PLUGIN_FILE: &str = "libmediarecorder_devices.so";
+#[cfg(target_os = "macos")]
+pub const PLUGIN_FILE: &str = "libmediarecorder_devices.dylib";
+#[cfg(windows)]
+pub const PLUGIN_FILE: &str = "mediarecorder_devices.dll";
 /// Overrides where the plugin is looked for (a full path).
 pub const PLUGIN_ENV: &str = "MEDIARECORDER_DEVICE_PLUGIN";
 
@@ -55,6 +60,7 @@ struct Api {
 }
 
 /// Where this code was loaded from: the extension module's directory holds the plugin.
+#[cfg(unix)]
 fn own_dir() -> Option<PathBuf> {
     // SAFETY: Dl_info is plain pointers and integers, for which all zeroes is a valid value.
     let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
@@ -66,6 +72,13 @@ fn own_dir() -> Option<PathBuf> {
     // SAFETY: dladdr succeeded and dli_fname is non-null: a NUL-terminated path it owns.
     let file = unsafe { CStr::from_ptr(info.dli_fname) }.to_string_lossy().into_owned();
     PathBuf::from(file).parent().map(std::path::Path::to_path_buf)
+}
+
+/// Not written yet for Windows (GetModuleHandleExW would give it): there only the environment
+/// variable finds the plugin.
+#[cfg(not(unix))]
+fn own_dir() -> Option<PathBuf> {
+    None
 }
 
 fn plugin_path() -> PathBuf {
