@@ -190,7 +190,12 @@ def members(cls: type) -> Iterable[tuple[str, str, Any]]:
     seen: set[str] = set()
     annotations = vars(cls).get("__annotations__", {})
     fields = {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set()
-    for member, value in vars(cls).items():
+    # A class's private bases (its layers) are documented as part of it.
+    namespace: dict[str, Any] = {}
+    for layer in private_layers(cls):
+        for k, v in vars(layer).items():
+            namespace.setdefault(k, v)
+    for member, value in namespace.items():
         if member.startswith("_") or member in fields:
             continue
         seen.add(member)
@@ -213,13 +218,29 @@ def members(cls: type) -> Iterable[tuple[str, str, Any]]:
             yield member, "attribute", annotation
 
 
+def private_layers(cls: type) -> list[type]:
+    """``cls`` and, depth first, those of its bases that are private (not exported by
+    ``mediarecorder``)."""
+    out = [cls]
+    for base in cls.__bases__:
+        if base is not object and _private(base):
+            out.extend(b for b in private_layers(base) if b not in out)
+    return out
+
+
+def _private(cls: type) -> bool:
+    if cls.__name__.startswith("_"):
+        return True
+    return cls.__module__.startswith("mediarecorder") and getattr(mr, cls.__name__, None) is not cls
+
+
 def public_bases(cls: type) -> list[type]:
     """The bases of ``cls``, private ones replaced by their own public bases."""
     out: list[type] = []
     for base in cls.__bases__:
         if base is object:
             continue
-        if base.__name__.startswith("_"):
+        if _private(base):
             out.extend(b for b in public_bases(base) if b not in out)
         elif base not in out:
             out.append(base)

@@ -8,16 +8,21 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-# Build: cmake (the opus crate builds libopus), libasound2-dev (cpal), libvpx-dev (VP8/VP9).
+# Build: cmake (the opus crate builds libopus), libasound2-dev (cpal), libvpx-dev (VP8/VP9),
+# libclang-dev (bindgen generates the v4l crate's V4L2 bindings; nothing is linked).
 # Checks: ffmpeg (ffprobe). Device capture in CI: pulseaudio, its utils and the ALSA plugin;
 # libportaudio2 for sounddevice, the peer of the device benchmark. Independent clients of the
 # recordings (tests/test_clients.py): mkvtoolnix, GStreamer (its -good plugins have matroska
-# and vpx, -base has opus, -base-apps gst-discoverer-1.0), and Chromium, which Playwright drives (never `playwright install`).
+# and vpx, -base has opus, -base-apps gst-discoverer-1.0), and Chromium, which Playwright
+# drives (never `playwright install`). Screen capture tests: xvfb and libx11-6 (the test
+# client paints through it); camera tests: vivid in a QEMU VM booting Debian's kernel with a
+# busybox initramfs (qemu-system-x86, linux-image-amd64, busybox-static, cpio).
 # make wheel-test: debootstrap builds the Debian 11 and 12 roots the wheel is installed into.
-PACKAGES=(pkg-config cmake gcc g++ libasound2-dev libvpx-dev ffmpeg
+PACKAGES=(pkg-config cmake gcc g++ libasound2-dev libvpx-dev libclang-dev ffmpeg
           pulseaudio pulseaudio-utils libasound2-plugins libportaudio2 python3-venv
           mkvtoolnix gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-          gstreamer1.0-plugins-base-apps chromium debootstrap)
+          gstreamer1.0-plugins-base-apps chromium
+          xvfb libx11-6 qemu-system-x86 linux-image-amd64 busybox-static cpio debootstrap)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

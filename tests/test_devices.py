@@ -201,8 +201,8 @@ def test_constraints(pulse: PulseServer) -> None:
 
 
 def test_argument_errors() -> None:
-    with pytest.raises(mr.NotSupportedError, match="video capture devices are not supported"):
-        mr.get_user_media(audio=True, video=True)
+    with pytest.raises(TypeError, match="video: expected True or a dict of constraints"):
+        mr.get_user_media(audio=True, video="front")
     with pytest.raises(TypeError, match="at least one of audio and video"):
         mr.get_user_media()
     with pytest.raises(TypeError, match="unknown constraint"):

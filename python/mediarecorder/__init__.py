@@ -17,6 +17,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._capture import get_display_media
     from ._devices import MediaDeviceInfo, enumerate_devices, get_user_media
     from ._errors import (
         DOMException,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
 #: Where each public name lives.
 _MODULES = {
+    "get_display_media": "_capture",
     "MediaDeviceInfo": "_devices",
     "enumerate_devices": "_devices",
     "get_user_media": "_devices",
@@ -104,6 +106,7 @@ __all__ = [
     "__version__",
     "capture",
     "enumerate_devices",
+    "get_display_media",
     "get_user_media",
     "make_seekable",
     "record",

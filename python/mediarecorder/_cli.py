@@ -33,6 +33,7 @@ except ImportError:  # the [cli] extra is not installed: main() says so
 else:
     _HAS_RICH = True
 
+from ._capture import get_display_media
 from ._devices import enumerate_devices, get_user_media
 from ._errors import DOMException
 from ._record import record as record_to_file
@@ -99,19 +100,20 @@ def _error(exc: BaseException) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Record microphones, tones and test patterns to WebM, Ogg or WAV with "
-        "the browser's MediaRecorder.",
+        description="Record microphones, cameras, the screen, tones and test patterns to "
+        "WebM, Ogg or WAV with the browser's MediaRecorder.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    devices = commands.add_parser("devices", help="list the sound devices")
+    devices = commands.add_parser("devices", help="list the sound devices and cameras")
     devices.set_defaults(run=_devices, subparser=devices)
 
     rec = commands.add_parser(
         "record",
         help="record to a file",
-        description="Record a microphone, a tone and/or a test pattern to a seekable file. "
-        "Without --duration, records until Ctrl-C, which finishes the file.",
+        description="Record a microphone or a tone, and a camera, the screen or a test "
+        "pattern, to a seekable file. Without --duration, records until Ctrl-C, which "
+        "finishes the file.",
     )
     rec.add_argument(
         "--device",
@@ -124,6 +126,21 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("--tone", type=_frequency, metavar="HZ", help="record a live sine tone")
     rec.add_argument(
         "--pattern", type=_size, metavar="WxH", help="record a live test pattern (e.g. 640x480)"
+    )
+    rec.add_argument(
+        "--screen",
+        nargs="?",
+        const=(),
+        type=_size,
+        metavar="WxH",
+        help="record the X11 screen ($DISPLAY), at its size or downscaled to WxH",
+    )
+    rec.add_argument(
+        "--camera",
+        nargs="?",
+        const="",
+        metavar="ID",
+        help="record a camera: the first one, or the device_id that `mediarecorder devices` lists",
     )
     rec.add_argument(
         "--duration", type=_seconds, metavar="SECONDS", help="stop after this long (wall time)"
@@ -218,8 +235,10 @@ def _devices(args: argparse.Namespace) -> int:
             console.print(table)
         for line in captured.get().splitlines():
             print(line.rstrip())
-    if not devices:
+    if not any(d.kind != "videoinput" for d in devices):
         print("(no sound devices)")
+    if not any(d.kind == "videoinput" for d in devices):
+        print("(no cameras)")
     return 0
 
 
@@ -227,10 +246,15 @@ def _devices(args: argparse.Namespace) -> int:
 
 
 def _record(args: argparse.Namespace) -> int:
-    if args.device is None and args.tone is None and args.pattern is None:
-        args.subparser.error("nothing to record: give --device, --tone and/or --pattern")
+    video = [args.pattern, args.screen, args.camera]
+    if args.device is None and args.tone is None and all(v is None for v in video):
+        args.subparser.error(
+            "nothing to record: give --device or --tone, and/or --camera, --screen or --pattern"
+        )
     if args.device is not None and args.tone is not None:
         args.subparser.error("--device and --tone are both audio: give one of them")
+    if sum(v is not None for v in video) > 1:
+        args.subparser.error("--pattern, --screen and --camera are all video: give one of them")
     stream = _open_stream(args)
     try:
         try:
@@ -258,14 +282,20 @@ def _open_stream(args: argparse.Namespace) -> MediaStream:
             tracks.append(ToneSource(args.tone).track)
     except ValueError as exc:
         raise _UsageError(str(exc)) from exc
-    if args.device is not None:
-        audio: bool | dict[str, Any] = {"device_id": args.device} if args.device else True
-        try:
+    try:
+        if args.screen is not None:
+            size = dict(zip(("width", "height"), args.screen))
+            tracks.extend(get_display_media(video=size or True).get_tracks())
+        if args.camera is not None:
+            camera: bool | dict[str, Any] = {"device_id": args.camera} if args.camera else True
+            tracks.extend(get_user_media(video=camera).get_tracks())
+        if args.device is not None:
+            audio: bool | dict[str, Any] = {"device_id": args.device} if args.device else True
             tracks.extend(get_user_media(audio=audio).get_tracks())
-        except BaseException:
-            for t in tracks:
-                t.stop()
-            raise
+    except BaseException:
+        for t in tracks:
+            t.stop()
+        raise
     return MediaStream(tracks)
 
 

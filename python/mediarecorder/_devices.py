@@ -1,4 +1,4 @@
-"""Sound devices: ``enumerate_devices`` and ``get_user_media``."""
+"""Devices: ``enumerate_devices`` and ``get_user_media`` (sound here, cameras in _capture)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from . import _native
-from ._errors import NotSupportedError
+from ._capture import camera_track, enumerate_cameras
 from ._events import type_name
 from ._stream import MediaStream, MediaStreamTrack
 
@@ -21,39 +21,43 @@ class MediaDeviceInfo:
     sides of one device share a ``group_id``."""
 
     device_id: str
-    kind: Literal["audioinput", "audiooutput"]
+    kind: Literal["audioinput", "audiooutput", "videoinput"]
     label: str
     group_id: str
 
 
 def enumerate_devices() -> list[MediaDeviceInfo]:
-    """The sound devices present now (re-scanned on every call)."""
+    """The sound devices and cameras present now (re-scanned on every call)."""
     return [
         MediaDeviceInfo(device_id, kind, label, group_id)  # type: ignore[arg-type]
-        for device_id, kind, label, group_id in _native.enumerate_devices()
+        for device_id, kind, label, group_id in [
+            *_native.enumerate_devices(),
+            *enumerate_cameras(),
+        ]
     ]
 
 
 def get_user_media(
     audio: bool | dict[str, Any] = False, video: bool | dict[str, Any] = False
 ) -> MediaStream:
-    """Opens an input device and returns a stream with its track.
+    """Opens a microphone, a camera or both, and returns one stream with their tracks.
 
     ``audio`` is ``True`` (the default input device) or a dict of constraints: ``device_id``,
-    ``sample_rate``, ``channel_count``. Each given constraint must be met exactly, else
-    ``OverconstrainedError`` names it. ``NotFoundError``: no input device; ``NotReadableError``:
-    the device cannot be opened. The track captures until ``track.stop()``.
+    ``sample_rate``, ``channel_count``. ``video`` is ``True`` (the first camera, at its
+    current size) or a dict of constraints: ``device_id``, ``width``, ``height``,
+    ``frame_rate`` (cameras are V4L2 devices: Linux). Each given constraint must be met
+    exactly, else ``OverconstrainedError`` names it. ``NotFoundError``: no such device;
+    ``NotReadableError``: the device cannot be opened (a camera another program captures
+    from is busy). Both tracks are on one clock, so they are recorded in sync. Each track
+    captures until ``track.stop()``.
     """
-    if video is not False and video is not None:
-        if not isinstance(video, (bool, dict)):
-            raise TypeError(f"video: expected bool or dict, got {type_name(video)}")
-        if video:
-            raise NotSupportedError(
-                "get_user_media: video capture devices are not supported yet; "
-                "use VideoSource or TestPatternSource"
-            )
+    want_video = video is not False and video is not None
+    if want_video and not isinstance(video, (bool, dict)):
+        raise TypeError(f"video: expected True or a dict of constraints, got {type_name(video)}")
     if audio is False or audio is None:
-        raise TypeError("get_user_media: at least one of audio and video must be requested")
+        if not want_video:
+            raise TypeError("get_user_media: at least one of audio and video must be requested")
+        return MediaStream([camera_track(video)])
     if audio is True:
         constraints: dict[str, Any] = {}
     elif isinstance(audio, dict):
@@ -79,7 +83,14 @@ def get_user_media(
         if value <= 0:
             raise ValueError(f"audio[{name!r}]: expected a positive int, got {value}")
         numbers[name] = min(value, 2**31)
-    native = _native.DeviceInput(
-        device_id, numbers.get("sample_rate"), numbers.get("channel_count")
-    )
-    return MediaStream([MediaStreamTrack(native.track, native)])
+    camera = camera_track(video) if want_video else None
+    try:
+        native = _native.DeviceInput(
+            device_id, numbers.get("sample_rate"), numbers.get("channel_count")
+        )
+    except BaseException:
+        if camera is not None:
+            camera.stop()
+        raise
+    audio_track = MediaStreamTrack(native.track, native)
+    return MediaStream([audio_track] if camera is None else [audio_track, camera])

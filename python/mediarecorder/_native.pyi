@@ -15,6 +15,9 @@ __all__ = [
     "VideoInput",
     "Pattern",
     "render_test_pattern",
+    "ScreenInput",
+    "CameraInput",
+    "enumerate_cameras",
     "enumerate_devices",
     "is_type_supported",
     "make_seekable",
@@ -61,6 +64,42 @@ class DeviceInput:
 def enumerate_devices() -> list[tuple[str, str, str, str]]: ...
 
 @final
+class ScreenInput:
+    def __new__(
+        cls,
+        display: str | None,
+        x: int | None,
+        y: int | None,
+        region_width: int | None,
+        region_height: int | None,
+        width: int | None,
+        height: int | None,
+        frame_rate: float | None,
+        cursor: bool,
+    ) -> ScreenInput: ...
+    @property
+    def track(self) -> Track: ...
+    @property
+    def uses_shm(self) -> bool: ...
+
+@final
+class CameraInput:
+    def __new__(
+        cls,
+        device_id: str | None,
+        width: int | None,
+        height: int | None,
+        frame_rate: float | None,
+        pixel_format: str | None,
+    ) -> CameraInput: ...
+    @property
+    def track(self) -> Track: ...
+    @property
+    def pixel_format(self) -> str: ...
+
+def enumerate_cameras() -> list[tuple[str, str, str, str]]: ...
+
+@final
 class AudioInput:
     def __new__(cls, sample_rate: int, channels: int, label: str) -> AudioInput: ...
     @property
@@ -98,6 +137,8 @@ class Recorder:
     def video_bits_per_second(self) -> int: ...
     @property
     def audio_bitrate_mode(self) -> str: ...
+    @property
+    def session(self) -> int: ...
     @property
     def pending_bytes(self) -> int: ...
     def stats(self) -> tuple[int, int, int, int, tuple[float, float] | None]: ...

@@ -64,7 +64,7 @@ def record(
     recorded_type: list[str] = []
     errors: list[DOMException] = []
 
-    def tap(event: Event, ticket: object) -> None:
+    def tap(event: Event, session: int, ticket: object) -> None:
         # A chunk's type is the recorded one, even when the session ended before ``start``
         # fired (then ``mime_type`` has already gone back to the constrained string).
         if isinstance(event, BlobEvent) and event.data.type and not recorded_type:

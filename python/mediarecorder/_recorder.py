@@ -1,5 +1,6 @@
-"""MediaRecorder: the W3C MediaStream Recording API, and the Pythonic layers on top of it:
-a context manager, :meth:`MediaRecorder.wait`, chunk iterators and asyncio."""
+"""MediaRecorder: the W3C MediaStream Recording API. The Pythonic layers on top of it (a
+context manager, :meth:`MediaRecorder.wait`, chunk iterators: ``_pythonic.py``; asyncio:
+``_aio.py``) are its bases, and see its events through ``_after_dispatch``."""
 
 from __future__ import annotations
 
@@ -7,16 +8,15 @@ import asyncio
 import logging
 import math
 import os
-import queue
-import threading
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
-from types import TracebackType
+from collections.abc import Callable
 from typing import Any, Literal
 
 from . import _native
+from ._aio import AsyncLayer, check_event_loop, deliver_on_loop
 from ._errors import DOMException, InvalidStateError, NotSupportedError
 from ._events import Blob, BlobEvent, ErrorEvent, Event, EventHandler, type_name
+from ._pythonic import SyncLayer, check_uint
 from ._stream import MediaStream
 
 __all__ = ["MediaRecorder"]
@@ -25,24 +25,9 @@ log = logging.getLogger("mediarecorder")
 
 _EVENT_TYPES = ("start", "stop", "dataavailable", "pause", "resume", "error")
 _HANDLER_ATTRIBUTES = frozenset("on" + t for t in _EVENT_TYPES)
-_UINT32_MAX = 2**32 - 1
-#: How long ``__exit__`` waits for the ``stop`` event.
-_EXIT_TIMEOUT = 30.0
-
-# A call that waits for an event must not be made on the library's delivery thread.
-_on_delivery_thread = _native.on_delivery_thread
 
 
-class _End:
-    """Ends a chunk iterator: the session stopped, with ``error`` if it failed."""
-
-    __slots__ = ("error",)
-
-    def __init__(self, error: DOMException | None) -> None:
-        self.error = error
-
-
-class MediaRecorder:
+class MediaRecorder(SyncLayer, AsyncLayer):
     """Records a :class:`MediaStream`, as the browser's ``MediaRecorder`` does.
 
     State changes are synchronous; events are delivered on the library's delivery thread, one at
@@ -93,48 +78,20 @@ class MediaRecorder:
             raise NotSupportedError(
                 f"mime_type {mime_type!r} is not supported: it is not valid Unicode"
             )
-        for name, value in (
-            ("audio_bits_per_second", audio_bits_per_second),
-            ("video_bits_per_second", video_bits_per_second),
-            ("bits_per_second", bits_per_second),
-            ("video_key_frame_interval_count", video_key_frame_interval_count),
-        ):
-            _check_uint(value, name)
-        if video_key_frame_interval_duration is not None:
-            d = video_key_frame_interval_duration
-            if isinstance(d, bool) or not isinstance(d, (int, float)):
-                raise TypeError(
-                    "video_key_frame_interval_duration: expected a number of milliseconds, "
-                    f"got {type_name(d)}"
-                )
-            if not math.isfinite(d) or d < 0:
-                raise ValueError(
-                    "video_key_frame_interval_duration: expected a finite number of "
-                    f"milliseconds >= 0, got {d}"
-                )
-        if audio_bitrate_mode not in ("constant", "variable"):
-            raise ValueError(
-                f"audio_bitrate_mode: expected 'constant' or 'variable', got {audio_bitrate_mode!r}"
-            )
-        if event_loop is not None and not isinstance(event_loop, asyncio.AbstractEventLoop):
-            raise TypeError(
-                f"event_loop: expected an asyncio event loop or None, got {type_name(event_loop)}"
-            )
+        _check_encoding_options(
+            audio_bits_per_second,
+            video_bits_per_second,
+            bits_per_second,
+            audio_bitrate_mode,
+            video_key_frame_interval_duration,
+            video_key_frame_interval_count,
+        )
         if not isinstance(independent_chunks, bool):
             raise TypeError(
                 f"independent_chunks: expected a bool, got {type_name(independent_chunks)}"
             )
-        self._event_loop = event_loop
-        # Sessions: started (start() returned), whose start event was dispatched, whose stop
-        # event was dispatched. The k-th stop event ends the k-th session: events are ordered.
-        self._sync = threading.Condition()
-        self._sessions_started = 0
-        self._start_events = 0
-        self._sessions_stopped = 0
-        self._taps: list[Callable[[Event, _native.BlobTicket | None], None]] = []
-        self._async_waiters: list[
-            tuple[Callable[[], bool], asyncio.AbstractEventLoop, asyncio.Future[None]]
-        ] = []
+        self._event_loop = check_event_loop(event_loop)
+        super().__init__()
         self._stream = stream
         # Its threads exist in this process only: a forked child cannot use it (see _check_pid).
         self._pid = os.getpid()
@@ -240,14 +197,12 @@ class MediaRecorder:
         Cues make it seekable. Chunks still reach ``dataavailable``; their concatenation is the
         file without those finishing touches (a valid live WebM).
         """
-        _check_uint(timeslice, "timeslice")
+        check_uint(timeslice, "timeslice")
         if file is not None and not isinstance(file, (str, os.PathLike)):
             raise TypeError(f"file: expected a path (str or os.PathLike), got {type_name(file)}")
         self._check_pid("start")
         tracks = [t._native for t in self._stream.get_tracks()]
         self._native.start(tracks, timeslice, None if file is None else os.fspath(file))
-        with self._sync:
-            self._sessions_started += 1
 
     def stop(self) -> None:
         """Stops recording; returns at once. Everything written before the call is encoded and
@@ -305,6 +260,12 @@ class MediaRecorder:
         ("UnknownError") failure would."""
         self._native.inject_failure(name, message)
 
+    @property
+    def _session(self) -> int:
+        """The native id of the newest session started (0: none): ids grow from one
+        ``start()`` to the next, and every event is dispatched with its session's id."""
+        return self._native.session
+
     def _dispatch(
         self,
         type: str,
@@ -312,7 +273,8 @@ class MediaRecorder:
         mime_type: str | None,
         timecode: float | None,
         error: DOMException | None,
-        ticket: _native.BlobTicket | None = None,
+        ticket: _native.BlobTicket | None,
+        session: int,
     ) -> None:
         # `ticket` holds the blob's bytes in the recorder's budget until every consumer has
         # taken the blob: the handlers (here, or on `event_loop` when it runs them) and the
@@ -327,28 +289,13 @@ class MediaRecorder:
         else:
             event = Event(type, target=self)
         log.debug("dispatching %s", event)
-        loop = self._event_loop
-        if loop is None:
-            self._run_handlers(event)
+        if self._event_loop is None:
+            self._fire(event)
         else:
-            try:
-                loop.call_soon_threadsafe(self._run_handlers, event, ticket)
-            except RuntimeError:  # the loop is closed
-                log.warning("event loop %r is closed: %s not delivered", loop, event)
-        self._observe(event, ticket)
+            deliver_on_loop(self._event_loop, self._fire, event, ticket)
+        self._after_dispatch(event, session, ticket)
 
-    def _run_handlers(self, event: Event, ticket: object = None) -> None:
-        if self._event_loop is not None and not _on_delivery_thread():
-            # On the loop's thread: a handler that writes to a source must not wait there.
-            previous = _native.set_handler_thread(True)
-            try:
-                self._call_handlers(event)
-            finally:
-                _native.set_handler_thread(previous)
-        else:
-            self._call_handlers(event)
-
-    def _call_handlers(self, event: Event) -> None:
+    def _fire(self, event: Event) -> None:
         handler = getattr(self, "on" + event.type, None)
         # A snapshot: listeners removed by a handler during this dispatch still run this once,
         # as on the web, and the list may be changed freely from inside a handler.
@@ -359,252 +306,6 @@ class MediaRecorder:
                 callback(event)
             except Exception as exc:  # noqa: BLE001 - reported, never stops delivery
                 _native.report_unraisable(exc, callback)
-
-    def _observe(self, event: Event, ticket: _native.BlobTicket | None = None) -> None:
-        """The library's own bookkeeping, on the delivery thread after the handlers (or after
-        scheduling them on ``event_loop``): chunk iterators, :meth:`wait` and the awaitables."""
-        for tap in list(self._taps):
-            try:
-                tap(event, ticket)
-            except Exception as exc:  # noqa: BLE001 - reported, never stops delivery
-                _native.report_unraisable(exc, tap)
-        with self._sync:
-            if event.type == "start":
-                self._start_events += 1
-            elif event.type == "stop":
-                self._sessions_stopped += 1
-            else:
-                return
-            self._sync.notify_all()
-            ready = [w for w in self._async_waiters if w[0]()]
-            for w in ready:
-                self._async_waiters.remove(w)
-        for _, loop, future in ready:
-            try:
-                loop.call_soon_threadsafe(_resolve, future)
-            except RuntimeError:  # the loop is closed: nobody awaits it any more
-                pass
-
-    def _add_tap(self, tap: Callable[[Event, _native.BlobTicket | None], None]) -> None:
-        self._taps.append(tap)
-
-    def _remove_tap(self, tap: Callable[[Event, _native.BlobTicket | None], None]) -> None:
-        if tap in self._taps:
-            self._taps.remove(tap)
-
-    # -- Pythonic layers --------------------------------------------------------------------
-
-    def __enter__(self) -> MediaRecorder:
-        """Returns the recorder; does not start it."""
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Stops the recording if there is one and waits (up to 30 s) for its ``stop`` event,
-        so that a ``file`` is finalized; also when the block raised (the exception goes on).
-        ``TimeoutError`` if the ``stop`` event does not come in time. Inside an event handler
-        it stops, then raises ``RuntimeError`` as :meth:`wait` does."""
-        self.stop()
-        if self.wait(_EXIT_TIMEOUT):
-            return
-        if exc is None:
-            raise TimeoutError(f"MediaRecorder: no stop event within {_EXIT_TIMEOUT:g} s")
-        log.warning("no stop event within %g s while leaving on %r", _EXIT_TIMEOUT, exc)
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Blocks until the ``stop`` event of the current (or last) session has been
-        dispatched: True then, False if ``timeout`` seconds passed first. True at once if the
-        recorder never started or its last session has already stopped. Does not stop the
-        recording: call :meth:`stop` first, or let the tracks end.
-
-        With ``event_loop``, "dispatched" means handed to the loop: the handlers may still be
-        waiting to run there. Calling it from an event handler (the delivery thread, which
-        dispatches that ``stop`` event) raises ``RuntimeError`` instead of deadlocking.
-        """
-        if timeout is not None:
-            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-                raise TypeError(
-                    f"timeout: expected a number of seconds or None, got {type_name(timeout)}"
-                )
-            if math.isnan(timeout):
-                raise ValueError("timeout: expected a number of seconds, got nan")
-            if math.isinf(timeout) and timeout > 0:
-                timeout = None
-        self._check_pid("wait")
-        if _on_delivery_thread():
-            raise RuntimeError(
-                "MediaRecorder.wait() called from an event handler: the handler runs on the "
-                "thread that dispatches the stop event, so the wait could never end; react "
-                "to the stop event (onstop) instead"
-            )
-        with self._sync:
-            target = self._sessions_started
-            return self._sync.wait_for(lambda: self._sessions_stopped >= target, timeout)
-
-    def chunks(self, timeslice: int | None = 1000) -> Iterator[Blob]:
-        """Iterates over the recording's blobs (``dataavailable`` data) as they arrive, until
-        the session's ``stop`` event.
-
-        Starts the recorder with ``timeslice`` (ms of media) if it is inactive, right away
-        (not at the first ``next()``); if it is already recording, iterates over the rest of
-        the current session and ``timeslice`` is not used. Stopping is up to the caller: call
-        :meth:`stop` (from another thread, or a handler), or let the tracks end. Leaving the
-        loop early (``break``, an exception) or dropping the iterator stops the recorder.
-
-        If the session ends with an ``error`` event, the iterator yields every blob delivered
-        before it and then raises that ``DOMException``.
-
-        Raises ``RuntimeError`` when called from an event handler (it would deadlock).
-
-        Memory: blobs the loop has not taken yet count towards the recorder's 64 MiB bound on
-        undelivered blobs; when it is reached, the recording waits for the loop (sources are
-        slowed down as for a slow handler). So do not write to the recorded source from the
-        thread that iterates, without taking blobs in between.
-        """
-        _check_uint(timeslice, "timeslice")
-        if _on_delivery_thread():
-            raise RuntimeError(
-                "MediaRecorder.chunks() called from an event handler: the handler runs on the "
-                "thread that delivers the chunks, so the iteration could never go on; use "
-                "ondataavailable instead"
-            )
-        items: queue.Queue[_Chunk | _End] = queue.Queue()
-        cleanup = self._attach_chunk_tap(items.put, timeslice)
-        iterator = _sync_chunks(items, cleanup)
-        weakref.finalize(iterator, cleanup)
-        return iterator
-
-    def achunks(self, timeslice: int | None = 1000) -> AsyncIterator[Blob]:
-        """The asyncio form of :meth:`chunks`: ``async for blob in rec.achunks(500):``.
-
-        Call it from a coroutine: blobs are handed to the running loop with
-        ``call_soon_threadsafe``. Starts the recorder right away if it is inactive; leaving the
-        loop early stops the recorder (when the async generator is closed or collected).
-        """
-        _check_uint(timeslice, "timeslice")
-        loop = asyncio.get_running_loop()
-        items: asyncio.Queue[_Chunk | _End] = asyncio.Queue()
-
-        def put(item: _Chunk | _End) -> None:
-            loop.call_soon_threadsafe(items.put_nowait, item)
-
-        cleanup = self._attach_chunk_tap(put, timeslice)
-        iterator = _async_chunks(items, cleanup)
-        weakref.finalize(iterator, cleanup)
-        return iterator
-
-    def __aiter__(self) -> AsyncIterator[Blob]:
-        """``async for blob in rec:`` is ``async for blob in rec.achunks():`` (1 s chunks)."""
-        return self.achunks()
-
-    async def astart(
-        self, timeslice: int | None = None, *, file: str | os.PathLike[str] | None = None
-    ) -> None:
-        """Starts (as :meth:`start`) and waits for the ``start`` event without blocking the
-        loop. With ``event_loop`` being this loop, the ``onstart`` handlers have run when it
-        returns.
-
-        As in browsers, ``start`` fires with the first encoded media: a live source gets there
-        by itself, but an :class:`AudioSource` or :class:`VideoSource` must be written to
-        (from another task or thread) while this waits, e.g.
-        ``started = asyncio.ensure_future(rec.astart()); source.write(...); await started``.
-        """
-        loop = asyncio.get_running_loop()
-        self.start(timeslice, file=file)
-        with self._sync:
-            target = self._sessions_started
-        await self._until(
-            loop, lambda: self._start_events >= target or self._sessions_stopped >= target
-        )
-
-    async def astop(self) -> None:
-        """Stops (as :meth:`stop`) and waits for the ``stop`` event without blocking the loop;
-        returns at once if the last session has already stopped. With ``event_loop`` being
-        this loop, the ``onstop`` handlers have run when it returns."""
-        loop = asyncio.get_running_loop()
-        with self._sync:
-            target = self._sessions_started
-        self.stop()
-        await self._until(loop, lambda: self._sessions_stopped >= target)
-
-    async def __aenter__(self) -> MediaRecorder:
-        """Returns the recorder; does not start it."""
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Awaits :meth:`astop`, also when the block raised (the exception goes on)."""
-        await self.astop()
-
-    async def _until(self, loop: asyncio.AbstractEventLoop, ready: Callable[[], bool]) -> None:
-        future: asyncio.Future[None] = loop.create_future()
-        waiter = (ready, loop, future)
-        with self._sync:
-            if ready():
-                return
-            self._async_waiters.append(waiter)
-        try:
-            await future
-        finally:
-            with self._sync:
-                if waiter in self._async_waiters:
-                    self._async_waiters.remove(waiter)
-
-    def _attach_chunk_tap(
-        self, put: Callable[[_Chunk | _End], None], timeslice: int | None
-    ) -> Callable[[], None]:
-        """Attaches a tap that hands one session's blobs to ``put``, then an ``_End``; starts
-        the recorder if it is inactive. Returns the cleanup for the consumer to call when it
-        ends or is dropped: it detaches the tap and stops the session if it is still going."""
-        state = _TapState()
-
-        def tap(event: Event, ticket: _native.BlobTicket | None) -> None:
-            # Events come in order: until its stop event, an event belongs to the session
-            # after the last stopped one.
-            if state.ended or self._sessions_stopped + 1 != state.session:
-                return
-            try:
-                if isinstance(event, BlobEvent):
-                    put((event.data, ticket))
-                elif isinstance(event, ErrorEvent):
-                    state.error = event.error
-                elif event.type == "stop":
-                    state.ended = True
-                    self._remove_tap(tap)
-                    put(_End(state.error))
-            except RuntimeError:  # the consumer's event loop is closed
-                state.ended = True
-                self._remove_tap(tap)
-
-        def cleanup() -> None:
-            self._remove_tap(tap)
-            if state.ended:
-                return
-            state.ended = True
-            with self._sync:
-                current = self._sessions_started == state.session
-            if current:
-                self.stop()
-
-        with self._sync:
-            start = self.state == "inactive"
-            state.session = self._sessions_started + (1 if start else 0)
-            self._add_tap(tap)
-        if start:
-            try:
-                self.start(timeslice)
-            except BaseException:
-                self._remove_tap(tap)
-                raise
-        return cleanup
 
     def __repr__(self) -> str:
         return f"<MediaRecorder state={self.state!r} mime_type={self.mime_type!r}>"
@@ -619,65 +320,34 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _check_uint(value: object, name: str) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name}: expected a non-negative int or None, got {type_name(value)}")
-    if value < 0:
-        raise ValueError(f"{name}: expected a non-negative int, got {value}")
-    if value > _UINT32_MAX:
-        raise ValueError(f"{name}: expected at most {_UINT32_MAX}, got {value}")
-
-
-class _TapState:
-    __slots__ = ("session", "error", "ended")
-
-    def __init__(self) -> None:
-        self.session = 0
-        self.error: DOMException | None = None
-        self.ended = False
-
-
-#: A blob for a chunk iterator, with the ticket that keeps it in the budget until taken.
-_Chunk = tuple[Blob, "_native.BlobTicket | None"]
-
-
-def _take(chunk: _Chunk) -> Blob:
-    blob, ticket = chunk
-    if ticket is not None:
-        ticket.release()
-    return blob
-
-
-def _sync_chunks(items: queue.Queue[_Chunk | _End], cleanup: Callable[[], None]) -> Iterator[Blob]:
-    try:
-        while True:
-            item = items.get()
-            if isinstance(item, _End):
-                if item.error is not None:
-                    raise item.error
-                return
-            yield _take(item)
-    finally:
-        cleanup()
-
-
-async def _async_chunks(
-    items: asyncio.Queue[_Chunk | _End], cleanup: Callable[[], None]
-) -> AsyncIterator[Blob]:
-    try:
-        while True:
-            item = await items.get()
-            if isinstance(item, _End):
-                if item.error is not None:
-                    raise item.error
-                return
-            yield _take(item)
-    finally:
-        cleanup()
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
+def _check_encoding_options(
+    audio_bits_per_second: object,
+    video_bits_per_second: object,
+    bits_per_second: object,
+    audio_bitrate_mode: object,
+    video_key_frame_interval_duration: object,
+    video_key_frame_interval_count: object,
+) -> None:
+    for name, value in (
+        ("audio_bits_per_second", audio_bits_per_second),
+        ("video_bits_per_second", video_bits_per_second),
+        ("bits_per_second", bits_per_second),
+        ("video_key_frame_interval_count", video_key_frame_interval_count),
+    ):
+        check_uint(value, name)
+    if video_key_frame_interval_duration is not None:
+        d = video_key_frame_interval_duration
+        if isinstance(d, bool) or not isinstance(d, (int, float)):
+            raise TypeError(
+                "video_key_frame_interval_duration: expected a number of milliseconds, "
+                f"got {type_name(d)}"
+            )
+        if not math.isfinite(d) or d < 0:
+            raise ValueError(
+                "video_key_frame_interval_duration: expected a finite number of "
+                f"milliseconds >= 0, got {d}"
+            )
+    if audio_bitrate_mode not in ("constant", "variable"):
+        raise ValueError(
+            f"audio_bitrate_mode: expected 'constant' or 'variable', got {audio_bitrate_mode!r}"
+        )

@@ -113,6 +113,12 @@ pub(crate) enum TaskKind {
 }
 
 impl Task {
+    /// The session the task belongs to: process-unique, and increasing from one `start()`
+    /// to the next.
+    pub fn session(&self) -> u64 {
+        self.session
+    }
+
     /// Applies the task's state changes and returns the event to dispatch.
     pub fn run(self) -> Option<Event> {
         let mut inner = self.shared.inner.lock();
@@ -197,6 +203,8 @@ struct Inner {
     /// Dropped (disconnected) when the last session's pipeline has posted its last task.
     last_done: Option<Receiver<()>>,
     timecode_base: f64,
+    /// The id of the newest session started (0: none yet).
+    started: u64,
     /// The tracks of the current (or last) session.
     recorded: Vec<Arc<Track>>,
 }
@@ -262,6 +270,7 @@ impl Recorder {
             mimes: Vec::new(),
             last_done: None,
             timecode_base: 0.0,
+            started: 0,
             recorded: Vec::new(),
         };
         let shared = Arc::new(Shared {
@@ -380,6 +389,7 @@ impl Recorder {
             }
         }
         inner.mimes.push((id, mime.clone()));
+        inner.started = id;
         inner.recorded = recorded.clone();
         inner.session =
             Some(ActiveSession { id, control: control_tx, input, tracks: recorded, mime });
@@ -474,6 +484,12 @@ impl Recorder {
                 Ok(())
             }
         }
+    }
+
+    /// The id of the newest session started (the one [`Task::session`] names), 0 before the
+    /// first `start()`.
+    pub fn session(&self) -> u64 {
+        self.shared.inner.lock().started
     }
 
     /// The level of the audio track the current (or last) session records.

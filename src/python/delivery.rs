@@ -121,7 +121,8 @@ pub fn report_unraisable(py: Python<'_>, exc: Bound<'_, PyAny>, obj: Bound<'_, P
 }
 
 /// Hands a recorder's tasks to the delivery thread and its events to a Python callable,
-/// `dispatch(type, data, mime_type, timecode, error, ticket)`. The callable is held weakly (a
+/// `dispatch(type, data, mime_type, timecode, error, ticket, session)`, where `session` is the
+/// id of the `start()` the event belongs to (`Recorder.session` gives the newest). The callable is held weakly (a
 /// `weakref.WeakMethod`), so a recorder that Python dropped is not kept alive by its events.
 pub struct PySink {
     pub dispatch: Arc<Py<PyAny>>,
@@ -131,9 +132,10 @@ impl EventSink for PySink {
     fn post(&self, task: Task) {
         let dispatch = self.dispatch.clone();
         queue(Box::new(move || {
+            let session = task.session();
             let Some(event) = task.run() else { return };
             with_python(|py| {
-                if let Err(e) = deliver(py, &dispatch, event) {
+                if let Err(e) = deliver(py, &dispatch, event, session) {
                     e.write_unraisable(py, None);
                 }
             });
@@ -141,7 +143,7 @@ impl EventSink for PySink {
     }
 }
 
-fn deliver(py: Python<'_>, weak: &Py<PyAny>, event: Event) -> PyResult<()> {
+fn deliver(py: Python<'_>, weak: &Py<PyAny>, event: Event, session: u64) -> PyResult<()> {
     let target = weak.bind(py).call0()?;
     if target.is_none() {
         return Ok(());
@@ -152,14 +154,15 @@ fn deliver(py: Python<'_>, weak: &Py<PyAny>, event: Event) -> PyResult<()> {
             let bytes = PyBytes::new(py, &data);
             drop(data);
             let ticket = Py::new(py, BlobTicket { guard: Mutex::new(Some(budget)) })?;
-            target.call1((type_, bytes, mime_type, timecode, py.None(), ticket))?;
+            target.call1((type_, bytes, mime_type, timecode, py.None(), ticket, session))?;
         }
         Event::Error(e) => {
             let exc = event_error(py, &e)?;
-            target.call1((type_, py.None(), py.None(), py.None(), exc, py.None()))?;
+            target.call1((type_, py.None(), py.None(), py.None(), exc, py.None(), session))?;
         }
         _ => {
-            target.call1((type_, py.None(), py.None(), py.None(), py.None(), py.None()))?;
+            let none = py.None();
+            target.call1((type_, &none, &none, &none, &none, &none, session))?;
         }
     }
     Ok(())

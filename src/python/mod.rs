@@ -4,6 +4,7 @@
 //! (`python/mediarecorder/`), built on these handles.
 
 mod arrays;
+mod capture;
 mod delivery;
 mod devices;
 mod errors;
@@ -24,6 +25,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<devices::DeviceInput>()?;
     m.add_class::<video::VideoInput>()?;
     m.add_class::<video::Pattern>()?;
+    m.add_class::<capture::ScreenInput>()?;
+    m.add_class::<capture::CameraInput>()?;
+    m.add_function(wrap_pyfunction!(capture::enumerate_cameras, m)?)?;
     m.add_function(wrap_pyfunction!(video::render_test_pattern, m)?)?;
     m.add_function(wrap_pyfunction!(devices::enumerate_devices, m)?)?;
     m.add_function(wrap_pyfunction!(recorder::is_type_supported, m)?)?;

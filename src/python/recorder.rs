@@ -76,6 +76,12 @@ impl Recorder {
     fn audio_bitrate_mode(&self) -> &'static str {
         self.inner.audio_bitrate_mode().as_str()
     }
+    /// The id of the newest session started (0 before the first `start()`): every event
+    /// dispatched names its session's id, so Python can tell sessions apart.
+    #[getter]
+    fn session(&self) -> u64 {
+        self.inner.session()
+    }
     /// Bytes of chunks produced but not yet delivered to Python.
     #[getter]
     fn pending_bytes(&self) -> usize {

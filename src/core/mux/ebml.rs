@@ -5,7 +5,13 @@
 /// Matroska element IDs (with their class marker bits, as they appear in a file).
 pub mod id {
     pub const EBML: u32 = 0x1A45_DFA3;
+    pub const EBML_VERSION: u32 = 0x4286;
+    pub const EBML_READ_VERSION: u32 = 0x42F7;
+    pub const EBML_MAX_ID_LENGTH: u32 = 0x42F2;
+    pub const EBML_MAX_SIZE_LENGTH: u32 = 0x42F3;
     pub const DOC_TYPE: u32 = 0x4282;
+    pub const DOC_TYPE_VERSION: u32 = 0x4287;
+    pub const DOC_TYPE_READ_VERSION: u32 = 0x4285;
     pub const SEGMENT: u32 = 0x1853_8067;
     pub const SEEK_HEAD: u32 = 0x114D_9B74;
     pub const SEEK: u32 = 0x4DBB;
@@ -14,20 +20,38 @@ pub mod id {
     pub const INFO: u32 = 0x1549_A966;
     pub const TIMESTAMP_SCALE: u32 = 0x2A_D7B1;
     pub const DURATION: u32 = 0x4489;
+    pub const MUXING_APP: u32 = 0x4D80;
+    pub const WRITING_APP: u32 = 0x5741;
     pub const TRACKS: u32 = 0x1654_AE6B;
     pub const TRACK_ENTRY: u32 = 0xAE;
     pub const TRACK_NUMBER: u32 = 0xD7;
+    pub const TRACK_UID: u32 = 0x73C5;
     pub const TRACK_TYPE: u32 = 0x83;
+    pub const FLAG_LACING: u32 = 0x9C;
     pub const DEFAULT_DURATION: u32 = 0x23_E383;
+    pub const CODEC_ID: u32 = 0x86;
+    pub const CODEC_PRIVATE: u32 = 0x63A2;
     pub const CODEC_DELAY: u32 = 0x56AA;
+    pub const SEEK_PRE_ROLL: u32 = 0x56BB;
+    pub const VIDEO: u32 = 0xE0;
+    pub const PIXEL_WIDTH: u32 = 0xB0;
+    pub const PIXEL_HEIGHT: u32 = 0xBA;
+    pub const AUDIO: u32 = 0xE1;
+    pub const SAMPLING_FREQUENCY: u32 = 0xB5;
+    pub const CHANNELS: u32 = 0x9F;
+    pub const BIT_DEPTH: u32 = 0x6264;
     pub const CLUSTER: u32 = 0x1F43_B675;
     pub const TIMESTAMP: u32 = 0xE7;
+    pub const SILENT_TRACKS: u32 = 0x5854;
+    pub const POSITION: u32 = 0xA7;
+    pub const PREV_SIZE: u32 = 0xAB;
     pub const SIMPLE_BLOCK: u32 = 0xA3;
     pub const BLOCK_GROUP: u32 = 0xA0;
     pub const BLOCK: u32 = 0xA1;
     pub const BLOCK_DURATION: u32 = 0x9B;
     pub const REFERENCE_BLOCK: u32 = 0xFB;
     pub const DISCARD_PADDING: u32 = 0x75A2;
+    pub const ENCRYPTED_BLOCK: u32 = 0xAF;
     pub const CUES: u32 = 0x1C53_BB6B;
     pub const CUE_POINT: u32 = 0xBB;
     pub const CUE_TIME: u32 = 0xB3;
@@ -44,6 +68,11 @@ pub const SEEK_HEAD_ROOM: usize = 80;
 
 /// The 8-byte "unknown size" (all value bits set) used for live Segments.
 pub const UNKNOWN_SIZE: [u8; 8] = [0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+
+/// A size written on all 8 bytes, for a size patched in once it is known.
+pub fn size8(size: u64) -> [u8; 8] {
+    (size | (1u64 << 56)).to_be_bytes()
+}
 
 pub fn id(out: &mut Vec<u8>, id: u32) {
     let bytes = id.to_be_bytes();
@@ -158,13 +187,13 @@ mod tests {
         size(&mut v, 127);
         assert_eq!(v, [0x80, 0xFE, 0x40, 0x7F]);
         let mut v = Vec::new();
-        int(&mut v, 0x75A2, -1);
+        int(&mut v, id::DISCARD_PADDING, -1);
         assert_eq!(v, [0x75, 0xA2, 0x81, 0xFF]);
         let mut v = Vec::new();
-        int(&mut v, 0x75A2, 128);
+        int(&mut v, id::DISCARD_PADDING, 128);
         assert_eq!(v, [0x75, 0xA2, 0x82, 0x00, 0x80]);
         let mut v = Vec::new();
-        uint(&mut v, 0xD7, 0);
+        uint(&mut v, id::TRACK_NUMBER, 0);
         assert_eq!(v, [0xD7, 0x81, 0x00]);
     }
 

@@ -11,6 +11,12 @@
 //! after that they go on without it, and its packets that then arrive earlier than what was
 //! already let out are dropped and counted, never written out of order.
 //!
+//! At equal timestamps, audio leaves before video. A player may seek by the audio track: Chromium
+//! does for a target before the video's first frame (Opus's CodecDelay makes audio start
+//! earlier), which lands on the Cluster of the first audio block. Were that Cluster after the
+//! one of the video keyframe at the same time (one block per Cluster, at `timeslice` 0), the
+//! video decoder would start on a delta frame and fail.
+//!
 //! The newest packet of each track is held until the track's next packet (or its end) shows
 //! that more follows, so that the last packet of a track leaves marked as the last: the muxer
 //! writes its duration (Matroska `BlockDuration`), which a player cannot infer for it.
@@ -23,6 +29,8 @@ pub const MAX_WAIT_NS: i64 = 500_000_000;
 
 pub struct Interleaver {
     queues: Vec<VecDeque<Packet>>,
+    /// Per track, whether it is video (it goes after the others at equal times).
+    video: Vec<bool>,
     /// The latest pts seen per track (None: nothing yet).
     seen: Vec<Option<i64>>,
     ended: Vec<bool>,
@@ -36,9 +44,12 @@ pub struct Interleaver {
 }
 
 impl Interleaver {
-    pub fn new(tracks: usize, patient: bool) -> Self {
+    /// `video`: per track, whether it is a video track.
+    pub fn new(video: Vec<bool>, patient: bool) -> Self {
+        let tracks = video.len();
         Interleaver {
             queues: (0..tracks).map(|_| VecDeque::new()).collect(),
+            video,
             seen: vec![None; tracks],
             ended: vec![false; tracks],
             patient,
@@ -85,9 +96,9 @@ impl Interleaver {
         let stale = |pts: i64| !self.patient && pts < newest.saturating_sub(MAX_WAIT_NS);
         loop {
             let next = (0..self.queues.len())
-                .filter_map(|t| self.queues[t].front().map(|p| (p.pts, t)))
+                .filter_map(|t| self.queues[t].front().map(|p| (p.pts, self.video[t], t)))
                 .min();
-            let Some((pts, track)) = next else { return };
+            let Some((pts, _, track)) = next else { return };
             let newest_of_track = self.queues[track].len() == 1;
             let own_ok = !newest_of_track || self.ended[track] || self.releasing || stale(pts);
             let others_ok = (0..self.queues.len())
@@ -125,7 +136,7 @@ mod tests {
 
     #[test]
     fn orders_and_bounds_the_wait_of_a_live_session() {
-        let mut il = Interleaver::new(2, false);
+        let mut il = Interleaver::new(vec![false; 2], false);
         let mut out = Vec::new();
         il.push(p(0, 0));
         il.push(p(0, 20));
@@ -161,7 +172,7 @@ mod tests {
 
     #[test]
     fn a_pushed_session_waits_for_a_track_written_later() {
-        let mut il = Interleaver::new(2, true);
+        let mut il = Interleaver::new(vec![false; 2], true);
         let mut out = Vec::new();
         for t in (0..3000).step_by(33) {
             il.push(p(0, t));
@@ -179,5 +190,19 @@ mod tests {
         assert!(ms(&out).windows(2).all(|w| w[0] <= w[1]), "{:?}", ms(&out));
         let last: Vec<_> = out.iter().filter(|(_, last)| *last).map(|(p, _)| p.track).collect();
         assert_eq!(last.len(), 2, "exactly one last packet per track: {last:?}");
+    }
+
+    #[test]
+    fn audio_leaves_before_video_at_equal_times() {
+        let mut il = Interleaver::new(vec![true, false], true);
+        il.push(p(0, 0));
+        il.push(p(1, 0));
+        il.push(p(0, 33));
+        il.push(p(1, 20));
+        let mut out = Vec::new();
+        il.pop_ready(true, &mut out);
+        let order: Vec<(usize, i64)> =
+            out.iter().map(|(p, _)| (p.track, p.pts / 1_000_000)).collect();
+        assert_eq!(order, [(1, 0), (0, 0), (1, 20), (0, 33)]);
     }
 }

@@ -12,14 +12,23 @@ use crate::core::{Error, Result};
 
 use ebml::id::{
     BLOCK, BLOCK_DURATION, BLOCK_GROUP, CLUSTER, CODEC_DELAY, CRC32, CUES, DEFAULT_DURATION,
-    DISCARD_PADDING, DOC_TYPE, DURATION, EBML as EBML_HEADER, INFO, REFERENCE_BLOCK, SEEK_HEAD,
-    SEGMENT, SIMPLE_BLOCK, TIMESTAMP as TIMECODE, TIMESTAMP_SCALE as TIMESCALE, TRACKS,
-    TRACK_ENTRY, TRACK_NUMBER, TRACK_TYPE, VOID,
+    DISCARD_PADDING, DOC_TYPE, DURATION, EBML as EBML_HEADER, ENCRYPTED_BLOCK, INFO, POSITION,
+    PREV_SIZE, REFERENCE_BLOCK, SEEK_HEAD, SEGMENT, SILENT_TRACKS, SIMPLE_BLOCK, TIMESTAMP,
+    TIMESTAMP_SCALE, TRACKS, TRACK_ENTRY, TRACK_NUMBER, TRACK_TYPE, VOID,
 };
 
 /// Elements that may appear inside a Cluster; anything else ends an unknown-size Cluster.
-const CLUSTER_CHILDREN: [u32; 9] =
-    [TIMECODE, SIMPLE_BLOCK, BLOCK_GROUP, 0xA7, 0xAB, 0x5854, 0xAF, VOID, CRC32];
+const CLUSTER_CHILDREN: [u32; 9] = [
+    TIMESTAMP,
+    SIMPLE_BLOCK,
+    BLOCK_GROUP,
+    POSITION,
+    PREV_SIZE,
+    SILENT_TRACKS,
+    ENCRYPTED_BLOCK,
+    VOID,
+    CRC32,
+];
 
 fn bad(offset: usize, what: &str) -> Error {
     Error::InvalidValue(format!("src: not a valid WebM file: {what} at byte offset {offset}"))
@@ -212,7 +221,7 @@ fn scan(buf: &[u8]) -> Result<Scan> {
             }
             INFO => {
                 for c in children(buf, e.data, next)? {
-                    if c.id == TIMESCALE {
+                    if c.id == TIMESTAMP_SCALE {
                         scale = (read_uint(buf, &c) as i64).clamp(1, 1_000_000_000);
                     }
                 }
@@ -347,7 +356,7 @@ fn rebuild(buf: &[u8], found: &Scan) -> Vec<u8> {
             cues.push(((cluster.timecode_ns / scale).max(0) as u64, body.len() as u64));
         }
         let mut payload = Vec::new();
-        ebml::uint(&mut payload, TIMECODE, (cluster.timecode_ns / scale).max(0) as u64);
+        ebml::uint(&mut payload, TIMESTAMP, (cluster.timecode_ns / scale).max(0) as u64);
         for b in &cluster.blocks {
             payload.extend_from_slice(&buf[b.start..b.end]);
         }
@@ -361,7 +370,7 @@ fn rebuild(buf: &[u8], found: &Scan) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len() + ebml_end + 12);
     out.extend_from_slice(&buf[..ebml_end]);
     ebml::id(&mut out, SEGMENT);
-    out.extend_from_slice(&((body.len() as u64) | (1u64 << 56)).to_be_bytes());
+    out.extend_from_slice(&ebml::size8(body.len() as u64));
     out.extend_from_slice(&body);
     out
 }
@@ -405,7 +414,7 @@ fn parse_cluster(
             return Ok((cluster, None));
         };
         match e.id {
-            TIMECODE => {
+            TIMESTAMP => {
                 let tc = i64::try_from(read_uint(buf, &e)).unwrap_or(i64::MAX);
                 cluster.timecode_ns = tc.saturating_mul(scale);
             }

@@ -11,29 +11,16 @@
 use crate::core::mux::ebml;
 use crate::core::packet::Packet;
 
-const EBML: u32 = 0x1A45_DFA3;
-const SEGMENT: u32 = 0x1853_8067;
-const INFO: u32 = 0x1549_A966;
-const TRACKS: u32 = 0x1654_AE6B;
-const TRACK_ENTRY: u32 = 0xAE;
-const CLUSTER: u32 = 0x1F43_B675;
-const TIMECODE: u32 = 0xE7;
-const SIMPLE_BLOCK: u32 = 0xA3;
-const BLOCK_GROUP: u32 = 0xA0;
-const BLOCK: u32 = 0xA1;
-const BLOCK_DURATION: u32 = 0x9B;
-const REFERENCE_BLOCK: u32 = 0xFB;
-const DISCARD_PADDING: u32 = 0x75A2;
-const VOID: u32 = 0xEC;
-const SEEK_HEAD: u32 = 0x114D_9B74;
-const SEEK: u32 = 0x4DBB;
-const SEEK_ID: u32 = 0x53AB;
-const SEEK_POSITION: u32 = 0x53AC;
-const CUES: u32 = 0x1C53_BB6B;
-const DURATION: u32 = 0x4489;
+use ebml::id::{
+    AUDIO, BIT_DEPTH, BLOCK, BLOCK_DURATION, BLOCK_GROUP, CHANNELS, CLUSTER, CODEC_DELAY, CODEC_ID,
+    CODEC_PRIVATE, CUES, DISCARD_PADDING, DOC_TYPE, DOC_TYPE_READ_VERSION, DOC_TYPE_VERSION,
+    DURATION, EBML, EBML_MAX_ID_LENGTH, EBML_MAX_SIZE_LENGTH, EBML_READ_VERSION, EBML_VERSION,
+    FLAG_LACING, INFO, MUXING_APP, PIXEL_HEIGHT, PIXEL_WIDTH, REFERENCE_BLOCK, SAMPLING_FREQUENCY,
+    SEEK_PRE_ROLL, SEGMENT, SIMPLE_BLOCK, TIMESTAMP, TIMESTAMP_SCALE, TRACKS, TRACK_ENTRY,
+    TRACK_NUMBER, TRACK_TYPE, TRACK_UID, VIDEO, WRITING_APP,
+};
+use ebml::SEEK_HEAD_ROOM;
 
-/// Room for a SeekHead of three entries (68 bytes) plus a Void filler.
-const SEEK_HEAD_ROOM: usize = 80;
 /// Exactly a Duration element: 2-byte id, 1-byte size, 8-byte float.
 const DURATION_ROOM: usize = 11;
 
@@ -150,7 +137,7 @@ impl WebmMuxer {
         self.end_ns = self.end_ns.max(p.pts + p.duration - p.discard_padding - delay);
         let (start, body, has_blocks) = self.cluster.get_or_insert_with(|| {
             let mut body = Vec::new();
-            ebml::uint(&mut body, TIMECODE, ms.max(0) as u64);
+            ebml::uint(&mut body, TIMESTAMP, ms.max(0) as u64);
             (ms, body, false)
         });
         *has_blocks = true;
@@ -213,35 +200,14 @@ impl WebmMuxer {
         let cues_pos = self.flushed + self.out.len() as u64 - l.segment_data;
         let video = self.tracks.iter().position(|t| matches!(t.kind, TrackFormat::Video { .. }));
         let cue_track = video.unwrap_or(0) as u64 + 1;
-        let cues = std::mem::take(&mut self.cues);
-        ebml::master(&mut self.out, CUES, |c| {
-            for (time, pos) in &cues {
-                ebml::master(c, 0xBB, |p| {
-                    ebml::uint(p, 0xB3, *time); // CueTime
-                    ebml::master(p, 0xB7, |t| {
-                        ebml::uint(t, 0xF7, cue_track); // CueTrack
-                        ebml::uint(t, 0xF1, *pos); // CueClusterPosition
-                    });
-                });
-            }
-        });
+        ebml::cues(&mut self.out, cue_track, &std::mem::take(&mut self.cues));
         let end = self.flushed + self.out.len() as u64;
-        let size = ((end - l.segment_data) | (1u64 << 56)).to_be_bytes().to_vec();
-        let mut seek_head = Vec::new();
-        ebml::master(&mut seek_head, SEEK_HEAD, |h| {
-            for (id, pos) in [
-                (INFO, l.info - l.segment_data),
-                (TRACKS, l.tracks - l.segment_data),
-                (CUES, cues_pos),
-            ] {
-                ebml::master(h, SEEK, |s| {
-                    ebml::bytes(s, SEEK_ID, &id.to_be_bytes());
-                    ebml::uint(s, SEEK_POSITION, pos);
-                });
-            }
-        });
-        let filler = SEEK_HEAD_ROOM - seek_head.len();
-        void(&mut seek_head, filler);
+        let size = ebml::size8(end - l.segment_data).to_vec();
+        let seek_head = ebml::seek_head(&[
+            (INFO, l.info - l.segment_data),
+            (TRACKS, l.tracks - l.segment_data),
+            (CUES, cues_pos),
+        ]);
         let mut duration = Vec::new();
         ebml::float(&mut duration, DURATION, self.end_ns as f64 / NS_PER_MS as f64);
         let patches =
@@ -253,28 +219,28 @@ impl WebmMuxer {
         let mut out = Vec::new();
         let mut layout = Layout::default();
         ebml::master(&mut out, EBML, |h| {
-            ebml::uint(h, 0x4286, 1); // EBMLVersion
-            ebml::uint(h, 0x42F7, 1); // EBMLReadVersion
-            ebml::uint(h, 0x42F2, 4); // EBMLMaxIDLength
-            ebml::uint(h, 0x42F3, 8); // EBMLMaxSizeLength
-            ebml::string(h, 0x4282, self.doc_type); // DocType
-            ebml::uint(h, 0x4287, 4); // DocTypeVersion
-            ebml::uint(h, 0x4285, 2); // DocTypeReadVersion
+            ebml::uint(h, EBML_VERSION, 1);
+            ebml::uint(h, EBML_READ_VERSION, 1);
+            ebml::uint(h, EBML_MAX_ID_LENGTH, 4);
+            ebml::uint(h, EBML_MAX_SIZE_LENGTH, 8);
+            ebml::string(h, DOC_TYPE, self.doc_type);
+            ebml::uint(h, DOC_TYPE_VERSION, 4);
+            ebml::uint(h, DOC_TYPE_READ_VERSION, 2);
         });
         ebml::id(&mut out, SEGMENT);
         layout.segment_size = out.len() as u64;
         out.extend_from_slice(&ebml::UNKNOWN_SIZE);
         layout.segment_data = out.len() as u64;
         layout.seek_head = out.len() as u64;
-        void(&mut out, SEEK_HEAD_ROOM);
+        ebml::void(&mut out, SEEK_HEAD_ROOM);
         layout.info = out.len() as u64;
         let mut info = Vec::new();
-        ebml::uint(&mut info, 0x2A_D7B1, NS_PER_MS as u64); // TimestampScale: 1 ms
+        ebml::uint(&mut info, TIMESTAMP_SCALE, NS_PER_MS as u64); // 1 ms
         let duration_at = info.len();
-        void(&mut info, DURATION_ROOM);
+        ebml::void(&mut info, DURATION_ROOM);
         let app = concat!("mediarecorder-", env!("CARGO_PKG_VERSION"));
-        ebml::string(&mut info, 0x4D80, app); // MuxingApp
-        ebml::string(&mut info, 0x5741, app); // WritingApp
+        ebml::string(&mut info, MUXING_APP, app);
+        ebml::string(&mut info, WRITING_APP, app);
         ebml::id(&mut out, INFO);
         ebml::size(&mut out, info.len() as u64);
         layout.duration = (out.len() + duration_at) as u64;
@@ -283,38 +249,37 @@ impl WebmMuxer {
         ebml::master(&mut out, TRACKS, |t| {
             for (n, track) in self.tracks.iter().enumerate() {
                 ebml::master(t, TRACK_ENTRY, |e| {
-                    ebml::uint(e, 0xD7, n as u64 + 1); // TrackNumber
-                    ebml::uint(e, 0x73C5, self.uids[n]); // TrackUID
+                    ebml::uint(e, TRACK_NUMBER, n as u64 + 1);
+                    ebml::uint(e, TRACK_UID, self.uids[n]);
                     let type_ = match track.kind {
                         TrackFormat::Video { .. } => 1,
                         TrackFormat::Audio { .. } => 2,
                     };
-                    ebml::uint(e, 0x83, type_); // TrackType
-                    ebml::uint(e, 0x9C, 0); // FlagLacing
-                    ebml::string(e, 0x86, track.codec_id);
+                    ebml::uint(e, TRACK_TYPE, type_);
+                    ebml::uint(e, FLAG_LACING, 0);
+                    ebml::string(e, CODEC_ID, track.codec_id);
                     if let Some(private) = &track.codec_private {
-                        ebml::bytes(e, 0x63A2, private);
+                        ebml::bytes(e, CODEC_PRIVATE, private);
                     }
                     if track.codec_delay_ns > 0 {
-                        ebml::uint(e, 0x56AA, track.codec_delay_ns); // CodecDelay
+                        ebml::uint(e, CODEC_DELAY, track.codec_delay_ns);
                     }
                     if track.seek_pre_roll_ns > 0 {
-                        ebml::uint(e, 0x56BB, track.seek_pre_roll_ns); // SeekPreRoll
+                        ebml::uint(e, SEEK_PRE_ROLL, track.seek_pre_roll_ns);
                     }
                     match track.kind {
                         TrackFormat::Audio { sample_rate, channels } => {
-                            ebml::master(e, 0xE1, |a| {
-                                ebml::float(a, 0xB5, sample_rate); // SamplingFrequency
-                                ebml::uint(a, 0x9F, channels as u64); // Channels
+                            ebml::master(e, AUDIO, |a| {
+                                ebml::float(a, SAMPLING_FREQUENCY, sample_rate);
+                                ebml::uint(a, CHANNELS, channels as u64);
                                 if track.bit_depth > 0 {
-                                    ebml::uint(a, 0x6264, track.bit_depth as u64);
-                                    // BitDepth
+                                    ebml::uint(a, BIT_DEPTH, track.bit_depth as u64);
                                 }
                             });
                         }
-                        TrackFormat::Video { width, height } => ebml::master(e, 0xE0, |v| {
-                            ebml::uint(v, 0xB0, width as u64); // PixelWidth
-                            ebml::uint(v, 0xBA, height as u64); // PixelHeight
+                        TrackFormat::Video { width, height } => ebml::master(e, VIDEO, |v| {
+                            ebml::uint(v, PIXEL_WIDTH, width as u64);
+                            ebml::uint(v, PIXEL_HEIGHT, height as u64);
                         }),
                     }
                 });
@@ -322,14 +287,6 @@ impl WebmMuxer {
         });
         (out, layout)
     }
-}
-
-/// A Void element of exactly `len` bytes (2 to 128 here).
-fn void(out: &mut Vec<u8>, len: usize) {
-    debug_assert!((2..=128).contains(&len));
-    ebml::id(out, VOID);
-    out.push(0x80 | (len - 2) as u8);
-    out.resize(out.len() + len - 2, 0);
 }
 
 /// `n` distinct nonzero UIDs from the system's random source (`/dev/urandom`; where it cannot

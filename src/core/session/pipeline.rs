@@ -180,7 +180,10 @@ impl Session {
         Session {
             post: config.post,
             stats: config.stats,
-            interleaver: Interleaver::new(lanes.len(), pushed_only),
+            interleaver: Interleaver::new(
+                config.tracks.iter().map(|t| t.kind == TrackKind::Video).collect(),
+                pushed_only,
+            ),
             lanes,
             muxer: Muxer::new(config.container, &descriptions),
             cutter: ChunkCutter::new(config.timeslice_ms),

@@ -1,0 +1,258 @@
+//! Screen capture (`get_display_media`): an X11 screen, or a region of it, grabbed on a thread
+//! of its own at the requested frame rate, downscaled when asked, converted to I420 and offered
+//! to the track. Frames a slow recorder cannot take are dropped at its queue and counted there;
+//! ticks the grabber itself misses (a grab slower than the frame period) are counted in the
+//! track's `dropped_frames`. When the X server goes away the track ends, so its recordings end
+//! the spec's way with everything captured so far.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use x11rb::connection::Connection;
+
+use crate::core::media::clock_ns;
+use crate::core::source::scale::Scaler;
+use crate::core::source::video::{check_size, to_i420, PixelFormat};
+use crate::core::source::x11::{self, Grabber, Rect};
+use crate::core::track::{Track, TrackClock, TrackKind, TrackSettings};
+use crate::core::{Error, Result};
+
+pub const DEFAULT_FRAME_RATE: f64 = 30.0;
+pub const MAX_FRAME_RATE: f64 = 120.0;
+
+/// `get_display_media({"video": {...}})`. Every size and position is in pixels of the X screen.
+#[derive(Debug, Clone, Default)]
+pub struct ScreenConstraints {
+    /// The X display (None: `$DISPLAY`).
+    pub display: Option<String>,
+    /// The captured rectangle: its top-left corner (default 0, 0) and size (default: to the
+    /// screen's right and bottom edges).
+    pub x: Option<u32>,
+    pub y: Option<u32>,
+    pub region_width: Option<u32>,
+    pub region_height: Option<u32>,
+    /// The track's picture size; smaller than the region downscales it. One alone keeps the
+    /// region's aspect ratio.
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub frame_rate: Option<f64>,
+    pub cursor: bool,
+}
+
+fn over(constraint: &str, message: String) -> Error {
+    Error::Overconstrained { constraint: constraint.into(), message }
+}
+
+/// The region and output size the constraints ask for on a `sw x sh` screen.
+pub fn resolve(c: &ScreenConstraints, sw: u32, sh: u32) -> Result<(Rect, u32, u32)> {
+    let (x, y) = (c.x.unwrap_or(0), c.y.unwrap_or(0));
+    if x >= sw {
+        return Err(over("x", format!("x: {x} is outside the {sw}x{sh} screen")));
+    }
+    if y >= sh {
+        return Err(over("y", format!("y: {y} is outside the {sw}x{sh} screen")));
+    }
+    let rw = c.region_width.unwrap_or(sw - x);
+    let rh = c.region_height.unwrap_or(sh - y);
+    if rw as u64 + x as u64 > sw as u64 {
+        return Err(over(
+            "region_width",
+            format!("region_width: {rw} pixels from x={x} do not fit the {sw}x{sh} screen"),
+        ));
+    }
+    if rh as u64 + y as u64 > sh as u64 {
+        return Err(over(
+            "region_height",
+            format!("region_height: {rh} pixels from y={y} do not fit the {sw}x{sh} screen"),
+        ));
+    }
+    let even = |v: f64| ((v / 2.0).round() as u32 * 2).max(2);
+    let (w, h) = match (c.width, c.height) {
+        (Some(w), Some(h)) => (w, h),
+        (Some(w), None) => (w, even(w as f64 * rh as f64 / rw.max(1) as f64)),
+        (None, Some(h)) => (even(h as f64 * rw as f64 / rh.max(1) as f64), h),
+        (None, None) => (rw, rh),
+    };
+    // Browsers scale a captured surface down, never up. A size that was given is named before
+    // one derived from it.
+    let wide = || over("width", format!("width: {w} is wider than the {rw}x{rh} capture"));
+    let tall = || over("height", format!("height: {h} is taller than the {rw}x{rh} capture"));
+    if c.height.is_some() && h > rh {
+        return Err(tall());
+    }
+    if w > rw {
+        return Err(wide());
+    }
+    if h > rh {
+        return Err(tall());
+    }
+    check_size(rw, rh).map_err(|e| over("region_width", format!("region: {e}")))?;
+    check_size(w, h).map_err(|e| over("width", e.to_string()))?;
+    Ok((Rect { x, y, width: rw, height: rh }, w, h))
+}
+
+pub struct ScreenCapture {
+    track: Arc<Track>,
+    shm: bool,
+}
+
+impl ScreenCapture {
+    /// Connects to the display, checks the constraints against its screen and starts the
+    /// capture thread.
+    pub fn open(c: ScreenConstraints) -> Result<Self> {
+        let rate = c.frame_rate.unwrap_or(DEFAULT_FRAME_RATE);
+        if !(rate.is_finite() && rate > 0.0 && rate <= MAX_FRAME_RATE) {
+            return Err(over(
+                "frame_rate",
+                format!("frame_rate: expected above 0 and at most {MAX_FRAME_RATE}, got {rate}"),
+            ));
+        }
+        let (conn, screen) = x11::connect(c.display.as_deref())?;
+        let root = conn
+            .setup()
+            .roots
+            .get(screen)
+            .ok_or_else(|| Error::NotFound(format!("the X display has no screen {screen}")))?;
+        let (sw, sh) = (root.width_in_pixels as u32, root.height_in_pixels as u32);
+        let (region, width, height) = resolve(&c, sw, sh)?;
+        let grabber = Grabber::new(conn, screen, region, c.cursor)?;
+        let shm = grabber.uses_shm();
+        let name = c.display.clone().or_else(|| std::env::var("DISPLAY").ok()).unwrap_or_default();
+        let settings = TrackSettings {
+            width: Some(width),
+            height: Some(height),
+            frame_rate: Some(rate),
+            ..Default::default()
+        };
+        let label = format!("Screen {name} ({sw}x{sh})");
+        let track = Track::new(TrackKind::Video, label, settings, TrackClock::Live);
+        let weak = Arc::downgrade(&track);
+        let scaler = ((width, height) != (region.width, region.height))
+            .then(|| Scaler::new(region.width, region.height, width, height));
+        thread::Builder::new()
+            .name("mediarecorder-screen".into())
+            .spawn(move || run(weak, grabber, scaler, width, height, rate))
+            .map_err(|e| {
+                Error::NotReadable(format!("cannot start the screen capture thread: {e}"))
+            })?;
+        Ok(ScreenCapture { track, shm })
+    }
+
+    pub fn track(&self) -> &Arc<Track> {
+        &self.track
+    }
+
+    /// Whether the picture comes through MIT-SHM (else plain `GetImage`).
+    pub fn uses_shm(&self) -> bool {
+        self.shm
+    }
+}
+
+fn run(
+    weak: std::sync::Weak<Track>,
+    mut grabber: Grabber,
+    mut scaler: Option<Scaler>,
+    width: u32,
+    height: u32,
+    rate: f64,
+) {
+    let period = Duration::from_secs_f64(1.0 / rate);
+    let mut next = Instant::now();
+    loop {
+        let Some(track) = weak.upgrade() else { return };
+        if !track.is_live() {
+            return;
+        }
+        // The picture is taken between the request and its reply: stamp it with the request.
+        let time = clock_ns();
+        let pixels = match grabber.grab() {
+            Ok(p) => p,
+            Err(_lost) => {
+                track.end();
+                return;
+            }
+        };
+        let pixels = match scaler.as_mut() {
+            Some(s) => match s.scale(pixels) {
+                Ok(p) => p,
+                Err(_) => {
+                    track.end();
+                    return;
+                }
+            },
+            None => pixels,
+        };
+        if let Ok(frame) = to_i420(PixelFormat::Bgra, width, height, pixels, time) {
+            track.stats().total_frames.fetch_add(1, Ordering::Relaxed);
+            track.push_video(frame);
+        }
+        drop(track);
+        next += period;
+        let now = Instant::now();
+        if next > now {
+            thread::sleep(next - now);
+        } else {
+            // A grab slower than the period: skip the ticks already missed rather than burst,
+            // and count them.
+            let missed = ((now - next).as_secs_f64() / period.as_secs_f64()) as u32;
+            if missed > 0 {
+                if let Some(track) = weak.upgrade() {
+                    track.stats().dropped_frames.fetch_add(missed as u64, Ordering::Relaxed);
+                }
+                next += period * missed;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c() -> ScreenConstraints {
+        ScreenConstraints::default()
+    }
+
+    fn constraint(r: Result<(Rect, u32, u32)>) -> String {
+        match r {
+            Err(Error::Overconstrained { constraint, .. }) => constraint,
+            other => panic!("expected OverconstrainedError, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn whole_screen_by_default() {
+        let (r, w, h) = resolve(&c(), 640, 480).unwrap();
+        assert_eq!((r, w, h), (Rect { x: 0, y: 0, width: 640, height: 480 }, 640, 480));
+    }
+
+    #[test]
+    fn region_and_downscale() {
+        let cs = ScreenConstraints { x: Some(100), y: Some(50), width: Some(270), ..c() };
+        let (r, w, h) = resolve(&cs, 640, 480).unwrap();
+        assert_eq!(r, Rect { x: 100, y: 50, width: 540, height: 430 });
+        assert_eq!((w, h), (270, 216));
+        let cs = ScreenConstraints { region_width: Some(64), region_height: Some(32), ..c() };
+        assert_eq!(resolve(&cs, 640, 480).unwrap().1, 64);
+    }
+
+    #[test]
+    fn each_impossible_constraint_is_named() {
+        assert_eq!(constraint(resolve(&ScreenConstraints { x: Some(640), ..c() }, 640, 480)), "x");
+        assert_eq!(constraint(resolve(&ScreenConstraints { y: Some(480), ..c() }, 640, 480)), "y");
+        let cs = ScreenConstraints { x: Some(10), region_width: Some(640), ..c() };
+        assert_eq!(constraint(resolve(&cs, 640, 480)), "region_width");
+        let cs = ScreenConstraints { region_height: Some(481), ..c() };
+        assert_eq!(constraint(resolve(&cs, 640, 480)), "region_height");
+        assert_eq!(
+            constraint(resolve(&ScreenConstraints { width: Some(641), ..c() }, 640, 480)),
+            "width"
+        );
+        assert_eq!(
+            constraint(resolve(&ScreenConstraints { height: Some(500), ..c() }, 640, 480)),
+            "height"
+        );
+    }
+}
