@@ -1,9 +1,14 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: build fmt lint test test-rust test-python test-fuzz fuzz bench demo
+.PHONY: build fmt lint test test-rust test-python test-fuzz test-wheel-if-built fuzz bench demo \
+	wheel wheel-test sdist
 
+# The extension, and next to it the device plugin (devices/: cpal and libasound, loaded on
+# first device use so that `import mediarecorder` never needs libasound).
 build:
+	cargo build --release -p mediarecorder-devices
+	cp target/release/libmediarecorder_devices.so python/mediarecorder/
 	$(VENV)/bin/maturin develop --release
 
 fmt:
@@ -15,6 +20,7 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --release --all-targets -- -D warnings
 	cargo clippy --release --no-default-features --all-targets -- -D warnings
+	cargo clippy --release -p mediarecorder-devices -- -D warnings
 	$(VENV)/bin/ruff check python tests benchmarks examples
 	$(VENV)/bin/ruff format --check python tests benchmarks examples
 	$(VENV)/bin/mypy
@@ -22,8 +28,9 @@ lint:
 	$(VENV)/bin/python -m mypy.stubtest mediarecorder._native
 
 # The core alone (no Python), a bounded fuzz run of make_seekable (the one parser of untrusted
-# input), then the package through its public API (last, so its summary closes the output).
-test: test-rust test-fuzz test-python
+# input), the built wheel in Debian 11 and 12 roots if `make wheel` has run, then the package
+# through its public API (last, so its summary closes the output).
+test: test-rust test-fuzz test-wheel-if-built test-python
 
 test-rust:
 	cargo test --release --no-default-features
@@ -33,6 +40,25 @@ test-python:
 
 test-fuzz:
 	bash fuzz/run.sh 60
+
+test-wheel-if-built:
+	@if ls $(WHEEL_DIR)/mediarecorder-*.whl >/dev/null 2>&1; then $(MAKE) wheel-test; \
+	else echo "wheel-test: not run (no wheel in $(WHEEL_DIR); make wheel builds it)"; fi
+
+# A portable wheel (manylinux_2_28 x86_64, abi3, libvpx and libopus inside, libasound not) in
+# $(WHEEL_DIR), checked with auditwheel: scripts/wheel/build.sh says how; docs/wheels.md why.
+WHEEL_DIR ?= target/wheels/dist
+wheel:
+	WHEEL_DIR=$(WHEEL_DIR) VENV=$(VENV) bash scripts/wheel/build.sh
+
+# That wheel pip-installed into minimal Debian 11 (Python 3.9) and 12 roots, checked there.
+wheel-test:
+	WHEEL_DIR=$(WHEEL_DIR) bash scripts/wheel/test.sh
+
+# The source distribution in target/wheels/sdist (see README: building from source).
+sdist:
+	rm -rf target/wheels/sdist
+	$(VENV)/bin/maturin sdist --out target/wheels/sdist
 
 # A long fuzz run: make fuzz FUZZ_SECONDS=600
 FUZZ_SECONDS ?= 600

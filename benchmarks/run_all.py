@@ -36,6 +36,7 @@ BENCHES: dict[str, tuple[str, list[str]]] = {
     "scale": ("bench_scale.py", ["--seconds", "3", "--bisect", "2"]),
     "screen": ("bench_screen.py", ["--seconds", "5", "--repeats", "2"]),
     "storage": ("bench_storage.py", ["--recorders", "32", "--seconds", "10"]),
+    "wheel": ("bench_wheel.py", ["--repeats", "15"]),
 }
 
 Row = dict[str, Any]
@@ -210,7 +211,7 @@ EXTRACT: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "devices": rows_devices,
 } | {
     name: rows_summary(name)
-    for name in ("gil", "latency", "memory", "scale", "screen", "storage")
+    for name in ("gil", "latency", "memory", "scale", "screen", "storage", "wheel")
 }
 
 

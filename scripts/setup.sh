@@ -17,11 +17,12 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # drives (never `playwright install`). Screen capture tests: xvfb and libx11-6 (the test
 # client paints through it); camera tests: vivid in a QEMU VM booting Debian's kernel with a
 # busybox initramfs (qemu-system-x86, linux-image-amd64, busybox-static, cpio).
+# make wheel-test: debootstrap builds the Debian 11 and 12 roots the wheel is installed into.
 PACKAGES=(pkg-config cmake gcc g++ libasound2-dev libvpx-dev libclang-dev ffmpeg
           pulseaudio pulseaudio-utils libasound2-plugins libportaudio2 python3-venv
           mkvtoolnix gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
           gstreamer1.0-plugins-base-apps chromium
-          xvfb libx11-6 qemu-system-x86 linux-image-amd64 busybox-static cpio)
+          xvfb libx11-6 qemu-system-x86 linux-image-amd64 busybox-static cpio debootstrap)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -43,5 +44,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -r requirements-dev.txt
-.venv/bin/maturin develop --release --quiet 2>&1 | grep -v "^\s*$" | tail -n 2
+make build 2>&1 | grep -v "^\s*$" | tail -n 2
 echo "setup: done ($(.venv/bin/python -c 'import mediarecorder as m; print("mediarecorder", m.__version__)'))"

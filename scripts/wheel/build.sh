@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# make wheel: a portable Linux x86_64 abi3 wheel (manylinux_2_28) built on Debian 12.
+#
+# How the older glibc is reached: zig (ziglang from PyPI) is the C compiler and linker, and it
+# links against its own glibc 2.28 stubs instead of the build machine's glibc 2.36, so nothing
+# can bind a symbol version newer than 2.28. maturin drives it for the extension (--zig) and
+# cargo-zigbuild (the same tool, as a cargo subcommand) for the device plugin, which maturin
+# cannot build because it is a plain C-ABI library. No chroot, no Docker, nothing by hand.
+#
+# C libraries are linked statically: libopus is built from source by the opus crate (cmake, with
+# zig as the compiler); the others are Debian's own static archives (.a from the -dev package,
+# PIC, no symbol newer than glibc 2.28 is referenced), staged with a pkg-config file of their own.
+# To add one (libaom, openh264, vo-aacenc…), add one line to STATIC_LIBS below.
+#
+# libasound is the one library the wheel needs but does not carry: only the device plugin
+# links it, and the check (check.py) allows it there and nowhere else.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+VENV=${VENV:-.venv}
+PY=$VENV/bin/python
+OUT=${WHEEL_DIR:-target/wheels/dist}
+POLICY=manylinux_2_28
+RUST_TARGET=x86_64-unknown-linux-gnu
+STAGE=${XDG_CACHE_HOME:-$HOME/.cache}/mediarecorder-build/static
+
+# Static C libraries, one line each: "<pkg-config name> <Debian -dev package>". The -sys crate
+# must find it through pkg-config and be told "static" by the environment: <NAME>_STATIC=1
+# (pkg-config-rs) and SYSTEM_DEPS_<NAME>_LINK=static (system-deps) are both set.
+STATIC_LIBS=(
+    "vpx libvpx-dev"
+)
+# Shared system libraries linked but never bundled: "<pkg-config name> <library name>". Only the
+# device plugin links one (ALSA); check.py allows it there and nowhere else.
+SYSTEM_LIBS=(
+    "alsa asound"
+)
+
+export PATH="$PWD/$VENV/bin:$PATH"
+mkdir -p "$STAGE/lib/pkgconfig" "$STAGE/shared/pkgconfig"
+
+# Copies a library's .pc with its libdir pointing at the staging folder, where only the named
+# library is: the linker then cannot pick up anything else of the build machine's.
+stage_pc() {
+    local name=$1 dir=$2
+    local pc
+    pc=$(pkg-config --variable=pcfiledir "$name")/$name.pc
+    sed -e "s|^libdir=.*|libdir=$dir|" "$pc" >"$dir/pkgconfig/$name.pc"
+}
+
+for entry in "${STATIC_LIBS[@]}"; do
+    read -r name pkg <<<"$entry"
+    archive=$(dpkg -L "$pkg" | grep -E "/lib$name\.a$" | head -n 1)
+    [ -n "$archive" ] || { echo "wheel: $pkg has no lib$name.a" >&2; exit 1; }
+    cp -u "$archive" "$STAGE/lib/"
+    stage_pc "$name" "$STAGE/lib"
+    env_name=$(tr 'a-z.-' 'A-Z__' <<<"$name")
+    export "${env_name}_STATIC=1" "SYSTEM_DEPS_${env_name}_LINK=static"
+done
+for entry in "${SYSTEM_LIBS[@]}"; do
+    read -r name lib <<<"$entry"
+    ln -sf "$(pkg-config --variable=libdir "$name")/lib$lib.so" "$STAGE/shared/"
+    stage_pc "$name" "$STAGE/shared"
+done
+export PKG_CONFIG_PATH="$STAGE/lib/pkgconfig:$STAGE/shared/pkgconfig"
+
+# The device plugin, next to the extension inside the package.
+cargo zigbuild --release --quiet -p mediarecorder-devices --target "$RUST_TARGET.2.28"
+cp "target/$RUST_TARGET/release/libmediarecorder_devices.so" python/mediarecorder/
+
+rm -rf "$OUT"
+maturin build --release --zig --target "$RUST_TARGET" --compatibility "$POLICY" --out "$OUT"
+
+"$PY" scripts/wheel/check.py --policy "$POLICY" --allow libasound.so.2 "$OUT"/*.whl

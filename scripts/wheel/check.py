@@ -1,0 +1,125 @@
+"""The portability check of `make wheel`: fails unless the wheel is installable as promised.
+
+Runs `auditwheel show --json` (auditwheel's own analysis: symbol versions and the manylinux
+policy's library list) and fails if
+- the wheel is not an abi3 wheel tagged manylinux_2_28 (or older),
+- any binary needs a glibc (or other policy) symbol newer than the policy allows,
+- any library outside the policy is needed, except the allowed ones (libasound.so.2), and an
+  allowed one by anything but the device plugin,
+- the device plugin is missing, or an allowed library is inside the wheel (libasound must be
+  the distribution's own, so that it finds the distribution's ALSA plugins: PulseAudio, PipeWire).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import zipfile
+from io import BytesIO
+from pathlib import Path
+
+from elftools.elf.dynamic import DynamicSection
+from elftools.elf.elffile import ELFFile
+
+PLUGIN = "libmediarecorder_devices.so"
+
+
+def glibc_minor(tag: str) -> int:
+    m = re.match(r"manylinux_2_(\d+)_", tag)
+    if m:
+        return int(m.group(1))
+    legacy = {"manylinux1": 5, "manylinux2010": 12, "manylinux2014": 17}
+    return legacy.get(tag.split("_x86_64")[0], 10**6)
+
+
+def needed(data: bytes) -> list[str]:
+    elf = ELFFile(BytesIO(data))
+    out: list[str] = []
+    for section in elf.iter_sections():
+        if isinstance(section, DynamicSection):
+            out += [t.needed for t in section.iter_tags() if t.entry.d_tag == "DT_NEEDED"]
+    return out
+
+
+def check(wheel: Path, policy: str, allow: set[str]) -> list[str]:
+    problems: list[str] = []
+    limit = glibc_minor(policy + "_x86_64")
+    name_tags = wheel.name[: -len(".whl")].split("-")
+    py_tag, abi_tag, plat_tag = name_tags[-3:]
+    if abi_tag != "abi3":
+        problems.append(f"not an abi3 wheel: {wheel.name}")
+    plats = plat_tag.split(".")
+    if not all(p.startswith("manylinux") and glibc_minor(p) <= limit for p in plats):
+        problems.append(f"platform tag {plat_tag} is not {policy} or older")
+
+    # An empty library path: auditwheel would otherwise also read the build machine's own
+    # libasound (glibc 2.36, needing GLIBC_2.34) and charge its symbols to the wheel; on the
+    # user's machine the distribution's libasound matches the distribution's glibc.
+    with tempfile.TemporaryDirectory() as nowhere:
+        shown = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "auditwheel",
+                "show",
+                "--json",
+                "--ldpaths",
+                nowhere,
+                str(wheel),
+            ],
+            capture_output=True,
+            text=True,
+        )
+    report = json.loads(shown.stdout or "{}")
+    if "error" in report or shown.returncode != 0:
+        return [*problems, f"auditwheel show failed: {report.get('error', shown.stderr)}"]
+    print(f"auditwheel: symbol versions allow {report['sym_tag']}")
+    for lib, versions in sorted(report["versioned_symbols"].items()):
+        print(f"  {lib}: {', '.join(sorted(versions))}")
+    if glibc_minor(report["sym_tag"]) > limit:
+        problems.append(f"symbol versions need {report['sym_tag']}, newer than {policy}")
+    upgrade = report["policy_upgrades"].get(f"{policy}_x86_64")
+    if upgrade is not None:
+        outside = set(upgrade.get("libs_to_eliminate", [])) - allow
+        if outside:
+            problems.append(f"libraries outside the {policy} policy: {sorted(outside)}")
+        if upgrade.get("blacklisted_symbols"):
+            problems.append(f"symbols {policy} forbids: {upgrade['blacklisted_symbols']}")
+
+    with zipfile.ZipFile(wheel) as z:
+        if f"mediarecorder/{PLUGIN}" not in z.namelist():
+            problems.append(f"the device plugin mediarecorder/{PLUGIN} is not in the wheel")
+        for info in z.infolist():
+            base = info.filename.rsplit("/", 1)[-1]
+            if any(base.startswith(a.split(".so")[0] + ".so") for a in allow):
+                problems.append(f"{info.filename} is in the wheel: it must come from the system")
+            if not (base.endswith(".so") or ".so." in base):
+                continue
+            for lib in needed(z.read(info)):
+                if lib in allow and base != PLUGIN:
+                    problems.append(f"{info.filename} needs {lib}: only {PLUGIN} may")
+            print(f"{info.filename}: {info.file_size / 1e6:.2f} MB, needs {needed(z.read(info))}")
+    print(f"{wheel.name}: {wheel.stat().st_size / 1e6:.2f} MB")
+    return problems
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--policy", default="manylinux_2_28")
+    ap.add_argument("--allow", action="append", default=[], help="a library the system provides")
+    ap.add_argument("wheels", nargs="+", type=Path)
+    args = ap.parse_args()
+    failed = False
+    for wheel in args.wheels:
+        for problem in check(wheel, args.policy, set(args.allow)):
+            print(f"wheel check FAILED: {problem}", file=sys.stderr)
+            failed = True
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

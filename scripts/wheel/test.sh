@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# make wheel-test: installs the built wheel into minimal Debian roots and checks it there.
+#   bullseye: Debian 11, Python 3.9, glibc 2.31, no libasound: recording works, device calls
+#             fail naming libasound2;
+#   bookworm: Debian 12, Python 3.11, libasound2 and PulseAudio: also a device recording.
+# In each: a fresh venv, `pip install` of the wheel, NumPy and PyAV, then
+# tests/wheel/installed_wheel_check.py. NumPy's and PyAV's wheels for the root's Python are
+# downloaded on the host (pip download, cached in ~/.cache/mediarecorder/wheelhouse) and
+# installed offline inside: the roots need no network and no certificates of their own.
+# The roots are built once and cached (scripts/wheel/chroots.sh). Needs root (chroot, mount).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+WHEEL_DIR=${WHEEL_DIR:-target/wheels/dist}
+ROOTS=${XDG_CACHE_HOME:-$HOME/.cache}/mediarecorder/chroots
+shopt -s nullglob
+wheels=("$WHEEL_DIR"/mediarecorder-*-abi3-*.whl)
+if [ ${#wheels[@]} -ne 1 ]; then
+    echo "wheel-test: expected one wheel in $WHEEL_DIR (make wheel), found ${#wheels[@]}" >&2
+    exit 1
+fi
+wheel=${wheels[0]}
+if [ "$(id -u)" -ne 0 ] || ! command -v debootstrap >/dev/null; then
+    echo "wheel-test: SKIPPED: needs root and debootstrap (scripts/setup.sh installs it) to build the Debian roots"
+    exit 0
+fi
+
+bash scripts/wheel/chroots.sh "$ROOTS"
+
+mounted=()
+cleanup() {
+    for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[$i]}" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+PY=${VENV:-.venv}/bin/python
+HOUSE=${XDG_CACHE_HOME:-$HOME/.cache}/mediarecorder/wheelhouse
+
+run_in() {
+    local suite=$1 pyver=$2 flag=$3
+    local root=$ROOTS/$suite
+    for fs in proc dev; do
+        if ! mountpoint -q "$root/$fs"; then
+            if [ "$fs" = proc ]; then mount -t proc proc "$root/proc"; else mount --rbind /dev "$root/dev"; fi
+            mounted+=("$root/$fs")
+        fi
+    done
+    "$PY" -m pip download -q --only-binary=:all: --dest "$HOUSE/cp${pyver/./}" \
+        --python-version "$pyver" --implementation cp --platform manylinux_2_28_x86_64 \
+        --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 numpy av
+    rm -rf "$root/opt/wheel-test" && mkdir -p "$root/opt/wheel-test"
+    cp -r "$HOUSE/cp${pyver/./}" "$root/opt/wheel-test/house"
+    cp "$wheel" tests/wheel/installed_wheel_check.py "$root/opt/wheel-test/"
+    local start=$SECONDS
+    echo "wheel-test: $suite ($flag)"
+    chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+        /bin/sh -euc "
+        cd /opt/wheel-test
+        python3 -m venv venv
+        venv/bin/pip install -q --disable-pip-version-check --no-index --find-links house \
+            ./$(basename "$wheel") numpy av
+        venv/bin/python -c 'import mediarecorder'
+        venv/bin/python installed_wheel_check.py $flag
+    "
+    echo "wheel-test: $suite passed in $((SECONDS - start)) s"
+}
+
+run_in bullseye 3.9 --no-libasound
+run_in bookworm 3.11 --device

@@ -1,0 +1,169 @@
+"""The portability check of `make wheel` (scripts/wheel/check.py) catches what it promises to.
+
+Small wheels are made here from real shared libraries: compiled by zig against glibc 2.28's
+stubs (what `make wheel` does) or by the system's gcc against glibc 2.36, linked to the real
+libasound or libvpx, and then run through the check, which calls the real auditwheel.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECK = ROOT / "scripts" / "wheel" / "check.py"
+GOOD_NAME = "mediarecorder-0.1.0-cp39-abi3-manylinux_2_28_x86_64.whl"
+
+C_SOURCE = """
+#include <pthread.h>
+static void *echo(void *a) { return a; }
+int run(void) { pthread_t t; pthread_create(&t, 0, echo, 0); return pthread_join(t, 0); }
+"""
+
+
+def compile_so(tmp: Path, name: str, compiler: str, libs: tuple[str, ...] = ()) -> bytes:
+    src = tmp / "lib.c"
+    src.write_text(C_SOURCE)
+    out = tmp / name
+    if compiler == "zig":
+        cc = [sys.executable, "-m", "ziglang", "cc", "-target", "x86_64-linux-gnu.2.28"]
+        # zig links against its own glibc stubs; a system library is found where it lives.
+        libs = tuple(f"/usr/lib/x86_64-linux-gnu/lib{lib}.so" for lib in libs)
+    else:
+        cc = ["gcc"]
+        libs = tuple(f"-l{lib}" for lib in libs)
+    subprocess.run(
+        # --no-as-needed: the libraries are needed although no symbol of theirs is used.
+        [
+            *cc,
+            "-shared",
+            "-fPIC",
+            "-o",
+            str(out),
+            str(src),
+            "-Wl,--no-as-needed",
+            "-lpthread",
+            *libs,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return out.read_bytes()
+
+
+def make_wheel(tmp: Path, name: str, files: dict[str, bytes]) -> Path:
+    tag = name[: -len(".whl")].split("-", 2)[2]
+    info = "mediarecorder-0.1.0.dist-info"
+    files = {
+        **files,
+        f"{info}/METADATA": b"Metadata-Version: 2.1\nName: mediarecorder\nVersion: 0.1.0\n",
+        f"{info}/WHEEL": (
+            f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\nTag: {tag}\n"
+        ).encode(),
+    }
+    record = []
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(data)}")
+    record.append(f"{info}/RECORD,,")
+    wheel = tmp / name
+    with zipfile.ZipFile(wheel, "w") as z:
+        for path, data in files.items():
+            z.writestr(path, data)
+        z.writestr(f"{info}/RECORD", "\n".join(record) + "\n")
+    return wheel
+
+
+def run_check(wheel: Path) -> tuple[int, list[str]]:
+    out = subprocess.run(
+        [sys.executable, str(CHECK), "--allow", "libasound.so.2", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return out.returncode, [
+        line.removeprefix("wheel check FAILED: ") for line in out.stderr.splitlines()
+    ]
+
+
+@pytest.fixture(scope="module")
+def libs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    tmp = tmp_path_factory.mktemp("libs")
+    return {
+        "ext": compile_so(tmp, "ext.so", "zig"),
+        "plugin": compile_so(tmp, "plugin.so", "zig", ("asound",)),
+        "ext_gcc": compile_so(tmp, "ext_gcc.so", "gcc"),
+        "ext_asound": compile_so(tmp, "ext_asound.so", "zig", ("asound",)),
+        "ext_vpx": compile_so(tmp, "ext_vpx.so", "zig", ("vpx",)),
+    }
+
+
+def package(ext: bytes, plugin: bytes | None) -> dict[str, bytes]:
+    files = {"mediarecorder/_native.abi3.so": ext}
+    if plugin is not None:
+        files["mediarecorder/libmediarecorder_devices.so"] = plugin
+    return files
+
+
+def test_a_wheel_built_the_make_wheel_way_passes(tmp_path: Path, libs: dict[str, bytes]) -> None:
+    wheel = make_wheel(tmp_path, GOOD_NAME, package(libs["ext"], libs["plugin"]))
+    assert run_check(wheel) == (0, [])
+
+
+def test_symbols_of_the_build_machines_glibc_fail(tmp_path: Path, libs: dict[str, bytes]) -> None:
+    wheel = make_wheel(tmp_path, GOOD_NAME, package(libs["ext_gcc"], libs["plugin"]))
+    code, problems = run_check(wheel)
+    assert code == 1
+    assert problems == ["symbol versions need manylinux_2_34_x86_64, newer than manylinux_2_28"], (
+        problems
+    )
+
+
+def test_libasound_anywhere_but_the_plugin_fails(tmp_path: Path, libs: dict[str, bytes]) -> None:
+    wheel = make_wheel(tmp_path, GOOD_NAME, package(libs["ext_asound"], libs["plugin"]))
+    assert run_check(wheel) == (
+        1,
+        [
+            "mediarecorder/_native.abi3.so needs libasound.so.2: only "
+            "libmediarecorder_devices.so may"
+        ],
+    )
+
+
+def test_a_library_outside_the_policy_fails(tmp_path: Path, libs: dict[str, bytes]) -> None:
+    wheel = make_wheel(tmp_path, GOOD_NAME, package(libs["ext_vpx"], libs["plugin"]))
+    assert run_check(wheel) == (
+        1,
+        ["libraries outside the manylinux_2_28 policy: ['libvpx.so.7']"],
+    )
+
+
+def test_a_bundled_libasound_or_a_missing_plugin_fails(
+    tmp_path: Path, libs: dict[str, bytes]
+) -> None:
+    files = package(libs["ext"], None)
+    files["mediarecorder.libs/libasound.so.2"] = libs["ext"]
+    wheel = make_wheel(tmp_path, GOOD_NAME, files)
+    code, problems = run_check(wheel)
+    assert code == 1
+    assert problems == [
+        "the device plugin mediarecorder/libmediarecorder_devices.so is not in the wheel",
+        "mediarecorder.libs/libasound.so.2 is in the wheel: it must come from the system",
+    ], problems
+
+
+def test_a_newer_or_non_abi3_tag_fails(tmp_path: Path, libs: dict[str, bytes]) -> None:
+    name = "mediarecorder-0.1.0-cp311-cp311-manylinux_2_34_x86_64.whl"
+    wheel = make_wheel(tmp_path, name, package(libs["ext"], libs["plugin"]))
+    code, problems = run_check(wheel)
+    assert code == 1
+    assert problems == [
+        f"not an abi3 wheel: {name}",
+        "platform tag manylinux_2_34_x86_64 is not manylinux_2_28 or older",
+    ], problems
