@@ -102,8 +102,10 @@ def test_records_640x480_yuyv_with_the_test_pattern(vm: dict[str, Any]) -> None:
     assert stats["video_frames_encoded"] + stats["video_frames_dropped"] == received, stats
     assert len(images) == stats["video_frames_encoded"], (len(images), stats)
     assert 1.8 <= times[-1] - times[0] + 1 / 25 <= 2.2, times[-1]
-    # The first frame is the track's refresh frame (the last before start), also at 0.
-    assert np.all(np.diff(times[1:]) > 0) and times[0] == 0.0
+    # The first frame is the track's refresh frame (the last before start) at 0 when the
+    # camera had delivered one before start(); otherwise its first frame after start, which
+    # comes within a few frame periods (under emulation the first one can take longer).
+    assert np.all(np.diff(times[1:]) > 0) and 0.0 <= times[0] < 4 / 25, times[:3]
     assert r["track_stats"]["dropped_frames"] == 0  # the driver itself skipped none
     assert float(images[-1].mean()) > 40  # not black
     assert is_vivid_pattern(images[0]) and is_vivid_pattern(images[-1])
