@@ -114,6 +114,24 @@ impl VideoFrame {
         let (up, vp) = rest.split_at_mut(cw * ch);
         (yp, up, vp)
     }
+
+    /// The picture as yuvutils' destination image, for converting into it in place.
+    pub fn yuv_image_mut(&mut self) -> yuvutils_rs::YuvPlanarImageMut<'_, u8> {
+        use yuvutils_rs::BufferStoreMut::Borrowed;
+        let (width, height) = (self.width, self.height);
+        let cw = Self::chroma_size(width, height).0 as u32;
+        let (y, u, v) = self.planes_mut();
+        yuvutils_rs::YuvPlanarImageMut {
+            y_plane: Borrowed(y),
+            y_stride: width,
+            u_plane: Borrowed(u),
+            u_stride: cw,
+            v_plane: Borrowed(v),
+            v_stride: cw,
+            width,
+            height,
+        }
+    }
 }
 
 /// What a track sends to each session attached to it, in order.

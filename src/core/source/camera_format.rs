@@ -2,7 +2,7 @@
 //! and MJPEG (decoded with zune-jpeg). Platform-neutral, so the conversions are tested
 //! everywhere.
 
-use yuvutils_rs::{BufferStoreMut, YuvPackedImage, YuvPlanarImageMut};
+use yuvutils_rs::YuvPackedImage;
 use zune_core::bytestream::ZCursor;
 use zune_core::colorspace::ColorSpace;
 use zune_core::options::DecoderOptions;
@@ -83,18 +83,7 @@ fn yuyv(width: u32, height: u32, stride: u32, data: &[u8], time: i64) -> Result<
         return Err(short("yuyv frame", need, data.len()));
     }
     let mut frame = VideoFrame::black(width, height, time);
-    let (cw, _) = VideoFrame::chroma_size(width, height);
-    let (y, u, v) = frame.planes_mut();
-    let mut planar = YuvPlanarImageMut {
-        y_plane: BufferStoreMut::Borrowed(y),
-        y_stride: width,
-        u_plane: BufferStoreMut::Borrowed(u),
-        u_stride: cw as u32,
-        v_plane: BufferStoreMut::Borrowed(v),
-        v_stride: cw as u32,
-        width,
-        height,
-    };
+    let mut planar = frame.yuv_image_mut();
     // yuvutils takes tightly packed rows only: repack padded ones.
     let row = width as usize * 2;
     let tight: std::borrow::Cow<[u8]> = if stride as usize == row {

@@ -4,9 +4,7 @@
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use yuvutils_rs::{
-    BufferStoreMut, YuvConversionMode, YuvPlanarImageMut, YuvRange, YuvStandardMatrix,
-};
+use yuvutils_rs::{YuvConversionMode, YuvRange, YuvStandardMatrix};
 
 use crate::core::media::VideoFrame;
 use crate::core::track::{Overflow, Track, TrackClock, TrackKind, TrackSettings};
@@ -79,7 +77,6 @@ pub fn to_i420(
     time: i64,
 ) -> Result<VideoFrame> {
     let mut frame = VideoFrame::black(width, height, time);
-    let (cw, _) = VideoFrame::chroma_size(width, height);
     if format == PixelFormat::I420 {
         if data.len() != frame.data.len() {
             return Err(Error::InvalidValue(format!(
@@ -93,24 +90,14 @@ pub fn to_i420(
     }
     let bpp = format.bytes_per_pixel().expect("packed format");
     let stride = width * bpp as u32;
-    let (y, u, v) = frame.planes_mut();
     if format == PixelFormat::Gray {
         // Full-range gray to limited-range luma; chroma stays neutral (128).
-        for (dst, &src) in y.iter_mut().zip(data) {
+        for (dst, &src) in frame.planes_mut().0.iter_mut().zip(data) {
             *dst = 16 + ((src as u32 * 219 + 127) / 255) as u8;
         }
         return Ok(frame);
     }
-    let mut image = YuvPlanarImageMut {
-        y_plane: BufferStoreMut::Borrowed(y),
-        y_stride: width,
-        u_plane: BufferStoreMut::Borrowed(u),
-        u_stride: cw as u32,
-        v_plane: BufferStoreMut::Borrowed(v),
-        v_stride: cw as u32,
-        width,
-        height,
-    };
+    let mut image = frame.yuv_image_mut();
     let (range, matrix, mode) =
         (YuvRange::Limited, YuvStandardMatrix::Bt601, YuvConversionMode::Balanced);
     let r = match format {
