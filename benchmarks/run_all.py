@@ -34,6 +34,7 @@ BENCHES: dict[str, tuple[str, list[str]]] = {
     "latency": ("bench_latency.py", ["--seconds", "20", "--requests", "100"]),
     "memory": ("bench_memory.py", ["--audio-s", "3600", "--video-s", "120"]),
     "scale": ("bench_scale.py", ["--seconds", "3", "--bisect", "2"]),
+    "codecs": ("bench_codecs.py", ["--frames", "90", "--repeats", "2"]),
 }
 
 Row = dict[str, Any]
@@ -206,7 +207,7 @@ EXTRACT: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "audio": rows_audio,
     "video": rows_video,
     "devices": rows_devices,
-} | {name: rows_summary(name) for name in ("gil", "latency", "memory", "scale")}
+} | {name: rows_summary(name) for name in ("gil", "latency", "memory", "scale", "codecs")}
 
 
 # -- the table -----------------------------------------------------------------------------

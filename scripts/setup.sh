@@ -13,7 +13,11 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # libportaudio2 for sounddevice, the peer of the device benchmark. Independent clients of the
 # recordings (tests/test_clients.py): mkvtoolnix, GStreamer (its -good plugins have matroska
 # and vpx, -base has opus, -base-apps gst-discoverer-1.0), and Chromium, which Playwright drives (never `playwright install`).
+# Encoders (issue 16): libaom-dev (AV1; libclang-dev for the bindgen of aom-sys), libvo-aacenc-dev
+# (AAC-LC, Apache-2.0), nasm (the openh264 crate assembles Cisco's OpenH264 source with it),
+# libopenh264-7 (Debian's build: tests/test_codecs.py checks that it is refused, not being Cisco's).
 PACKAGES=(pkg-config cmake gcc g++ libasound2-dev libvpx-dev ffmpeg
+          libaom-dev libclang-dev libvo-aacenc-dev nasm libopenh264-7
           pulseaudio pulseaudio-utils libasound2-plugins libportaudio2 python3-venv
           mkvtoolnix gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
           gstreamer1.0-plugins-base-apps chromium)

@@ -961,6 +961,8 @@ SUPPORTED = [
     "audio/wav",
     "video/x-matroska",
     "video/x-matroska;codecs=vp9,opus",
+    "video/webm;codecs=av1",
+    "video/x-matroska;codecs=h264",
 ]
 
 UNSUPPORTED = [
@@ -971,7 +973,6 @@ UNSUPPORTED = [
     "audio/mp4",
     "audio/aac",
     "video/mp4",
-    "video/x-matroska;codecs=h264",
     "audio/wav;codecs=opus",
     "video/invalid",
     "audio/banana",
@@ -985,9 +986,9 @@ UNSUPPORTED = [
     "audio/webm;codecs=flac",
     "video/webm;codecs=daala",
     "audio/webm;codecs=mp4a.40.2",
-    # video codecs this build does not encode, and video in an audio/ type
-    "video/webm;codecs=av1",
+    # H.264 in WebM, video codecs this build does not encode, and video in an audio/ type
     "video/webm;codecs=h264",
+    "video/webm;codecs=hvc1",
     "audio/webm;codecs=vp8",
     # two codecs of a kind (§3.1 step 5)
     "audio/webm;codecs=opus,opus",

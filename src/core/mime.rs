@@ -5,7 +5,7 @@
 //! identifiers compared by the lowercased part before the first `.` (`VP8`, `vp8.0`).
 
 use crate::core::codec::{CodecId, SampleFormat};
-pub use crate::core::encode::vpx::VideoCodec;
+use crate::core::encode::supports;
 
 /// The top-level type of a recording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +20,8 @@ pub enum Codec {
     Opus,
     /// Uncompressed: 32-bit float in WebM/Matroska, 16-bit integer in WAV.
     Pcm,
+    /// AAC-LC.
+    Aac,
 }
 
 impl Codec {
@@ -27,6 +29,7 @@ impl Codec {
         match self {
             Codec::Opus => "opus",
             Codec::Pcm => "pcm",
+            Codec::Aac => "mp4a.40.2",
         }
     }
 }
@@ -60,7 +63,8 @@ impl Container {
 
     fn holds(self, codec: Codec) -> bool {
         match self {
-            Container::Webm | Container::Matroska => true,
+            Container::Webm => codec != Codec::Aac,
+            Container::Matroska => true,
             Container::Ogg => codec == Codec::Opus,
             Container::Wav => codec == Codec::Pcm,
         }
@@ -77,6 +81,15 @@ impl Container {
     pub fn holds_video(self) -> bool {
         matches!(self, Container::Webm | Container::Matroska)
     }
+
+    /// Whether this container can hold the video codec `c` (WebM: VP8, VP9, AV1).
+    fn holds_video_codec(self, c: CodecId) -> bool {
+        match self {
+            Container::Webm => matches!(c, CodecId::Vp8 | CodecId::Vp9 | CodecId::Av1),
+            Container::Matroska => c.is_video(),
+            Container::Ogg | Container::Wav => false,
+        }
+    }
 }
 
 /// A parsed, supported MIME type. An empty type parses to `top = None` (the recorder chooses).
@@ -85,7 +98,7 @@ pub struct MimeType {
     pub top: Option<TopLevel>,
     pub container: Container,
     pub audio_codec: Option<Codec>,
-    pub video_codec: Option<VideoCodec>,
+    pub video_codec: Option<CodecId>,
     pub has_codecs: bool,
 }
 
@@ -99,15 +112,13 @@ impl MimeType {
         match self.audio() {
             Codec::Opus => CodecId::Opus,
             Codec::Pcm => CodecId::Pcm(self.container.pcm_format()),
+            Codec::Aac => CodecId::Aac,
         }
     }
 
     /// What a video track of this type is encoded as (VP8 unless the type says otherwise).
     pub fn video_codec_id(&self) -> CodecId {
-        match self.video_codec.unwrap_or(VideoCodec::Vp8) {
-            VideoCodec::Vp8 => CodecId::Vp8,
-            VideoCodec::Vp9 => CodecId::Vp9,
-        }
+        self.video_codec.unwrap_or(CodecId::Vp8)
     }
 }
 
@@ -157,9 +168,9 @@ pub fn parse(type_: &str) -> Result<MimeType, String> {
             let list = value
                 .split(',')
                 .map(|c| c.trim_matches(is_ascii_ws))
-                .map(|c| c.split('.').next().unwrap_or("").to_ascii_lowercase())
+                .map(str::to_ascii_lowercase)
                 .collect::<Vec<_>>();
-            if list.iter().any(std::string::String::is_empty) {
+            if list.iter().any(|c| c.split('.').next().unwrap_or("").is_empty()) {
                 return Err(format!("empty codec in {type_:?}"));
             }
             codecs = Some(list);
@@ -172,10 +183,24 @@ pub fn parse(type_: &str) -> Result<MimeType, String> {
         video_codec: None,
         has_codecs: codecs.is_some(),
     };
-    for codec in codecs.unwrap_or_default() {
-        match codec.as_str() {
-            "opus" | "pcm" => {
-                let c = if codec == "opus" { Codec::Opus } else { Codec::Pcm };
+    for full in codecs.unwrap_or_default() {
+        // Compared by the part before the first `.`, except AAC, whose profile it names.
+        let codec = full.split('.').next().unwrap_or("").to_string();
+        let video = match codec.as_str() {
+            "vp8" => Some(CodecId::Vp8),
+            "vp9" => Some(CodecId::Vp9),
+            "av1" | "av01" => Some(CodecId::Av1),
+            "avc1" | "h264" => Some(CodecId::H264),
+            _ => None,
+        };
+        let audio = match (codec.as_str(), full.as_str()) {
+            ("opus", _) => Some(Codec::Opus),
+            ("pcm", _) => Some(Codec::Pcm),
+            (_, "mp4a.40.2" | "aac") if supports(CodecId::Aac) => Some(Codec::Aac),
+            _ => None,
+        };
+        match (audio, video) {
+            (Some(c), _) => {
                 if !container.holds(c) {
                     return Err(format!("{} cannot hold {codec:?}", container.subtype()));
                 }
@@ -183,19 +208,21 @@ pub fn parse(type_: &str) -> Result<MimeType, String> {
                     return Err(format!("more than one audio codec in {type_:?}"));
                 }
             }
-            "vp8" | "vp9" => {
+            (None, Some(c)) if supports(c) => {
                 if top == TopLevel::Audio {
                     return Err(format!("an audio/ type cannot hold the video codec {codec:?}"));
                 }
-                let c = if codec == "vp8" { VideoCodec::Vp8 } else { VideoCodec::Vp9 };
+                if !container.holds_video_codec(c) {
+                    return Err(format!("{} cannot hold {codec:?}", container.subtype()));
+                }
                 if mime.video_codec.replace(c).is_some() {
                     return Err(format!("more than one video codec in {type_:?}"));
                 }
             }
-            "av1" | "av01" | "h264" | "avc1" | "avc3" | "hvc1" | "hev1" => {
+            (None, _) if matches!(codec.as_str(), "avc3" | "hvc1" | "hev1") || video.is_some() => {
                 return Err(format!("video codec {codec:?} is not supported by this build"))
             }
-            other => return Err(format!("codec {other:?} is not supported")),
+            _ => return Err(format!("codec {full:?} is not supported")),
         }
     }
     Ok(mime)
@@ -220,7 +247,7 @@ pub fn extended(constrained: &str, mime: &MimeType, has_audio: bool, has_video: 
     };
     let mut codecs = Vec::new();
     if has_video {
-        codecs.push(mime.video_codec.unwrap_or(VideoCodec::Vp8).name());
+        codecs.push(mime.video_codec_id().mime_name());
     }
     if has_audio {
         codecs.push(mime.audio().name());
@@ -312,6 +339,11 @@ mod tests {
             "audio/wav",
             "audio/wav;codecs=pcm",
             "video/x-matroska;codecs=vp9,pcm",
+            "video/webm;codecs=av1",
+            "video/webm;codecs=av01.0.04M.08,opus",
+            "video/x-matroska;codecs=avc1.42E01E,mp4a.40.2",
+            "video/x-matroska;codecs=h264,opus",
+            "audio/x-matroska;codecs=aac",
         ] {
             assert!(is_type_supported(t), "{t:?} should be supported");
         }
@@ -332,6 +364,12 @@ mod tests {
             "video/webm;codecs=vp8,vp9",
             "audio/webm;codecs=vp8",
             "video/webm;codecs=h264",
+            "video/webm;codecs=avc1",
+            "audio/webm;codecs=mp4a.40.2",
+            "audio/x-matroska;codecs=mp4a.40.5",
+            "audio/x-matroska;codecs=av1",
+            "video/x-matroska;codecs=avc3",
+            "video/x-matroska;codecs=av1,h264",
         ] {
             assert!(!is_type_supported(t), "{t:?} should not be supported");
         }
