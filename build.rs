@@ -5,6 +5,8 @@
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     if let Err(e) = pkg_config::Config::new().probe("vo-aacenc") {
-        panic!("libvo-aacenc not found ({e}); install Debian's libvo-aacenc-dev (scripts/setup.sh)");
+        panic!(
+            "libvo-aacenc not found ({e}); install Debian's libvo-aacenc-dev (scripts/setup.sh)"
+        );
     }
 }

@@ -36,7 +36,11 @@ pub fn encoder(
     let mut first = AomEncoder::new(track, width, height, bits_per_second, rule)?;
     let private = av1c(&first.sequence_header()?)?;
     let make = Box::new(move |w, h, _| AomEncoder::new(track, w, h, bits_per_second, rule));
-    Ok(VideoEncoder::new(video::describe(track, CodecId::Av1, width, height, private), Some(first), make))
+    Ok(VideoEncoder::new(
+        video::describe(track, CodecId::Av1, width, height, private),
+        Some(first),
+        make,
+    ))
 }
 
 pub struct AomEncoder {
@@ -338,15 +342,18 @@ fn obus(mut data: &[u8]) -> impl Iterator<Item = (u8, &[u8], usize)> {
 }
 
 fn without_temporal_delimiters(tu: &[u8]) -> Vec<u8> {
-    obus(tu).filter(|(k, ..)| *k != OBU_TEMPORAL_DELIMITER).flat_map(|(_, o, _)| o).copied().collect()
+    obus(tu)
+        .filter(|(k, ..)| *k != OBU_TEMPORAL_DELIMITER)
+        .flat_map(|(_, o, _)| o)
+        .copied()
+        .collect()
 }
 
 /// `AV1CodecConfigurationRecord` (AV1-ISOBMFF §2.3) for 8-bit 4:2:0 (what we feed libaom),
 /// with profile, level and tier read from the sequence header.
 fn av1c(headers: &[u8]) -> Result<Vec<u8>> {
     let bad = || Error::Encoding("libaom's sequence header could not be read".into());
-    let (_, obu, at) =
-        obus(headers).find(|(k, ..)| *k == OBU_SEQUENCE_HEADER).ok_or_else(bad)?;
+    let (_, obu, at) = obus(headers).find(|(k, ..)| *k == OBU_SEQUENCE_HEADER).ok_or_else(bad)?;
     let mut bits = Bits { data: &obu[at..], pos: 0 };
     let profile = bits.read(3).ok_or_else(bad)?;
     let _still = bits.read(1).ok_or_else(bad)?;

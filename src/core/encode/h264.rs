@@ -102,7 +102,11 @@ pub fn encoder(
     let make = Box::new(move |w, h, restart| {
         H264Encoder::new(track, w, h, bits_per_second, rule, restart)
     });
-    Ok(VideoEncoder::new(video::describe(track, CodecId::H264, width, height, avcc), Some(first), make))
+    Ok(VideoEncoder::new(
+        video::describe(track, CodecId::H264, width, height, avcc),
+        Some(first),
+        make,
+    ))
 }
 
 pub struct H264Encoder {
@@ -225,7 +229,8 @@ impl SizedEncoder for H264Encoder {
             self.last_key = Some(pts);
         }
         self.frames_since_key += 1;
-        let packet = Packet { track: self.track, pts, duration, keyframe, discard_padding: 0, data };
+        let packet =
+            Packet { track: self.track, pts, duration, keyframe, discard_padding: 0, data };
         out.extend(self.held.replace(packet));
         Ok(())
     }
@@ -297,8 +302,11 @@ mod tests {
         for i in 0..12u32 {
             let (w, h) = if i < 8 { (64, 48) } else { (32, 32) };
             let pts = i as i64 * 33_333_333;
-            enc.encode(Input::Video { frame: &frame(w, h, i), pts, duration: 33_333_333 }, &mut out)
-                .unwrap();
+            enc.encode(
+                Input::Video { frame: &frame(w, h, i), pts, duration: 33_333_333 },
+                &mut out,
+            )
+            .unwrap();
         }
         enc.finish(&mut out).unwrap();
         assert_eq!(out.len(), 12);

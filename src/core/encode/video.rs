@@ -14,8 +14,13 @@ use crate::core::{Error, Result};
 /// A codec's encoder at one picture size.
 pub trait SizedEncoder: Send {
     fn size(&self) -> (u32, u32);
-    fn encode(&mut self, frame: &VideoFrame, pts: i64, duration: i64, out: &mut Vec<Packet>)
-        -> Result<()>;
+    fn encode(
+        &mut self,
+        frame: &VideoFrame,
+        pts: i64,
+        duration: i64,
+        out: &mut Vec<Packet>,
+    ) -> Result<()>;
     fn finish(&mut self, out: &mut Vec<Packet>) -> Result<()>;
     fn force_keyframe(&mut self);
 }

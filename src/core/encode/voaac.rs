@@ -56,12 +56,42 @@ struct CodecApi {
     uninit: Option<unsafe extern "C" fn(Handle) -> c_ulong>,
 }
 
+/// `VO_MEM_OPERATOR`: the allocator the library calls; filled with its own `cmnMem*` functions
+/// (as FFmpeg's wrapper did), since Init refuses to run without one.
+#[repr(C)]
+struct MemOperator {
+    alloc: unsafe extern "C" fn(c_long, *mut c_void) -> c_ulong,
+    free: unsafe extern "C" fn(c_long, *mut c_void) -> c_ulong,
+    set: unsafe extern "C" fn(c_long, *mut c_void, u8, c_ulong) -> c_ulong,
+    copy: unsafe extern "C" fn(c_long, *mut c_void, *mut c_void, c_ulong) -> c_ulong,
+    check: unsafe extern "C" fn(c_long, *mut c_void, c_ulong) -> c_ulong,
+    compare: unsafe extern "C" fn(c_long, *mut c_void, *mut c_void, c_ulong) -> c_long,
+    move_: unsafe extern "C" fn(c_long, *mut c_void, *mut c_void, c_ulong) -> c_ulong,
+}
+
+/// `VO_CODEC_INIT_USERDATA`.
+#[repr(C)]
+struct InitUserData {
+    memflag: c_int,
+    mem_data: *mut c_void,
+    reserved1: c_ulong,
+    reserved2: c_ulong,
+}
+
+const VO_IMF_USERMEMOPERATOR: c_int = 0;
 const VO_AUDIO_CODING_AAC: c_int = 8;
 const VO_PID_AAC_ENCPARAM: c_long = 0x4221_1040;
 const VO_ERR_NONE: c_ulong = 0;
 
 extern "C" {
     fn voGetAACEncAPI(api: *mut CodecApi) -> c_long;
+    fn cmnMemAlloc(id: c_long, info: *mut c_void) -> c_ulong;
+    fn cmnMemFree(id: c_long, p: *mut c_void) -> c_ulong;
+    fn cmnMemSet(id: c_long, p: *mut c_void, v: u8, n: c_ulong) -> c_ulong;
+    fn cmnMemCopy(id: c_long, d: *mut c_void, s: *mut c_void, n: c_ulong) -> c_ulong;
+    fn cmnMemCheck(id: c_long, p: *mut c_void, n: c_ulong) -> c_ulong;
+    fn cmnMemCompare(id: c_long, a: *mut c_void, b: *mut c_void, n: c_ulong) -> c_long;
+    fn cmnMemMove(id: c_long, d: *mut c_void, s: *mut c_void, n: c_ulong) -> c_ulong;
 }
 
 /// The sample rates AAC's sampling-frequency index can name (ISO 14496-3 §1.6.3.4), in index
@@ -74,6 +104,8 @@ pub struct VoAac {
     handle: Handle,
     channels: usize,
     out: Vec<u8>,
+    /// Kept alive for the handle, which may keep the pointer.
+    _mem: Box<MemOperator>,
 }
 
 // SAFETY: the handle is owned by this value and used only through `&mut self`; the library
@@ -104,8 +136,26 @@ impl VoAac {
             return Err(Error::Encoding(format!("voGetAACEncAPI failed ({r})")));
         };
         let mut handle: Handle = ptr::null_mut();
-        // SAFETY: a null user-data pointer makes the library use its own allocator.
-        let r = unsafe { init(&mut handle, VO_AUDIO_CODING_AAC, ptr::null_mut()) };
+        let mut mem = Box::new(MemOperator {
+            alloc: cmnMemAlloc,
+            free: cmnMemFree,
+            set: cmnMemSet,
+            copy: cmnMemCopy,
+            check: cmnMemCheck,
+            compare: cmnMemCompare,
+            move_: cmnMemMove,
+        });
+        let mut user = InitUserData {
+            memflag: VO_IMF_USERMEMOPERATOR,
+            mem_data: (mem.as_mut() as *mut MemOperator).cast(),
+            reserved1: 0,
+            reserved2: 0,
+        };
+        // SAFETY: the user data names the library's own allocator functions; `mem` is boxed
+        // and lives as long as the handle.
+        let r = unsafe {
+            init(&mut handle, VO_AUDIO_CODING_AAC, (&mut user as *mut InitUserData).cast())
+        };
         if r != VO_ERR_NONE || handle.is_null() {
             return Err(Error::Encoding(format!("AAC encoder Init failed ({r:#x})")));
         }
@@ -118,9 +168,8 @@ impl VoAac {
             adts_used: 0,
         };
         // SAFETY: the handle is live; the parameter is the AACENC_PARAM the ID names.
-        let r = unsafe {
-            set_param(handle, VO_PID_AAC_ENCPARAM, (&mut param as *mut EncParam).cast())
-        };
+        let r =
+            unsafe { set_param(handle, VO_PID_AAC_ENCPARAM, (&mut param as *mut EncParam).cast()) };
         if r != VO_ERR_NONE {
             // SAFETY: initialised above, released once.
             unsafe { uninit(handle) };
@@ -129,13 +178,20 @@ impl VoAac {
                 param.bit_rate
             )));
         }
-        Ok(VoAac { api, handle, channels: channels as usize, out: vec![0; 768 * 2 + 64] })
+        Ok(VoAac {
+            api,
+            handle,
+            channels: channels as usize,
+            out: vec![0; 768 * 2 + 64],
+            _mem: mem,
+        })
     }
 
     /// Encodes one access unit from exactly [`FRAME`] interleaved frames.
     pub fn encode(&mut self, pcm: &mut [i16]) -> Result<Vec<u8>> {
         assert_eq!(pcm.len(), FRAME * self.channels, "one AAC frame of input");
-        let (Some(set_input), Some(get_output)) = (self.api.set_input_data, self.api.get_output_data)
+        let (Some(set_input), Some(get_output)) =
+            (self.api.set_input_data, self.api.get_output_data)
         else {
             return Err(Error::Encoding("AAC encoder has no encode entry points".into()));
         };
@@ -150,8 +206,11 @@ impl VoAac {
         if r != VO_ERR_NONE {
             return Err(Error::Encoding(format!("AAC SetInputData failed ({r:#x})")));
         }
-        let mut output =
-            CodecBuffer { buffer: self.out.as_mut_ptr(), length: self.out.len() as c_ulong, time: 0 };
+        let mut output = CodecBuffer {
+            buffer: self.out.as_mut_ptr(),
+            length: self.out.len() as c_ulong,
+            time: 0,
+        };
         let mut info = OutputInfo {
             format: AudioFormat { sample_rate: 0, channels: 0, sample_bits: 0 },
             input_used: 0,
