@@ -58,7 +58,7 @@ def record_video(
     video.close()
     if sound is not None:
         sound.close()
-    assert col.types().count("error") == 0, col.records
+    assert col.count("error") == 0, col.records
     return col.data(), col
 
 
@@ -99,8 +99,10 @@ def test_codec_private_records_name_chromium_codec_strings() -> None:
         avcc = bytes(c.streams.video[0].codec_context.extradata or b"")
         profile = c.streams.video[0].codec_context.profile
     # avcC: version 1, constrained baseline (profile 66 with constraint_set1), 4-byte lengths.
+    # OpenH264 sets constraint_set0 and 1: avc1.42C0xx, which Chromium maps to the same
+    # constrained baseline as its own avc1.42E0xx.
     assert avcc[0] == 1 and avcc[1] == 0x42 and avcc[2] & 0x40 and avcc[4] == 0xFF
-    assert f"avc1.{avcc[1]:02X}{avcc[2]:02X}{avcc[3]:02X}".startswith("avc1.42E0")
+    assert f"avc1.{avcc[1]:02X}{avcc[2]:02X}{avcc[3]:02X}".startswith("avc1.42C0")
     assert profile == "Constrained Baseline"
     av1, _ = record_video(AV1, frames)
     with av.open(io.BytesIO(av1)) as c:
@@ -135,8 +137,7 @@ def test_keyframes_follow_the_options_and_come_every_2s(
 def test_a_size_change_restarts_on_a_keyframe(mime: str) -> None:
     frames = [pattern(i, 320, 240) for i in range(10)] + [pattern(i, 160, 96) for i in range(10)]
     data, _ = record_video(mime, frames)
-    ctx, decoded, keys = decode_frames(data)
-    assert (ctx.width, ctx.height) == (320, 240)
+    _, decoded, keys = decode_frames(data)
     assert [(f.width, f.height) for f in decoded] == [(320, 240)] * 10 + [(160, 96)] * 10
     assert key_indices(keys) == [0, 10]
     for i, f in enumerate(decoded):
@@ -193,7 +194,7 @@ def test_aac_decodes_to_the_written_length_with_the_priming_trimmed() -> None:
     # DiscardPadding on the last block, so what decodes is exactly what was written.
     assert len(x) == len(written)
     assert start == pytest.approx(0.0, abs=1e-3)
-    assert int(np.argmax(np.abs(x) > 0.3)) == pytest.approx(RATE // 2, abs=8)
+    assert int(np.argmax(np.abs(x) > 0.3)) == pytest.approx(RATE // 2, abs=2)
 
 
 @pytest.mark.parametrize(
