@@ -37,6 +37,7 @@ BENCHES: dict[str, tuple[str, list[str]]] = {
     "screen": ("bench_screen.py", ["--seconds", "5", "--repeats", "2"]),
     "storage": ("bench_storage.py", ["--recorders", "32", "--seconds", "10"]),
     "wheel": ("bench_wheel.py", ["--repeats", "15"]),
+    "codecs": ("bench_codecs.py", ["--frames", "90", "--repeats", "2"]),
 }
 
 Row = dict[str, Any]
@@ -211,7 +212,7 @@ EXTRACT: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "devices": rows_devices,
 } | {
     name: rows_summary(name)
-    for name in ("gil", "latency", "memory", "scale", "screen", "storage", "wheel")
+    for name in ("gil", "latency", "memory", "scale", "screen", "storage", "wheel", "codecs")
 }
 
 

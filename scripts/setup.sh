@@ -18,7 +18,11 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # client paints through it); camera tests: vivid in a QEMU VM booting Debian's kernel with a
 # busybox initramfs (qemu-system-x86, linux-image-amd64, busybox-static, cpio).
 # make wheel-test: debootstrap builds the Debian 11 and 12 roots the wheel is installed into.
+# Encoders (issue 16): libaom-dev (AV1; libclang-dev for the bindgen of aom-sys), libvo-aacenc-dev
+# (AAC-LC, Apache-2.0), nasm (the openh264 crate assembles Cisco's OpenH264 source with it),
+# libopenh264-7 (Debian's build: tests/test_codecs.py checks that it is refused, not being Cisco's).
 PACKAGES=(pkg-config cmake gcc g++ libasound2-dev libvpx-dev libclang-dev ffmpeg
+          libaom-dev libvo-aacenc-dev nasm libopenh264-7
           pulseaudio pulseaudio-utils libasound2-plugins libportaudio2 python3-venv
           mkvtoolnix gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
           gstreamer1.0-plugins-base-apps chromium

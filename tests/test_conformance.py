@@ -966,9 +966,13 @@ SUPPORTED = [
     "audio/mp4",
     "video/mp4",
     "video/mp4;codecs=vp9,opus",
+    "video/webm;codecs=av1",
+    "video/x-matroska;codecs=h264",
+    "video/mp4;codecs=avc1.42E01E,mp4a.40.2",
+    "video/mp4;codecs=av01",
+    "audio/mp4;codecs=mp4a.40.2",
 ]
 
-# H.264, AV1 and AAC types follow the encoders of the build: tests/test_mp4.py checks them.
 UNSUPPORTED = [
     # containers and top-level types
     "audio/ogg;codecs=vorbis",
@@ -989,8 +993,9 @@ UNSUPPORTED = [
     "audio/webm;codecs=flac",
     "video/webm;codecs=daala",
     "audio/webm;codecs=mp4a.40.2",
-    # video codecs WebM does not hold, and video in an audio/ type
+    # H.264 in WebM, video codecs this build does not encode, and video in an audio/ type
     "video/webm;codecs=h264",
+    "video/webm;codecs=hvc1",
     "audio/webm;codecs=vp8",
     # two codecs of a kind (§3.1 step 5)
     "audio/webm;codecs=opus,opus",

@@ -128,6 +128,7 @@ fn codec_of(entry: &str) -> Result<CodecId, String> {
         }
         // Only AAC-LC: mp4a.40.2 (MPEG-4 audio, object type 2).
         "mp4a" if matches!(detail, "40.2" | "40.02") => CodecId::Aac,
+        "aac" if detail.is_empty() => CodecId::Aac,
         "mp4a" => return Err(format!("{entry:?} is not supported (only AAC-LC, mp4a.40.2)")),
         "hvc1" | "hev1" | "h265" | "hevc" => {
             return Err(format!("video codec {entry:?} (HEVC) is not supported"))
@@ -370,6 +371,15 @@ mod tests {
             "video/mp4;codecs=\"vp09.00.10.08, opus\"",
             "video/mp4;codecs=opus",
             "VIDEO/MP4;CODECS=VP9,OPUS",
+            "video/webm;codecs=av1",
+            "video/webm;codecs=av01.0.04M.08,opus",
+            "video/x-matroska;codecs=avc1.42E01E,mp4a.40.2",
+            "video/x-matroska;codecs=h264,opus",
+            "audio/x-matroska;codecs=mp4a.40.2",
+            "video/mp4;codecs=avc1",
+            "video/mp4;codecs=avc3.42E01F,mp4a.40.2",
+            "audio/mp4;codecs=mp4a.40.2",
+            "video/mp4;codecs=av01.0.05M.08,opus",
         ] {
             assert!(is_type_supported(t), "{t:?} should be supported");
         }
@@ -400,6 +410,9 @@ mod tests {
             "audio/webm;codecs=mp4a.40.2",
             "video/mp4;codecs=vp9,av01",
             "audio/mp4;codecs=opus,opus",
+            "video/webm;codecs=hvc1",
+            "video/webm;codecs=avc1",
+            "audio/ogg;codecs=mp4a.40.2",
         ] {
             assert!(!is_type_supported(t), "{t:?} should not be supported");
         }

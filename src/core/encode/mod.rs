@@ -5,19 +5,14 @@
 use crate::core::codec::{CodecId, Encoder, StreamParams};
 use crate::core::{Error, Result};
 
+pub mod aac;
+pub mod av1;
+pub mod h264;
 pub mod opus;
 pub mod pcm;
 pub mod video;
+pub mod voaac;
 pub mod vpx;
-
-/// Whether this build has an encoder for `codec`: the one switch the MIME negotiation asks, so
-/// a type is supported exactly when its codecs can be encoded.
-pub fn supports(codec: CodecId) -> bool {
-    match codec {
-        CodecId::Opus | CodecId::Pcm(_) | CodecId::Vp8 | CodecId::Vp9 => true,
-        CodecId::H264 | CodecId::Av1 | CodecId::Aac => false,
-    }
-}
 
 /// `audioBitrateMode` of the spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +41,14 @@ pub struct EncoderSettings {
     pub keyframes: vpx::KeyframeRule,
 }
 
+/// Whether this build encodes `c` (what the MIME negotiation may offer).
+pub fn supports(c: CodecId) -> bool {
+    match c {
+        CodecId::Opus | CodecId::Pcm(_) | CodecId::Vp8 | CodecId::Vp9 => true,
+        CodecId::H264 | CodecId::Av1 | CodecId::Aac => true,
+    }
+}
+
 /// The encoder of a session's track `track`, whose raw media is described by `params`.
 pub fn create(track: usize, params: StreamParams, s: &EncoderSettings) -> Result<Box<dyn Encoder>> {
     match (params, s.audio, s.video) {
@@ -58,14 +61,16 @@ pub fn create(track: usize, params: StreamParams, s: &EncoderSettings) -> Result
         (StreamParams::Video { width, height }, _, CodecId::Vp8 | CodecId::Vp9) => {
             let codec =
                 if s.video == CodecId::Vp9 { vpx::VideoCodec::Vp9 } else { vpx::VideoCodec::Vp8 };
-            Ok(Box::new(video::VideoEncoder::new(
-                track,
-                codec,
-                width,
-                height,
-                s.video_bps,
-                s.keyframes,
-            )))
+            Ok(Box::new(video::vpx(track, codec, width, height, s.video_bps, s.keyframes)))
+        }
+        (StreamParams::Video { width, height }, _, CodecId::H264) => {
+            Ok(Box::new(h264::encoder(track, width, height, s.video_bps, s.keyframes)?))
+        }
+        (StreamParams::Video { width, height }, _, CodecId::Av1) => {
+            Ok(Box::new(av1::encoder(track, width, height, s.video_bps, s.keyframes)?))
+        }
+        (StreamParams::Audio { sample_rate, channels }, CodecId::Aac, _) => {
+            Ok(Box::new(aac::AacEncoder::new(track, sample_rate, channels, s.audio_bps)?))
         }
         (_, audio, video) => Err(Error::NotSupported(format!(
             "no encoder for track {track} ({params:?}) with {} / {}",

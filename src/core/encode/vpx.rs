@@ -38,6 +38,19 @@ pub enum KeyframeRule {
     EveryNs(i64),
 }
 
+impl KeyframeRule {
+    /// Whether the picture at `pts` must be a keyframe, `frames_since_key` pictures after the
+    /// last one, which was at `last_key` (`None`: none yet, or one was asked for).
+    pub fn due(self, frames_since_key: u32, last_key: Option<i64>, pts: i64) -> bool {
+        match (self, last_key) {
+            (_, None) => true,
+            (KeyframeRule::EveryFrames(n), _) => frames_since_key >= n.max(1),
+            (KeyframeRule::EveryNs(ns), Some(t)) => pts - t >= ns,
+            (KeyframeRule::Auto, Some(t)) => pts - t >= AUTO_KF_MAX_NS,
+        }
+    }
+}
+
 /// Settings chosen by measurement on 2 cores (see benchmarks/bench_video.py): the speed step
 /// beyond which quality falls off faster than time is saved, and one thread per core.
 const VP8_CPU_USED: c_int = 8;
@@ -194,12 +207,7 @@ impl VpxEncoder {
             _ => pts,
         };
         self.last_pts = Some(pts);
-        let force = match (self.rule, self.last_key_time) {
-            (_, None) => true,
-            (KeyframeRule::EveryFrames(n), _) => self.frames_since_key >= n.max(1),
-            (KeyframeRule::EveryNs(ns), Some(t)) => pts - t >= ns,
-            (KeyframeRule::Auto, Some(t)) => pts - t >= AUTO_KF_MAX_NS,
-        };
+        let force = self.rule.due(self.frames_since_key, self.last_key_time, pts);
         let mut img = MaybeUninit::<vpx::vpx_image_t>::uninit();
         // SAFETY: wraps our buffer (I420, tightly packed, alignment 1) without copying; the
         // image is only used during the encode call below, while `frame` is borrowed.
