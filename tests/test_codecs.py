@@ -233,6 +233,7 @@ SUPPORTED = [
     "video/x-matroska;codecs=vp9,aac",
     "audio/x-matroska;codecs=mp4a.40.2",
     "audio/x-matroska;codecs=aac",
+    "video/x-matroska;codecs=avc3",
 ]
 UNSUPPORTED = [
     "video/webm;codecs=h264",
@@ -241,7 +242,6 @@ UNSUPPORTED = [
     "audio/webm;codecs=mp4a.40.2",
     "audio/x-matroska;codecs=mp4a.40.5",
     "audio/x-matroska;codecs=av1",
-    "video/x-matroska;codecs=avc3",
     "video/x-matroska;codecs=av1,h264",
     "audio/ogg;codecs=aac",
 ]

@@ -1057,7 +1057,10 @@ def test_every_supported_type_records_an_audio_only_stream(mime: str) -> None:
     assert col.types == ["start", "dataavailable", "stop"]
     d = decode(col.data())
     pcm = "pcm" in mime.lower() or mime.lower().startswith("audio/wav")
-    expected = {"audio/wav": "pcm_s16le"}.get(mime.lower(), "pcm_f32le" if pcm else "opus")
+    aac = "mp4a" in mime.lower()
+    expected = {"audio/wav": "pcm_s16le"}.get(
+        mime.lower(), "pcm_f32le" if pcm else "aac" if aac else "opus"
+    )
     if "/mp4" in mime.lower():
         # FFmpeg decodes MP4's last Opus packet whole, ignoring the end of the edit list
         # (docs/files.md); the duration a finished (faststart) file states is exact.
