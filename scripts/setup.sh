@@ -13,10 +13,10 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Checks: ffmpeg (ffprobe). Device capture in CI: pulseaudio, its utils and the ALSA plugin;
 # libportaudio2 for sounddevice, the peer of the device benchmark. Independent clients of the
 # recordings (tests/test_clients.py): mkvtoolnix, GStreamer (its -good plugins have matroska
-# and vpx, -base has opus, -base-apps gst-discoverer-1.0), and Chromium, which Playwright
-# drives (never `playwright install`). Screen capture tests: xvfb and libx11-6 (the test
-# client paints through it); camera tests: vivid in a QEMU VM booting Debian's kernel with a
-# busybox initramfs (qemu-system-x86, linux-image-amd64, busybox-static, cpio).
+# and vpx, -base has opus, -libav H.264 and AAC, -base-apps gst-discoverer-1.0), and Chromium,
+# which Playwright drives (never `playwright install`). Screen capture tests: xvfb and libx11-6
+# (the test client paints through it); camera tests: vivid in a QEMU VM booting Debian's kernel
+# with a busybox initramfs (qemu-system-x86, linux-image-amd64, busybox-static, cpio).
 # make wheel-test: debootstrap builds the Debian 11 and 12 roots the wheel is installed into.
 # Encoders (issue 16): libaom-dev (AV1; libclang-dev for the bindgen of aom-sys), libvo-aacenc-dev
 # (AAC-LC, Apache-2.0), nasm (the openh264 crate assembles Cisco's OpenH264 source with it),
@@ -25,7 +25,7 @@ PACKAGES=(pkg-config cmake gcc g++ libasound2-dev libvpx-dev libclang-dev ffmpeg
           libaom-dev libvo-aacenc-dev nasm libopenh264-7
           pulseaudio pulseaudio-utils libasound2-plugins libportaudio2 python3-venv
           mkvtoolnix gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-          gstreamer1.0-plugins-base-apps chromium
+          gstreamer1.0-plugins-base-apps gstreamer1.0-libav chromium
           xvfb libx11-6 qemu-system-x86 linux-image-amd64 busybox-static cpio debootstrap)
 missing=()
 for p in "${PACKAGES[@]}"; do

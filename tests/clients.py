@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import av
 import mediarecorder as mr
@@ -62,6 +63,16 @@ def kinds(mime: str) -> tuple[bool, bool]:
     """Whether a recording of this type has audio, video."""
     video = mime.startswith("video/")
     return mime not in VIDEO_ONLY, video
+
+
+def codec_string(ctx: Any) -> str:
+    """The RFC 6381 codec string that the codec-private record (avcC or av1C) describes."""
+    p = bytes(ctx.extradata or b"")
+    if ctx.name == "h264":
+        return f"avc1.{p[1]:02X}{p[2]:02X}{p[3]:02X}"
+    tier = "H" if p[2] >> 7 else "M"
+    depth = 10 if p[2] & 0x40 else 8
+    return f"av01.{p[1] >> 5}.{p[1] & 0x1F:02d}{tier}.{depth:02d}"
 
 
 SUFFIX = {"webm": ".webm", "x-matroska": ".mkv", "ogg": ".ogg", "wav": ".wav", "mp4": ".mp4"}

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from mediarecorder import _native
 
+from .clients import codec_string
 from .conftest import decode, dominant_frequency, ffprobe
 from .mp4_layout import boxes, edit_list, find, fragment_runs, handler
 
@@ -129,6 +130,7 @@ UNSUPPORTED = [
     "video/mp4;codecs=vp9,vp9",
 ]
 
+
 @pytest.mark.parametrize("mime", SUPPORTED + UNSUPPORTED)
 def test_is_type_supported_equals_what_the_constructor_accepts(mime: str) -> None:
     supported = mime in SUPPORTED
@@ -149,12 +151,23 @@ def test_is_type_supported_equals_what_the_constructor_accepts(mime: str) -> Non
         ("video/mp4;codecs=vp9", True, "video/mp4;codecs=vp09.00.10.08,opus"),
         ("audio/mp4", False, "audio/mp4;codecs=opus"),
         ("video/mp4;codecs=opus", False, "video/mp4;codecs=opus"),
+        # H.264 is the default video codec in MP4. Its string and AV1's come from the avcC or
+        # av1C the encoder wrote ({video}): OpenH264's constrained baseline, AV1's main profile.
+        ("video/mp4", True, "video/mp4;codecs={video},opus"),
+        ("video/mp4;codecs=avc3,mp4a.40.2", True, "video/mp4;codecs={video},mp4a.40.2"),
+        ("video/mp4;codecs=av01", True, "video/mp4;codecs={video},opus"),
+        ("audio/mp4;codecs=mp4a.40.2", False, "audio/mp4;codecs=mp4a.40.2"),
     ],
 )
 def test_mime_type_after_start_names_the_full_codec_strings(
     mime: str, video: bool, reported: str
 ) -> None:
     r = record(mime, None, seconds=0.2, video=video)
+    if "{video}" in reported:
+        with av.open(io.BytesIO(b"".join(r.chunks))) as c:
+            written = codec_string(c.streams.video[0].codec_context)
+        assert written.startswith("av01.0." if "av01" in mime else "avc1.42C0"), written
+        reported = reported.format(video=written)
     assert r.mime_while_recording == reported
     assert r.types == [reported] * len(r.chunks)
 
