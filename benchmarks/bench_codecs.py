@@ -23,6 +23,7 @@ import json
 import multiprocessing
 import os
 import subprocess
+import tempfile
 import threading
 import time
 from fractions import Fraction
@@ -94,26 +95,28 @@ def pyav_x264(n: int) -> tuple[float, int]:
 
 def ffmpeg_aom(n: int, threads: int) -> tuple[float, int]:
     pics = frames()
-    cmd = [
-        "ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
-        "-s", f"{W}x{H}", "-r", str(FPS), "-i", "-", "-c:v", "libaom-av1", "-usage", "realtime",
-        "-aom-params", f"cpu-used={AOM_CPU_USED}", "-b:v", str(BITS_PER_SECOND),
-        "-lag-in-frames", "0", "-threads", str(threads), "-row-mt", "1", "-pix_fmt", "yuv420p",
-        "-f", "webm", "-",
-    ]  # fmt: skip
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    out: list[bytes] = []
-    reader = threading.Thread(target=lambda: out.append(proc.stdout.read() if proc.stdout else b""))
-    reader.start()
-    assert proc.stdin is not None
-    for i in range(n):
-        proc.stdin.write(pics[i % DISTINCT].tobytes())
-    proc.stdin.close()
-    reader.join()
-    if proc.wait() != 0:
-        raise RuntimeError("ffmpeg failed")
-    return time.perf_counter() - t0, count_frames(out[0])
+    # A file, not a pipe: FFmpeg's WebM muxer writes AV1's CodecPrivate (av1C) after the first
+    # packet by seeking back, and fails on an output it cannot seek.
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "peer.webm")
+        cmd = [
+            "ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
+            "-s", f"{W}x{H}", "-r", str(FPS), "-i", "-", "-c:v", "libaom-av1", "-usage",
+            "realtime", "-aom-params", f"cpu-used={AOM_CPU_USED}", "-b:v", str(BITS_PER_SECOND),
+            "-lag-in-frames", "0", "-threads", str(threads), "-row-mt", "1", "-pix_fmt",
+            "yuv420p", out,
+        ]  # fmt: skip
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
+        assert proc.stdin is not None
+        for i in range(n):
+            proc.stdin.write(pics[i % DISTINCT].tobytes())
+        proc.stdin.close()
+        if proc.wait() != 0:
+            raise RuntimeError("ffmpeg failed")
+        wall = time.perf_counter() - t0
+        with open(out, "rb") as f:
+            return wall, count_frames(f.read())
 
 
 def count_frames(data: bytes) -> int:

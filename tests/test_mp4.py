@@ -175,10 +175,21 @@ def test_mime_type_after_start_names_the_full_codec_strings(
 # -- chunks: fragmented MP4 in Chrome's layout -----------------------------------------------
 
 
+#: MIME type, whether it has video, the frame size of its audio codec.
+KINDS = {
+    "vp9-opus": (AV, True, 960),
+    "avc1-aac": ("video/mp4;codecs=avc1,mp4a.40.2", True, 1024),
+    "av01-opus": ("video/mp4;codecs=av01,opus", True, 960),
+    "opus": ("audio/mp4", False, 960),
+    "aac": ("audio/mp4;codecs=mp4a.40.2", False, 1024),
+}
+
+
 @pytest.mark.parametrize("timeslice", [None, 0, 100, 1000])
-@pytest.mark.parametrize("video", [True, False], ids=["vp9-opus", "opus"])
-def test_chunks_are_whole_fragments_and_decode_exactly(timeslice: int | None, video: bool) -> None:
-    r = record(AV if video else "audio/mp4", timeslice, seconds=2.0, video=video)
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_chunks_are_whole_fragments_and_decode_exactly(timeslice: int | None, kind: str) -> None:
+    mime, video, audio_frame = KINDS[kind]
+    r = record(mime, timeslice, seconds=2.0, video=video)
     first = kinds(r.chunks[0])
     assert first[:2] == ["ftyp", "moov"], first
     moov = boxes(r.chunks[0])[1]
@@ -202,7 +213,7 @@ def test_chunks_are_whole_fragments_and_decode_exactly(timeslice: int | None, vi
     frames, samples = counts(data)
     assert frames == r.frames
     # FFmpeg applies the pre-skip but not the end of the edit (decodes the last packet whole).
-    assert r.samples <= samples < r.samples + 960, (samples, r.samples)
+    assert r.samples <= samples < r.samples + audio_frame, (samples, r.samples)
 
 
 def test_audio_only_fragments_hold_a_fixed_number_of_samples() -> None:
