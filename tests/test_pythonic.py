@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import io
 import logging
 import shutil
 import threading
@@ -347,6 +348,31 @@ def test_astart_and_astop_await_the_events() -> None:
     asyncio.run(asyncio.wait_for(main(), TIMEOUT))
     assert col.count("dataavailable") >= 2
     tone.close()
+
+
+def test_astart_takes_start_s_destinations(tmp_path: Path) -> None:
+    """``file=`` (a file object here), ``segment=`` and ``storage_options=`` reach ``start``."""
+    tone, rec, col = tone_recorder()
+    segments: list[str] = []
+    rec.onsegment = lambda e: segments.append(e.name)
+    out = io.BytesIO()
+
+    async def main() -> None:
+        await rec.astart(100, file=out)
+        await asyncio.sleep(0.3)
+        await rec.astop()
+        await rec.astart(100, file=str(tmp_path / "{index}.webm"), segment=0.2)
+        await asyncio.sleep(0.5)
+        await rec.astop()
+        with pytest.raises(ValueError, match="storage_options"):
+            await rec.astart(file=str(tmp_path / "x.webm"), storage_options={"region": "x"})
+
+    asyncio.run(asyncio.wait_for(main(), TIMEOUT))
+    tone.close()
+    assert decode(out.getvalue()).n > 0
+    assert len(segments) >= 2
+    assert segments == [str(tmp_path / f"{i}.webm") for i in range(len(segments))]
+    assert all(decode((tmp_path / f"{i}.webm").read_bytes()).n > 0 for i in range(len(segments)))
 
 
 def test_astart_raises_what_start_raises() -> None:

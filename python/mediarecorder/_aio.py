@@ -11,9 +11,9 @@ import asyncio
 import logging
 import os
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from . import _native
 from ._events import Blob, Event, type_name
@@ -89,11 +89,13 @@ class AsyncLayer:
         self: W3CRecorder,
         timeslice: int | None = None,
         *,
-        file: str | os.PathLike[str] | None = None,
+        file: str | os.PathLike[str] | BinaryIO | None = None,
+        storage_options: Mapping[str, str | bool | int] | None = None,
+        segment: float | None = None,
     ) -> None:
-        """Starts (as :meth:`start`) and waits for the ``start`` event without blocking the
-        loop. With ``event_loop`` being this loop, the ``onstart`` handlers have run when it
-        returns.
+        """Starts (as :meth:`start`, with the same arguments) and waits for the ``start``
+        event without blocking the loop. With ``event_loop`` being this loop, the ``onstart``
+        handlers have run when it returns.
 
         As in browsers, ``start`` fires with the first encoded media: a live source gets there
         by itself, but an :class:`AudioSource` or :class:`VideoSource` must be written to
@@ -101,7 +103,7 @@ class AsyncLayer:
         ``started = asyncio.ensure_future(rec.astart()); source.write(...); await started``.
         """
         loop = asyncio.get_running_loop()
-        self.start(timeslice, file=file)
+        self.start(timeslice, file=file, storage_options=storage_options, segment=segment)
         target, log_ = self._session, self._sessions
         await _until(self, loop, lambda: log_.started >= target or log_.stopped >= target)
 
