@@ -9,6 +9,7 @@ pub mod interleave;
 pub mod mp4;
 pub mod mp4_boxes;
 pub mod mp4_faststart;
+mod mp4_read;
 pub mod ogg;
 pub mod seekable;
 pub mod wav;

@@ -150,7 +150,7 @@ fn parse_block(buf: &[u8], data: usize, end: usize, tc_ns: i64, scale: i64) -> R
 /// An MP4 (an `ftyp` first) is rewritten as a faststart MP4 instead
 /// ([`crate::core::mux::mp4_faststart`]).
 pub fn make_seekable(buf: &[u8]) -> Result<Vec<u8>> {
-    if crate::core::mux::mp4_faststart::is_mp4(buf) {
+    if crate::core::mux::mp4_read::is_mp4(buf) {
         return crate::core::mux::mp4_faststart::faststart(buf);
     }
     let found = scan(buf)?;
