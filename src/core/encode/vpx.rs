@@ -407,32 +407,3 @@ mod tests {
         }
     }
 }
-
-#[cfg(test)]
-mod speed {
-    use super::*;
-
-    #[test]
-    #[ignore]
-    fn speed() {
-        let rgb = crate::core::source::pattern::render(640, 480, 0);
-        let f = crate::core::source::video::to_i420(
-            crate::core::source::video::PixelFormat::Rgb24,
-            640,
-            480,
-            &rgb,
-            0,
-        )
-        .unwrap();
-        for codec in [VideoCodec::Vp8, VideoCodec::Vp9] {
-            let mut enc =
-                VpxEncoder::new(0, codec, 640, 480, 2_500_000, KeyframeRule::Auto).unwrap();
-            let mut out = Vec::new();
-            let t = std::time::Instant::now();
-            for i in 0..60i64 {
-                enc.encode(&f, i * 33_333_333, 33_333_333, &mut out).unwrap();
-            }
-            eprintln!("{codec:?}: {:?} per frame", t.elapsed() / 60);
-        }
-    }
-}
