@@ -97,6 +97,8 @@ def test_records_640x480_yuyv_with_the_test_pattern(vm: dict[str, Any]) -> None:
     # The camera delivered at its rate for the ~2 s recorded; the emulated CPU encodes 640x480
     # VP8 slower than that, so the recorder's queue dropped some, counted: every frame that
     # was not dropped is in the file.
+    # vivid on an emulated, loaded machine may skip frames of its own (gaps in its sequence
+    # numbers, counted in track.stats over the track's life, not the recording's): not asserted.
     received = stats["video_frames_received"]
     assert abs(received - 2.0 * 25) <= 4, stats
     assert stats["video_frames_encoded"] + stats["video_frames_dropped"] == received, stats
@@ -106,7 +108,6 @@ def test_records_640x480_yuyv_with_the_test_pattern(vm: dict[str, Any]) -> None:
     # camera had delivered one before start(); otherwise its first frame after start, which
     # comes within a few frame periods (under emulation the first one can take longer).
     assert np.all(np.diff(times[1:]) > 0) and 0.0 <= times[0] < 4 / 25, times[:3]
-    assert r["track_stats"]["dropped_frames"] == 0  # the driver itself skipped none
     assert float(images[-1].mean()) > 40  # not black
     assert is_vivid_pattern(images[0]) and is_vivid_pattern(images[-1])
     # Live: vivid's overlay counts the frames, so the top-left corner changes.
