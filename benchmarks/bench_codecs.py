@@ -159,8 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
     pairs = [
-        ("H.264/MP4", "ours-h264", "pyav-x264", True, "PyAV libx264 ultrafast/zerolatency"),
-        ("AV1/WebM", "ours-av1", "ffmpeg-aom", False, f"FFmpeg libaom-av1 cpu-used {AOM_CPU_USED}"),
+        ("H.264/MP4", "ours-h264", "pyav-x264", True, "PyAV x264 ultrafast"),
+        ("AV1/WebM", "ours-av1", "ffmpeg-aom", False, f"FFmpeg libaom cpu {AOM_CPU_USED}"),
     ]
     summary = []
     for codec, mine, peer, one_core, peer_name in pairs:
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         summary.append(
             {
-                "figure": f"NumPy RGB 720p -> {codec}, {where} (peer {peer_name})",
+                "figure": f"RGB 720p -> {codec}, {where} (peer {peer_name})",
                 "ours": best[mine],
                 "peer": best[peer],
                 "unit": "fps",
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         if codec == "H.264/MP4":
             summary.append(
                 {
-                    "figure": "NumPy RGB 720p -> H.264/MP4 on 1 core, real time",
+                    "figure": "RGB 720p -> H.264/MP4, 1 core, real time",
                     "ours": best[mine],
                     "peer": None,
                     "unit": "fps",
