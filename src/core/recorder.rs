@@ -15,7 +15,7 @@ static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 use parking_lot::Mutex;
 
 use crate::core::bitrate::{self, DEFAULT_AUDIO_BPS, DEFAULT_VIDEO_BPS};
-use crate::core::encode::vpx::KeyframeRule;
+use crate::core::encode::keyframes::KeyframeRule;
 use crate::core::encode::BitrateMode;
 use crate::core::encode::EncoderSettings;
 use crate::core::level::Level;

@@ -12,8 +12,8 @@ use std::ptr;
 use aom_sys as aom;
 
 use crate::core::codec::CodecId;
+use crate::core::encode::keyframes::{strictly_after, KeyframeClock, KeyframeRule};
 use crate::core::encode::video::{self, SizedEncoder, VideoEncoder};
-use crate::core::encode::vpx::KeyframeRule;
 use crate::core::media::VideoFrame;
 use crate::core::packet::Packet;
 use crate::core::{Error, Result};
@@ -48,9 +48,7 @@ pub struct AomEncoder {
     ctx: Box<aom::aom_codec_ctx_t>,
     width: u32,
     height: u32,
-    rule: KeyframeRule,
-    frames_since_key: u32,
-    last_key: Option<i64>,
+    keys: KeyframeClock,
     last_pts: Option<i64>,
     pending: Vec<(i64, i64)>,
 }
@@ -111,9 +109,7 @@ impl AomEncoder {
             ctx,
             width,
             height,
-            rule,
-            frames_since_key: 0,
-            last_key: None,
+            keys: KeyframeClock::new(rule),
             last_pts: None,
             pending: Vec::new(),
         };
@@ -173,11 +169,7 @@ impl AomEncoder {
                 .position(|&(p, _)| p / 1_000 == f.pts)
                 .map(|i| self.pending.drain(..=i).next_back().map(|(_, d)| d).unwrap_or(0))
                 .unwrap_or(f.duration as i64 * 1_000);
-            if keyframe {
-                self.frames_since_key = 0;
-                self.last_key = Some(pts_ns);
-            }
-            self.frames_since_key += 1;
+            self.keys.made(keyframe, pts_ns);
             out.push(Packet {
                 track: self.track,
                 pts: pts_ns,
@@ -202,13 +194,8 @@ impl SizedEncoder for AomEncoder {
         duration: i64,
         out: &mut Vec<Packet>,
     ) -> Result<()> {
-        // libaom wants strictly increasing timestamps.
-        let pts = match self.last_pts {
-            Some(last) if pts <= last => last + 1_000,
-            _ => pts,
-        };
-        self.last_pts = Some(pts);
-        let force = self.rule.due(self.frames_since_key, self.last_key, pts);
+        let pts = strictly_after(&mut self.last_pts, pts);
+        let force = self.keys.due(pts);
         let mut img = MaybeUninit::<aom::aom_image_t>::uninit();
         // SAFETY: wraps our buffer (I420, tightly packed, alignment 1) without copying; the
         // image is only used during the encode call below, while `frame` is borrowed.
@@ -264,7 +251,7 @@ impl SizedEncoder for AomEncoder {
     }
 
     fn force_keyframe(&mut self) {
-        self.last_key = None;
+        self.keys.force();
     }
 }
 

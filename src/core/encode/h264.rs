@@ -18,8 +18,8 @@ use openh264::formats::YUVSource;
 use openh264::{OpenH264API, Timestamp};
 
 use crate::core::codec::CodecId;
+use crate::core::encode::keyframes::{KeyframeClock, KeyframeRule};
 use crate::core::encode::video::{self, SizedEncoder, VideoEncoder};
-use crate::core::encode::vpx::KeyframeRule;
 use crate::core::media::VideoFrame;
 use crate::core::packet::Packet;
 use crate::core::{Error, Result};
@@ -114,12 +114,10 @@ pub struct H264Encoder {
     inner: Oh264,
     width: u32,
     height: u32,
-    rule: KeyframeRule,
+    keys: KeyframeClock,
     /// Repeat SPS/PPS in band (this encoder's are not those of `avcC`).
     in_band: bool,
     parameter_sets: Vec<Vec<u8>>,
-    frames_since_key: u32,
-    last_key: Option<i64>,
     /// The newest sample, held until the next picture shows how long it lasts.
     held: Option<Packet>,
 }
@@ -145,11 +143,9 @@ impl H264Encoder {
             inner,
             width,
             height,
-            rule,
+            keys: KeyframeClock::new(rule),
             in_band,
             parameter_sets: Vec::new(),
-            frames_since_key: 0,
-            last_key: None,
             held: None,
         })
     }
@@ -189,7 +185,7 @@ impl SizedEncoder for H264Encoder {
         duration: i64,
         out: &mut Vec<Packet>,
     ) -> Result<()> {
-        if self.rule.due(self.frames_since_key, self.last_key, pts) {
+        if self.keys.due(pts) {
             self.inner.force_intra_frame();
         }
         let stream = self
@@ -220,15 +216,11 @@ impl SizedEncoder for H264Encoder {
             if let Some(held) = &mut self.held {
                 held.duration = pts + duration - held.pts;
             }
-            self.frames_since_key += 1;
+            self.keys.made(false, pts);
             return Ok(());
         }
         let keyframe = kind == FrameType::IDR;
-        if keyframe {
-            self.frames_since_key = 0;
-            self.last_key = Some(pts);
-        }
-        self.frames_since_key += 1;
+        self.keys.made(keyframe, pts);
         let packet =
             Packet { track: self.track, pts, duration, keyframe, discard_padding: 0, data };
         out.extend(self.held.replace(packet));
@@ -241,7 +233,7 @@ impl SizedEncoder for H264Encoder {
     }
 
     fn force_keyframe(&mut self) {
-        self.last_key = None;
+        self.keys.force();
     }
 }
 

@@ -8,6 +8,7 @@ use crate::core::{Error, Result};
 pub mod aac;
 pub mod av1;
 pub mod h264;
+pub mod keyframes;
 pub mod opus;
 pub mod pcm;
 pub mod video;
@@ -38,7 +39,7 @@ pub struct EncoderSettings {
     pub audio_bps: u32,
     pub video_bps: u32,
     pub bitrate_mode: BitrateMode,
-    pub keyframes: vpx::KeyframeRule,
+    pub keyframes: keyframes::KeyframeRule,
 }
 
 /// Whether this build encodes `c` (what the MIME negotiation may offer).

@@ -6,7 +6,8 @@
 //! container header needs it before any picture.
 
 use crate::core::codec::{CodecDescription, CodecId, Encoder, Input, StreamParams};
-use crate::core::encode::vpx::{KeyframeRule, VideoCodec, VpxEncoder};
+use crate::core::encode::keyframes::KeyframeRule;
+use crate::core::encode::vpx::{VideoCodec, VpxEncoder};
 use crate::core::media::VideoFrame;
 use crate::core::packet::Packet;
 use crate::core::{Error, Result};

@@ -9,6 +9,7 @@ use std::ptr;
 
 use vpx_sys as vpx;
 
+use crate::core::encode::keyframes::{strictly_after, KeyframeClock, KeyframeRule};
 use crate::core::media::VideoFrame;
 use crate::core::packet::Packet;
 use crate::core::{Error, Result};
@@ -28,36 +29,12 @@ impl VideoCodec {
     }
 }
 
-/// When to force a keyframe (reference §2.3 step 9).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum KeyframeRule {
-    /// The encoder decides, with at least one keyframe every `AUTO_KF_MAX_NS` so that files
-    /// stay seekable (and chunks stay joinable) at that granularity.
-    Auto,
-    EveryFrames(u32),
-    EveryNs(i64),
-}
-
-impl KeyframeRule {
-    /// Whether the picture at `pts` must be a keyframe, `frames_since_key` pictures after the
-    /// last one, which was at `last_key` (`None`: none yet, or one was asked for).
-    pub fn due(self, frames_since_key: u32, last_key: Option<i64>, pts: i64) -> bool {
-        match (self, last_key) {
-            (_, None) => true,
-            (KeyframeRule::EveryFrames(n), _) => frames_since_key >= n.max(1),
-            (KeyframeRule::EveryNs(ns), Some(t)) => pts - t >= ns,
-            (KeyframeRule::Auto, Some(t)) => pts - t >= AUTO_KF_MAX_NS,
-        }
-    }
-}
-
 /// Settings chosen by measurement on 2 cores (see benchmarks/bench_video.py): the speed step
 /// beyond which quality falls off faster than time is saved, and one thread per core.
 const VP8_CPU_USED: c_int = 8;
 const VP9_CPU_USED: c_int = 8;
 const AUTO_KF_MAX_DIST: u32 = 300;
 const VP9_SUPERBLOCK: u32 = 64;
-const AUTO_KF_MAX_NS: i64 = 2_000_000_000;
 /// libvpx timestamps in microseconds.
 const TIMEBASE_DEN: i64 = 1_000_000;
 
@@ -67,9 +44,7 @@ pub struct VpxEncoder {
     ctx: Box<vpx::vpx_codec_ctx_t>,
     width: u32,
     height: u32,
-    rule: KeyframeRule,
-    frames_since_key: u32,
-    last_key_time: Option<i64>,
+    keys: KeyframeClock,
     last_pts: Option<i64>,
     pending: Vec<(i64, i64)>,
 }
@@ -145,9 +120,7 @@ impl VpxEncoder {
             ctx,
             width,
             height,
-            rule,
-            frames_since_key: 0,
-            last_key_time: None,
+            keys: KeyframeClock::new(rule),
             last_pts: None,
             pending: Vec::new(),
         };
@@ -170,7 +143,7 @@ impl VpxEncoder {
 
     /// Makes the next picture a keyframe.
     pub fn force_keyframe(&mut self) {
-        self.last_key_time = None;
+        self.keys.force();
     }
 
     pub fn size(&self) -> (u32, u32) {
@@ -201,13 +174,8 @@ impl VpxEncoder {
                 frame.width, frame.height, self.width, self.height
             )));
         }
-        // libvpx wants strictly increasing timestamps.
-        let pts = match self.last_pts {
-            Some(last) if pts <= last => last + 1_000,
-            _ => pts,
-        };
-        self.last_pts = Some(pts);
-        let force = self.rule.due(self.frames_since_key, self.last_key_time, pts);
+        let pts = strictly_after(&mut self.last_pts, pts);
+        let force = self.keys.due(pts);
         let mut img = MaybeUninit::<vpx::vpx_image_t>::uninit();
         // SAFETY: wraps our buffer (I420, tightly packed, alignment 1) without copying; the
         // image is only used during the encode call below, while `frame` is borrowed.
@@ -299,11 +267,7 @@ impl VpxEncoder {
                 .position(|&(p, _)| p / 1_000 == f.pts)
                 .map(|i| self.pending.drain(..=i).next_back().map(|(_, d)| d).unwrap_or(0))
                 .unwrap_or(f.duration as i64 * 1_000);
-            if keyframe {
-                self.frames_since_key = 0;
-                self.last_key_time = Some(pts_ns);
-            }
-            self.frames_since_key += 1;
+            self.keys.made(keyframe, pts_ns);
             out.push(Packet {
                 track: self.track,
                 pts: pts_ns,
