@@ -31,7 +31,7 @@ class Rec:
     mime: str
     file: Path
     chunks: list[bytes]
-    stats: dict[str, int] = field(default_factory=dict)
+    stats: dict[str, float] = field(default_factory=dict)
     #: The chunks' Blob type: the full codec strings for MP4 (``vp09.00.10.08``).
     blob_type: str = ""
 

@@ -28,6 +28,7 @@ import av
 import mediarecorder as mr
 import pytest
 
+from .browser import chromium_page
 from .clients import (
     Rec,
     chunk_offsets,
@@ -369,12 +370,6 @@ def _mse_type(r: Rec) -> str:
 @pytest.fixture(scope="module")
 def chromium(corpus: dict[str, Rec]) -> dict[str, dict[str, Any]]:
     """Every recording through one headless Chromium: {"file:NAME"/"stream:NAME": result}."""
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="requirements-dev.txt installs playwright"
-    )
-    exe = shutil.which("chromium")
-    if exe is None:
-        pytest.skip("chromium is not installed (scripts/setup.sh installs Debian's chromium)")
     served: dict[str, bytes] = {"/": b"<!doctype html><title>clients</title>"}
     files, streams = [], []
     for r in corpus.values():
@@ -387,18 +382,7 @@ def chromium(corpus: dict[str, Rec]) -> dict[str, dict[str, Any]]:
         if r.name in MSE_NAMES:
             streams.append({"name": r.name, "mime": _mse_type(r), "urls": urls})
 
-    def serve(route: Any) -> None:
-        path = route.request.url[len(ORIGIN) :]
-        kind = "text/html" if path == "/" else "application/octet-stream"
-        route.fulfill(status=200, body=served[path], content_type=kind)
-
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=exe, args=["--autoplay-policy=no-user-gesture-required"]
-        )
-        page = browser.new_page()
-        page.route(f"{ORIGIN}/**", serve)
-        page.goto(f"{ORIGIN}/")
+    with chromium_page(ORIGIN, served) as page:
         # What Chromium cannot play at all is not a recording's fault; checked, not assumed.
         playable = {
             r.name: page.evaluate(
@@ -411,7 +395,6 @@ def chromium(corpus: dict[str, Rec]) -> dict[str, dict[str, Any]]:
         for s in streams:
             assert page.evaluate("t => MediaSource.isTypeSupported(t)", s["mime"]), s["mime"]
         out = page.evaluate(PAGE_SCRIPT, {"files": files, "streams": streams})
-        browser.close()
     results = {f"file:{x['name']}": x | {"playable": playable[x["name"]]} for x in out["files"]}
     results |= {f"stream:{x['name']}": x for x in out["streams"]}
     return results

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import io
-import shutil
 import threading
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import numpy as np
 import pytest
 from mediarecorder import _native
 
+from .browser import chromium_page
 from .conftest import ffprobe
 from .mp4_layout import boxes
 
@@ -112,31 +112,14 @@ def _record_ours(path: Path) -> None:
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Chromium's recordings (one per MP4 type it records) and what it makes of our file."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="requirements-dev.txt has it")
-    exe = shutil.which("chromium")
-    if exe is None:
-        pytest.skip("chromium is not installed (scripts/setup.sh installs Debian's chromium)")
     ours = tmp_path_factory.mktemp("mp4") / "ours.mp4"
     _record_ours(ours)
     served = {"/": b"<!doctype html><title>mp4</title>", "/ours.mp4": ours.read_bytes()}
-
-    def serve(route: Any) -> None:
-        path = route.request.url[len(ORIGIN) :]
-        kind = "text/html" if path == "/" else "application/octet-stream"
-        route.fulfill(status=200, body=served[path], content_type=kind)
-
     out: dict[str, Any] = {"ours": ours}
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=exe, args=["--autoplay-policy=no-user-gesture-required"]
-        )
-        page = b.new_page()
-        page.route(f"{ORIGIN}/**", serve)
-        page.goto(f"{ORIGIN}/")
+    with chromium_page(ORIGIN, served) as page:
         for mime in ("video/mp4;codecs=vp9,opus", "video/mp4;codecs=avc1,opus"):
             out[mime] = page.evaluate(RECORD, mime)
         out["played"] = page.evaluate(PLAY, f"{ORIGIN}/ours.mp4")
-        b.close()
     return out
 
 
