@@ -14,14 +14,13 @@ use aom_sys as aom;
 use crate::core::codec::CodecId;
 use crate::core::encode::keyframes::{strictly_after, KeyframeClock, KeyframeRule};
 use crate::core::encode::video::{self, SizedEncoder, VideoEncoder};
+use crate::core::encode::vpx_like::{i420_layout, to_ns, to_ticks, Pending, TIMEBASE_DEN};
 use crate::core::media::VideoFrame;
 use crate::core::packet::Packet;
 use crate::core::{Error, Result};
 
 /// libaom's fastest real-time speed, Chrome's choice for camera video.
 pub const CPU_USED: c_int = 10;
-/// libaom timestamps in microseconds.
-const TIMEBASE_DEN: i64 = 1_000_000;
 const OBU_SEQUENCE_HEADER: u8 = 1;
 const OBU_TEMPORAL_DELIMITER: u8 = 2;
 
@@ -50,7 +49,7 @@ pub struct AomEncoder {
     height: u32,
     keys: KeyframeClock,
     last_pts: Option<i64>,
-    pending: Vec<(i64, i64)>,
+    pending: Pending,
 }
 
 // SAFETY: the codec context is owned by this value and only used through `&mut self`; libaom
@@ -111,7 +110,7 @@ impl AomEncoder {
             height,
             keys: KeyframeClock::new(rule),
             last_pts: None,
-            pending: Vec::new(),
+            pending: Pending::default(),
         };
         enc.control(aom::aome_enc_control_id::AOME_SET_CPUUSED as c_int, CPU_USED)?;
         enc.control(aom::aome_enc_control_id::AV1E_SET_ROW_MT as c_int, (threads > 1) as c_int)?;
@@ -162,13 +161,8 @@ impl AomEncoder {
             // SAFETY: buf/sz describe the compressed temporal unit.
             let tu = unsafe { std::slice::from_raw_parts(f.buf as *const u8, f.sz) };
             let keyframe = f.flags & aom::AOM_FRAME_IS_KEY != 0;
-            let pts_ns = f.pts * (1_000_000_000 / TIMEBASE_DEN);
-            let duration = self
-                .pending
-                .iter()
-                .position(|&(p, _)| p / 1_000 == f.pts)
-                .map(|i| self.pending.drain(..=i).next_back().map(|(_, d)| d).unwrap_or(0))
-                .unwrap_or(f.duration as i64 * 1_000);
+            let pts_ns = to_ns(f.pts);
+            let duration = self.pending.take(f.pts, to_ns(f.duration as i64));
             self.keys.made(keyframe, pts_ns);
             out.push(Packet {
                 track: self.track,
@@ -214,25 +208,22 @@ impl SizedEncoder for AomEncoder {
         }
         // SAFETY: initialised by aom_img_wrap.
         let mut img = unsafe { img.assume_init() };
-        // Chroma planes are packed at ceil(w/2), which aom_img_wrap assumes only for even sizes.
-        let (cw, ch) = VideoFrame::chroma_size(self.width, self.height);
-        let y = (self.width * self.height) as usize;
-        img.stride[0] = self.width as c_int;
-        img.stride[1] = cw as c_int;
-        img.stride[2] = cw as c_int;
-        // SAFETY: offsets stay inside `frame.data`, whose length is byte_len(w, h).
-        unsafe {
-            img.planes[1] = (frame.data.as_ptr() as *mut u8).add(y);
-            img.planes[2] = (frame.data.as_ptr() as *mut u8).add(y + cw * ch);
+        let (strides, offsets) = i420_layout(self.width, self.height);
+        for (stride, s) in img.stride.iter_mut().zip(strides) {
+            *stride = s;
+        }
+        for (plane, offset) in img.planes.iter_mut().zip(offsets) {
+            // SAFETY: the offsets stay inside `frame.data`, whose length is byte_len(w, h).
+            *plane = unsafe { (frame.data.as_ptr() as *mut u8).add(offset) };
         }
         let flags = if force { aom::AOM_EFLAG_FORCE_KF as aom::aom_enc_frame_flags_t } else { 0 };
-        self.pending.push((pts, duration));
+        self.pending.push(pts, duration);
         // SAFETY: ctx initialised; img describes a valid buffer for the call's duration.
         let r = unsafe {
             aom::aom_codec_encode(
                 self.ctx.as_mut(),
                 &img,
-                pts / (1_000_000_000 / TIMEBASE_DEN),
+                to_ticks(pts),
                 (duration / 1_000).max(1) as _,
                 flags,
             )

@@ -14,6 +14,7 @@ pub mod pcm;
 pub mod video;
 pub mod voaac;
 pub mod vpx;
+pub mod vpx_like;
 
 /// `audioBitrateMode` of the spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,6 +10,7 @@ use std::ptr;
 use vpx_sys as vpx;
 
 use crate::core::encode::keyframes::{strictly_after, KeyframeClock, KeyframeRule};
+use crate::core::encode::vpx_like::{i420_layout, to_ns, to_ticks, Pending, TIMEBASE_DEN};
 use crate::core::media::VideoFrame;
 use crate::core::packet::Packet;
 use crate::core::{Error, Result};
@@ -35,9 +36,6 @@ const VP8_CPU_USED: c_int = 8;
 const VP9_CPU_USED: c_int = 8;
 const AUTO_KF_MAX_DIST: u32 = 300;
 const VP9_SUPERBLOCK: u32 = 64;
-/// libvpx timestamps in microseconds.
-const TIMEBASE_DEN: i64 = 1_000_000;
-
 pub struct VpxEncoder {
     track: usize,
     codec: VideoCodec,
@@ -46,7 +44,7 @@ pub struct VpxEncoder {
     height: u32,
     keys: KeyframeClock,
     last_pts: Option<i64>,
-    pending: Vec<(i64, i64)>,
+    pending: Pending,
 }
 
 // SAFETY: the codec context is owned by this value and only used through `&mut self`;
@@ -122,7 +120,7 @@ impl VpxEncoder {
             height,
             keys: KeyframeClock::new(rule),
             last_pts: None,
-            pending: Vec::new(),
+            pending: Pending::default(),
         };
         match codec {
             VideoCodec::Vp8 => {
@@ -194,25 +192,22 @@ impl VpxEncoder {
         }
         // SAFETY: initialised by vpx_img_wrap.
         let mut img = unsafe { img.assume_init() };
-        // Chroma planes are packed at ceil(w/2), which vpx_img_wrap assumes only for even sizes.
-        let (cw, ch) = VideoFrame::chroma_size(self.width, self.height);
-        let y = (self.width * self.height) as usize;
-        img.stride[0] = self.width as c_int;
-        img.stride[1] = cw as c_int;
-        img.stride[2] = cw as c_int;
-        // SAFETY: offsets stay inside `frame.data`, whose length is byte_len(w, h).
-        unsafe {
-            img.planes[1] = (frame.data.as_ptr() as *mut u8).add(y);
-            img.planes[2] = (frame.data.as_ptr() as *mut u8).add(y + cw * ch);
+        let (strides, offsets) = i420_layout(self.width, self.height);
+        for (stride, s) in img.stride.iter_mut().zip(strides) {
+            *stride = s;
+        }
+        for (plane, offset) in img.planes.iter_mut().zip(offsets) {
+            // SAFETY: the offsets stay inside `frame.data`, whose length is byte_len(w, h).
+            *plane = unsafe { (frame.data.as_ptr() as *mut u8).add(offset) };
         }
         let flags = if force { vpx::VPX_EFLAG_FORCE_KF as i64 } else { 0 };
-        self.pending.push((pts, duration));
+        self.pending.push(pts, duration);
         // SAFETY: ctx initialised; img describes a valid buffer for the call's duration.
         let r = unsafe {
             vpx::vpx_codec_encode(
                 self.ctx.as_mut(),
                 &img,
-                pts / (1_000_000_000 / TIMEBASE_DEN),
+                to_ticks(pts),
                 (duration / 1_000).max(1) as _,
                 flags,
                 vpx::VPX_DL_REALTIME as _,
@@ -260,13 +255,8 @@ impl VpxEncoder {
             let data =
                 unsafe { std::slice::from_raw_parts(f.buf as *const u8, f.sz as usize) }.to_vec();
             let keyframe = f.flags & vpx::VPX_FRAME_IS_KEY != 0;
-            let pts_ns = f.pts * (1_000_000_000 / TIMEBASE_DEN);
-            let duration = self
-                .pending
-                .iter()
-                .position(|&(p, _)| p / 1_000 == f.pts)
-                .map(|i| self.pending.drain(..=i).next_back().map(|(_, d)| d).unwrap_or(0))
-                .unwrap_or(f.duration as i64 * 1_000);
+            let pts_ns = to_ns(f.pts);
+            let duration = self.pending.take(f.pts, to_ns(f.duration as i64));
             self.keys.made(keyframe, pts_ns);
             out.push(Packet {
                 track: self.track,
