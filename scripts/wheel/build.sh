@@ -7,10 +7,12 @@
 # cargo-zigbuild (the same tool, as a cargo subcommand) for the device plugin, which maturin
 # cannot build because it is a plain C-ABI library. No chroot, no Docker, nothing by hand.
 #
-# C libraries are linked statically: libopus is built from source by the opus crate (cmake, with
-# zig as the compiler); the others are Debian's own static archives (.a from the -dev package,
-# PIC, no symbol newer than glibc 2.28 is referenced), staged with a pkg-config file of their own.
-# To add one (libaom, openh264, vo-aacenc…), add one line to STATIC_LIBS below.
+# C libraries are linked statically. Those a crate builds from source are compiled by zig:
+# libopus (the opus crate, cmake) and Cisco's OpenH264 (the openh264 crate's `source` feature,
+# C++ and nasm), whose C++ runtime is zig's own libc++, linked in statically, so the wheel needs
+# no libstdc++ at all. The others are Debian's own static archives (.a from the -dev package,
+# PIC, no symbol newer than glibc 2.28 is referenced): libvpx, libaom, libvo-aacenc, staged with
+# a pkg-config file of their own. To add one, add one line to STATIC_LIBS below.
 #
 # libasound is the one library the wheel needs but does not carry: only the device plugin
 # links it, and the check (check.py) allows it there and nowhere else.
@@ -29,6 +31,8 @@ STAGE=${XDG_CACHE_HOME:-$HOME/.cache}/mediarecorder-build/static
 # (pkg-config-rs) and SYSTEM_DEPS_<NAME>_LINK=static (system-deps) are both set.
 STATIC_LIBS=(
     "vpx libvpx-dev"
+    "aom libaom-dev"
+    "vo-aacenc libvo-aacenc-dev"
 )
 # Shared system libraries linked but never bundled: "<pkg-config name> <library name>". Only the
 # device plugin links one (ALSA); check.py allows it there and nowhere else.
@@ -64,11 +68,32 @@ for entry in "${SYSTEM_LIBS[@]}"; do
 done
 export PKG_CONFIG_PATH="$STAGE/lib/pkgconfig:$STAGE/shared/pkgconfig"
 
-# The device plugin, next to the extension inside the package.
-cargo zigbuild --release --quiet -p mediarecorder-devices --target "$RUST_TARGET.2.28"
-cp "target/$RUST_TARGET/release/libmediarecorder_devices.so" python/mediarecorder/
+# bindgen (v4l's V4L2 bindings, aom-sys) parses headers with the build machine's libclang, but
+# maturin --zig / cargo-zigbuild hand it zig's own include list (-nostdinc, then zig's glibc 2.28
+# and Linux headers, linux/videodev2.h among them), so the bindings match the target, not glibc
+# 2.36. Two things break that list:
+# - zig prints its include directories relative to the working directory when they lie below
+#   it (the venv is inside the project), and build scripts run in their crate's folder, where
+#   the relative paths lead nowhere: every header is "not found". So both tools run from /.
+# - libaom's headers are only in /usr/include, which -nostdinc drops (and pkg-config never
+#   prints -I/usr/include). -idirafter puts it after every zig directory: only headers zig does
+#   not carry (aom/*.h) come from it. cargo-zigbuild appends its list to this variable.
+export BINDGEN_EXTRA_CLANG_ARGS="-idirafter /usr/include"
+ROOT=$PWD
+case "$OUT" in /*) ;; *) OUT=$ROOT/$OUT ;; esac
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+
+# The device plugin, next to the extension inside the package. It has a target folder of its
+# own: cargo-zigbuild (pip's) and maturin's built-in copy of it are different versions with
+# different linker wrapper paths, which cargo counts in the host build scripts' fingerprints.
+# In one folder each build threw away the other's, and every run rebuilt aws-lc, OpenH264 and
+# the rest (7 minutes for a build with nothing changed).
+(cd / && CARGO_TARGET_DIR=$TARGET_DIR/wheel-plugin cargo zigbuild --release --quiet \
+    --manifest-path "$ROOT/Cargo.toml" -p mediarecorder-devices --target "$RUST_TARGET.2.28")
+cp "$TARGET_DIR/wheel-plugin/$RUST_TARGET/release/libmediarecorder_devices.so" python/mediarecorder/
 
 rm -rf "$OUT"
-maturin build --release --zig --target "$RUST_TARGET" --compatibility "$POLICY" --out "$OUT"
+(cd / && maturin build --release --zig --manifest-path "$ROOT/Cargo.toml" --target "$RUST_TARGET" \
+    --compatibility "$POLICY" --out "$OUT")
 
 "$PY" scripts/wheel/check.py --policy "$POLICY" --allow libasound.so.2 "$OUT"/*.whl
