@@ -45,7 +45,7 @@ test-wheel-if-built:
 	@if ls $(WHEEL_DIR)/mediarecorder-*.whl >/dev/null 2>&1; then $(MAKE) wheel-test; \
 	else echo "wheel-test: not run (no wheel in $(WHEEL_DIR); make wheel builds it)"; fi
 
-# A portable wheel (manylinux_2_28 x86_64, abi3, libvpx and libopus inside, libasound not) in
+# A portable wheel (manylinux_2_28 x86_64, abi3, every codec library inside, libasound not) in
 # $(WHEEL_DIR), checked with auditwheel: scripts/wheel/build.sh says how; docs/wheels.md why.
 WHEEL_DIR ?= target/wheels/dist
 wheel:
