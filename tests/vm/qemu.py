@@ -16,6 +16,7 @@ import gzip
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -27,6 +28,10 @@ MODULES = ["virtio_pci", "9pnet_virtio", "9p", "vivid", "snd-dummy"]
 # vivid: one capture node only (node_types bit 0), the webcam input; snd-dummy: one capture
 # stream, so ALSA's "hw:0" is the one input.
 PARAMS = {"vivid": "n_devs=1 node_types=0x1", "snd-dummy": "pcm_devs=1 pcm_substreams=1"}
+
+#: The repository, shared read-only with the guest at the same path (see `run`).
+REPO = Path(__file__).resolve().parents[2]
+OPTS = "trans=virtio,version=9p2000.L,msize=262144"
 
 INIT = """#!/bin/sh
 export PATH=/bin
@@ -161,7 +166,12 @@ def run(script: str, out: Path, timeout: float = 240) -> Run:
     ``out`` (writable) at /tmp/out; returns its exit status (None if it never finished)."""
     version, vmlinuz = kernel() or ("", Path())
     out.mkdir(parents=True, exist_ok=True)
-    (out / "run.sh").write_text(script)
+    # The guest's /tmp is a tmpfs of its own, which hides a checkout under the host's /tmp (a
+    # fresh clone there could not run its own interpreter): the repository comes in as a third
+    # share, mounted at its own path before the script runs.
+    project = shlex.quote(str(REPO))
+    mount = f"mkdir -p {project} && mount -t 9p -o {OPTS},ro project {project} || exit 125\n"
+    (out / "run.sh").write_text(mount + script)
     cmd = [
         "qemu-system-x86_64", "-m", "1024", "-cpu", "max", "-smp", "2",
         "-accel", "tcg,thread=multi", "-nographic", "-no-reboot", "-nic", "none",
@@ -169,6 +179,8 @@ def run(script: str, out: Path, timeout: float = 240) -> Run:
         "-append", "console=ttyS0 quiet panic=-1",
         "-virtfs", "local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap",
         "-virtfs", f"local,path={out},mount_tag=out,security_model=none",
+        "-virtfs", f"local,path={REPO},mount_tag=project,security_model=none,readonly=on,"
+        "multidevs=remap",
     ]  # fmt: skip
     try:
         p = subprocess.run(
