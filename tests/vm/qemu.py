@@ -40,7 +40,7 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 while read m args; do insmod /mod/$m $args || echo "insmod $m failed"; done < /mod/order
 mkdir -p /mnt
-opts=trans=virtio,version=9p2000.L,msize=262144
+opts=@OPTS@
 mount -t 9p -o $opts,ro host /mnt
 mount -t devtmpfs dev /mnt/dev
 mount -t proc proc /mnt/proc
@@ -51,7 +51,7 @@ mount -t 9p -o $opts out /mnt/tmp/out
 chroot /mnt /bin/sh /tmp/out/run.sh
 echo "MARKER $?"
 poweroff -f
-""".replace("MARKER", MARKER)
+""".replace("MARKER", MARKER).replace("@OPTS@", OPTS)
 
 
 def kernel() -> tuple[str, Path] | None:
