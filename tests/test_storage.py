@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from .conftest import EBML_MAGIC, Collector, decode, ffprobe, setup
-from .s3_server import S3Server, free_port
+from .s3_server import S3Server, free_port, make_tls
 
 BUCKET = "recordings"
 #: The first Cluster's ID: everything before it is the header the finishing step patches.
@@ -129,7 +129,43 @@ def test_an_unreachable_store_ends_the_recording_with_everything_delivered() -> 
     error = _error(col)
     assert isinstance(error, mr.UnknownError)
     assert str(error).startswith(f"cannot upload the recording to {url}: put: ")
+    # The cause, from the bottom of the error's chain, not only reqwest's "error sending request".
+    assert str(error).endswith(": tcp connect error: Connection refused (os error 111)"), error
     np.testing.assert_array_equal(decode(col.data()).samples[0], np.concatenate(audio))
+
+
+def test_an_https_store_is_trusted_through_the_system_certificates_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # TLS is rustls with ring's cryptography, and the certificate is checked against the
+    # system's trust store, which SSL_CERT_FILE replaces here: first by a certificate authority
+    # that did not sign the server's certificate, then by the one that did.
+    tls = make_tls(tmp_path)
+    stranger = make_tls(tmp_path, "stranger")
+    server = S3Server(tls=tls)
+    server.start()
+    try:
+        server.client().create_bucket(Bucket=BUCKET)
+        audio = [noise(0.5) for _ in range(4)]
+        url = f"s3://{BUCKET}/tls.webm"
+
+        monkeypatch.setenv("SSL_CERT_FILE", str(stranger.ca))
+        col = record_to(url, audio, timeslice=None, storage_options=server.options())
+        assert col.types == ["start", "error", "dataavailable", "stop"]
+        message = str(_error(col))
+        assert message.startswith(f"cannot upload the recording to {url}: put: ")
+        assert message.endswith(": invalid peer certificate: UnknownIssuer"), message
+        np.testing.assert_array_equal(decode(col.data()).samples[0], np.concatenate(audio))
+        assert server.keys(BUCKET) == []
+
+        monkeypatch.setenv("SSL_CERT_FILE", str(tls.ca))
+        col = record_to(url, audio, timeslice=None, storage_options=server.options())
+        assert col.types == ["start", "dataavailable", "stop"]
+        obj = server.get(BUCKET, "tls.webm")
+        assert_finished_copy_of(obj, col.data())
+        np.testing.assert_array_equal(decode(obj).samples[0], np.concatenate(audio))
+    finally:
+        server.kill()
 
 
 def test_the_server_killed_mid_recording(tmp_path: Path) -> None:
@@ -331,11 +367,18 @@ def test_the_segment_being_written_decodes_up_to_its_last_chunk(tmp_path: Path) 
     audio = [noise(0.1) for _ in range(30)]
     for block in audio:
         src.write(block)
+    whole = np.concatenate(audio)
     rec.request_data()
-    col.wait_for("dataavailable", count=col.count("dataavailable") + 1, timeout=30)
+    # Its chunk comes after every timeslice chunk still on the way, so waiting for "one more
+    # dataavailable" could return on the first of those, before the second segment was begun.
+    # Every written sample delivered means every sample is in the files too (a chunk is written
+    # before its event).
+    deadline = time.monotonic() + 30
+    while not col.chunks or decode(col.data()).n < whole.size:
+        assert time.monotonic() < deadline, f"delivered {col.records} of {whole.size} samples"
+        time.sleep(0.02)
     first = decode((tmp_path / "0.webm").read_bytes()).samples[0]
     current = decode((tmp_path / "1.webm").read_bytes()).samples[0]
-    whole = np.concatenate(audio)
     np.testing.assert_array_equal(first, whole[: 2 * RATE])
     assert current.size > 0
     np.testing.assert_array_equal(current, whole[2 * RATE : 2 * RATE + current.size])

@@ -91,6 +91,10 @@ pub fn open(url: &str, options: &[(String, String)]) -> Result<Box<dyn Target>> 
     })?;
     let invalid =
         |e: object_store::Error| Error::InvalidValue(format!("file: cannot write to {url:?}: {e}"));
+    // reqwest is built without a TLS provider of its own (Cargo.toml: ring, not aws-lc); it
+    // takes rustls' process default. That default is this extension's own copy of rustls, so
+    // installing it affects nothing outside us; an error only means it is already installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let store: Arc<dyn Store> = match scheme {
         ObjectStoreScheme::Local => {
             let local = parsed
@@ -166,6 +170,22 @@ struct Shared {
     finishing: AtomicBool,
     abandoned: AtomicBool,
     url: String,
+}
+
+/// The error with its causes: object_store's own text ends at "error sending request", and
+/// what went wrong (refused, a certificate no one trusts, a timeout) is further down the chain.
+/// A cause already quoted by the text before it is left out.
+fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let part = c.to_string();
+        if !text.contains(&part) {
+            text = format!("{text}: {part}");
+        }
+        cause = c.source();
+    }
+    text
 }
 
 impl Shared {
@@ -268,7 +288,7 @@ impl Upload {
                     while self.tail.len() >= PART && self.shared.failed.lock().is_none() {
                         let part: Vec<u8> = self.tail.drain(..PART).collect();
                         if let Err(e) = self.put_part(part).await {
-                            let _ = self.shared.fail("a part failed", e);
+                            let _ = self.shared.fail("a part failed", with_causes(&e));
                         }
                     }
                 }
@@ -359,22 +379,24 @@ impl Upload {
                 .retry(|| store.put_opts(&path, head.clone(), Default::default()))
                 .await
                 .map(|_| ())
-                .map_err(|e| self.shared.fail("put", e));
+                .map_err(|e| self.shared.fail("put", with_causes(&e)));
         }
         if !self.tail.is_empty() {
             let last = std::mem::take(&mut self.tail);
-            self.put_part(last).await.map_err(|e| self.shared.fail("the last part", e))?;
+            self.put_part(last)
+                .await
+                .map_err(|e| self.shared.fail("the last part", with_causes(&e)))?;
         }
         let id = self.id.clone().unwrap_or_default();
         let first = self
             .retry(|| store.put_part(&path, &id, 0, head.clone()))
             .await
-            .map_err(|e| self.shared.fail("the first part", e))?;
+            .map_err(|e| self.shared.fail("the first part", with_causes(&e)))?;
         let mut parts = vec![first];
         parts.append(&mut self.parts);
         self.retry(|| store.complete_multipart(&path, &id, parts.clone()))
             .await
-            .map_err(|e| self.shared.fail("completing the upload", e))?;
+            .map_err(|e| self.shared.fail("completing the upload", with_causes(&e)))?;
         self.id = None;
         Ok(())
     }
