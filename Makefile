@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 
 .PHONY: build fmt lint test test-rust test-python test-fuzz test-wheel-if-built fuzz bench demo \
-	wheel wheel-test sdist
+	wheel wheel-test sdist sdist-test
 
 # The extension, and next to it the device plugin (devices/: cpal and libasound, loaded on
 # first device use so that `import mediarecorder` never needs libasound).
@@ -59,6 +59,11 @@ wheel-test:
 sdist:
 	rm -rf target/wheels/sdist
 	$(VENV)/bin/maturin sdist --out target/wheels/sdist
+
+# That sdist pip-installed in a Debian 12 root with only the documented build dependencies
+# (and the host's Rust), then checked like the wheel; about 10 min, not part of `make test`.
+sdist-test:
+	VENV=$(VENV) bash scripts/wheel/sdist_test.sh
 
 # A long fuzz run: make fuzz FUZZ_SECONDS=600
 FUZZ_SECONDS ?= 600

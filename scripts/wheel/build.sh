@@ -10,9 +10,11 @@
 # C libraries are linked statically. Those a crate builds from source are compiled by zig:
 # libopus (the opus crate, cmake) and Cisco's OpenH264 (the openh264 crate's `source` feature,
 # C++ and nasm), whose C++ runtime is zig's own libc++, linked in statically, so the wheel needs
-# no libstdc++ at all. The others are Debian's own static archives (.a from the -dev package,
-# PIC, no symbol newer than glibc 2.28 is referenced): libvpx, libaom, libvo-aacenc, staged with
-# a pkg-config file of their own. To add one, add one line to STATIC_LIBS below.
+# no libstdc++ at all. libvpx and libaom are built here from Debian's sources as encoder-only,
+# real-time-only libraries (codec_libs.sh: the full ones Debian ships were a third of the
+# wheel). libvo-aacenc is Debian's own static archive (.a from the -dev package, PIC, no symbol
+# newer than glibc 2.28 is referenced), staged with a pkg-config file of its own. To add one
+# such archive, add one line to STATIC_LIBS below.
 #
 # libasound is the one library the wheel needs but does not carry: only the device plugin
 # links it, and the check (check.py) allows it there and nowhere else.
@@ -26,14 +28,12 @@ POLICY=manylinux_2_28
 RUST_TARGET=x86_64-unknown-linux-gnu
 STAGE=${XDG_CACHE_HOME:-$HOME/.cache}/mediarecorder-build/static
 
-# Static C libraries, one line each: "<pkg-config name> <Debian -dev package>". The -sys crate
-# must find it through pkg-config and be told "static" by the environment: <NAME>_STATIC=1
-# (pkg-config-rs) and SYSTEM_DEPS_<NAME>_LINK=static (system-deps) are both set.
+# Debian's static archives, one line each: "<pkg-config name> <Debian -dev package>".
 STATIC_LIBS=(
-    "vpx libvpx-dev"
-    "aom libaom-dev"
     "vo-aacenc libvo-aacenc-dev"
 )
+# Built from source by codec_libs.sh, each in $STAGE/<name> with its own .pc file.
+SOURCE_LIBS=(vpx aom)
 # Shared system libraries linked but never bundled: "<pkg-config name> <library name>". Only the
 # device plugin links one (ALSA); check.py allows it there and nowhere else.
 SYSTEM_LIBS=(
@@ -42,6 +42,21 @@ SYSTEM_LIBS=(
 
 export PATH="$PWD/$VENV/bin:$PATH"
 mkdir -p "$STAGE/lib/pkgconfig" "$STAGE/shared/pkgconfig"
+bash scripts/wheel/codec_libs.sh "$STAGE"
+
+# The -sys crate must be told "static" by the environment: <NAME>_STATIC=1 (pkg-config-rs) and
+# SYSTEM_DEPS_<NAME>_LINK=static (system-deps) are both set.
+link_static() {
+    local env_name
+    env_name=$(tr 'a-z.-' 'A-Z__' <<<"$1")
+    export "${env_name}_STATIC=1" "SYSTEM_DEPS_${env_name}_LINK=static"
+}
+PKG_CONFIG_PATH=$STAGE/lib/pkgconfig:$STAGE/shared/pkgconfig
+for name in "${SOURCE_LIBS[@]}"; do
+    link_static "$name"
+    PKG_CONFIG_PATH=$STAGE/$name/lib/pkgconfig:$PKG_CONFIG_PATH
+done
+export PKG_CONFIG_PATH
 
 # Copies a library's .pc with its libdir pointing at the staging folder, where only the named
 # library is: the linker then cannot pick up anything else of the build machine's.
@@ -58,27 +73,21 @@ for entry in "${STATIC_LIBS[@]}"; do
     [ -n "$archive" ] || { echo "wheel: $pkg has no lib$name.a" >&2; exit 1; }
     cp -u "$archive" "$STAGE/lib/"
     stage_pc "$name" "$STAGE/lib"
-    env_name=$(tr 'a-z.-' 'A-Z__' <<<"$name")
-    export "${env_name}_STATIC=1" "SYSTEM_DEPS_${env_name}_LINK=static"
+    link_static "$name"
 done
 for entry in "${SYSTEM_LIBS[@]}"; do
     read -r name lib <<<"$entry"
     ln -sf "$(pkg-config --variable=libdir "$name")/lib$lib.so" "$STAGE/shared/"
     stage_pc "$name" "$STAGE/shared"
 done
-export PKG_CONFIG_PATH="$STAGE/lib/pkgconfig:$STAGE/shared/pkgconfig"
 
 # bindgen (v4l's V4L2 bindings, aom-sys) parses headers with the build machine's libclang, but
 # maturin --zig / cargo-zigbuild hand it zig's own include list (-nostdinc, then zig's glibc 2.28
 # and Linux headers, linux/videodev2.h among them), so the bindings match the target, not glibc
-# 2.36. Two things break that list:
-# - zig prints its include directories relative to the working directory when they lie below
-#   it (the venv is inside the project), and build scripts run in their crate's folder, where
-#   the relative paths lead nowhere: every header is "not found". So both tools run from /.
-# - libaom's headers are only in /usr/include, which -nostdinc drops (and pkg-config never
-#   prints -I/usr/include). -idirafter puts it after every zig directory: only headers zig does
-#   not carry (aom/*.h) come from it. cargo-zigbuild appends its list to this variable.
-export BINDGEN_EXTRA_CLANG_ARGS="-idirafter /usr/include"
+# 2.36; libaom's headers come from its staged build through pkg-config. zig prints its include
+# directories relative to the working directory when they lie below it (the venv is inside the
+# project), and build scripts run in their crate's folder, where the relative paths lead
+# nowhere: every header is "not found". So both tools run from /.
 ROOT=$PWD
 case "$OUT" in /*) ;; *) OUT=$ROOT/$OUT ;; esac
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
