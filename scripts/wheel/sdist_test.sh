@@ -13,9 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-ROOTS=${XDG_CACHE_HOME:-$HOME/.cache}/mediarecorder/chroots
-HOUSE=${XDG_CACHE_HOME:-$HOME/.cache}/mediarecorder/wheelhouse
-PY=${VENV:-.venv}/bin/python
+# shellcheck source=scripts/wheel/roots.sh
+source scripts/wheel/roots.sh
 # The build dependencies of the sdist, as the README and docs/wheels.md name them.
 BUILD_DEPS="gcc g++ make cmake pkg-config nasm libclang-dev libvpx-dev libaom-dev libvo-aacenc-dev"
 
@@ -26,19 +25,6 @@ fi
 bash scripts/wheel/chroots.sh "$ROOTS"
 
 root=$ROOTS/bookworm-sdist
-mounted=()
-cleanup() {
-    for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[$i]}" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-mount_in() { # mount_in <root> <what> <where inside> [--bind|proc]
-    mkdir -p "$1$3"
-    if ! mountpoint -q "$1$3"; then
-        if [ "$2" = proc ]; then mount -t proc proc "$1$3"; else mount --rbind "$2" "$1$3"; fi
-        mounted+=("$1$3")
-    fi
-}
-
 want="bookworm + $BUILD_DEPS"
 if ! { [ -f "$root.stamp" ] && [ "$(cat "$root.stamp")" = "$want" ]; }; then
     echo "sdist-test: making $root (Debian 12 with $BUILD_DEPS)"
@@ -52,7 +38,7 @@ if ! { [ -f "$root.stamp" ] && [ "$(cat "$root.stamp")" = "$want" ]; }; then
         apt-get update -qq
         apt-get install -y -qq --no-install-recommends $BUILD_DEPS >/dev/null
         rm -rf /var/cache/apt/archives/*.deb /var/lib/apt/lists/*"
-    cleanup && mounted=()
+    unmount_all
     mv "$root.partial" "$root"
     echo "$want" >"$root.stamp"
 fi
@@ -60,9 +46,7 @@ fi
 rm -rf target/wheels/sdist
 "$PY" -m maturin sdist --out target/wheels/sdist >/dev/null
 sdist=$(ls target/wheels/sdist/mediarecorder-*.tar.gz)
-"$PY" -m pip download -q --only-binary=:all: --dest "$HOUSE/cp311" --python-version 3.11 \
-    --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
-    --platform manylinux2014_x86_64 numpy av
+fill_wheelhouse 3.11
 
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 cp "${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}" "$root/etc/ssl/certs/host-ca.crt"

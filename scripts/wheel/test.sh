@@ -12,7 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 WHEEL_DIR=${WHEEL_DIR:-target/wheels/dist}
-ROOTS=${XDG_CACHE_HOME:-$HOME/.cache}/mediarecorder/chroots
+# shellcheck source=scripts/wheel/roots.sh
+source scripts/wheel/roots.sh
 shopt -s nullglob
 wheels=("$WHEEL_DIR"/mediarecorder-*-abi3-*.whl)
 if [ ${#wheels[@]} -ne 1 ]; then
@@ -27,27 +28,12 @@ fi
 
 bash scripts/wheel/chroots.sh "$ROOTS"
 
-mounted=()
-cleanup() {
-    for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[$i]}" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-PY=${VENV:-.venv}/bin/python
-HOUSE=${XDG_CACHE_HOME:-$HOME/.cache}/mediarecorder/wheelhouse
-
 run_in() {
     local suite=$1 pyver=$2 flag=$3
     local root=$ROOTS/$suite
-    for fs in proc dev; do
-        if ! mountpoint -q "$root/$fs"; then
-            if [ "$fs" = proc ]; then mount -t proc proc "$root/proc"; else mount --rbind /dev "$root/dev"; fi
-            mounted+=("$root/$fs")
-        fi
-    done
-    "$PY" -m pip download -q --only-binary=:all: --dest "$HOUSE/cp${pyver/./}" \
-        --python-version "$pyver" --implementation cp --platform manylinux_2_28_x86_64 \
-        --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 numpy av
+    mount_in "$root" proc /proc
+    mount_in "$root" /dev /dev
+    fill_wheelhouse "$pyver"
     rm -rf "$root/opt/wheel-test" && mkdir -p "$root/opt/wheel-test"
     cp -r "$HOUSE/cp${pyver/./}" "$root/opt/wheel-test/house"
     cp "$wheel" tests/wheel/installed_wheel_check.py "$root/opt/wheel-test/"
