@@ -5,6 +5,7 @@ PyAV and checked for colours, change times, frame counts, sizes and the cursor."
 from __future__ import annotations
 
 import io
+import shutil
 import os
 import subprocess
 import sys
@@ -322,3 +323,86 @@ def test_cli_records_the_screen(server: Xvfb, client: XClient, tmp_path: Path) -
     assert r.stderr.splitlines()[-1].endswith(
         "error: --pattern, --screen and --camera are all video: give one of them"
     )
+
+
+def resize(server: Xvfb, width: int, height: int) -> None:
+    """Resizes the screen through RandR, as a display settings dialog would. xrandr's exit
+    status is not checked: shrinking below the output's mode resizes the screen and then fails
+    to fit the output to it, which is what Xvfb does and what is tested here."""
+    subprocess.run(
+        ["xrandr", "--fb", f"{width}x{height}"],
+        env={**os.environ, "DISPLAY": server.display},
+        capture_output=True,
+        timeout=30,
+    )
+
+
+def settled(track: mr.MediaStreamTrack, size: tuple[int, int]) -> bool:
+    end = time.monotonic() + 5
+    while time.monotonic() < end:
+        s = track.get_settings()
+        if (s["width"], s["height"]) == size:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.skipif(shutil.which("xrandr") is None, reason="xrandr is not installed")
+def test_the_capture_follows_a_resized_screen() -> None:
+    with running(640, 480) as s:
+        c = XClient(s.display)
+        c.fill(RED, 0, 0, 640, 480)
+        stream = mr.get_display_media(video={"display": s.display})
+        track = stream.get_video_tracks()[0]
+        ended = threading.Event()
+        track.onended = lambda e: ended.set()
+        events: list[str] = []
+
+        def change() -> None:
+            time.sleep(0.6)
+            resize(s, 320, 240)
+            assert settled(track, (320, 240)), track.get_settings()
+            c.fill(GREEN, 0, 0, 320, 240)
+            time.sleep(0.6)
+            resize(s, 640, 480)
+            assert settled(track, (640, 480)), track.get_settings()
+            c.fill(BLUE, 0, 0, 640, 480)
+            time.sleep(0.6)
+
+        chunks: list[bytes] = []
+        done = threading.Event()
+        rec = mr.MediaRecorder(stream, mime_type="video/webm;codecs=vp8")
+        for t in ("start", "dataavailable", "stop", "error"):
+            rec.add_event_listener(t, lambda e: events.append(e.type))
+        rec.ondataavailable = lambda e: chunks.append(e.data)
+        rec.onstop = lambda e: done.set()
+        rec.start()
+        change()
+        assert rec.state == "recording" and track.ready_state == "live"
+        assert not ended.is_set()
+        rec.stop()
+        assert done.wait(10)
+        c.close()
+        track.stop()
+        assert events == ["start", "dataavailable", "stop"], events
+        assert track.get_settings() == {"width": 640, "height": 480, "frame_rate": 30.0}
+        # The recording holds pictures of both sizes, each showing the screen of its time.
+        decoded = frames(b"".join(chunks))
+        runs: list[tuple[tuple[int, int], tuple[int, int, int]]] = []
+        for _, img in decoded:
+            h, w = img.shape[:2]
+            colour = next(
+                (x for x in (RED, GREEN, BLUE) if near(colour_at(img, w // 2, h // 2), x)), None
+            )
+            assert colour is not None, ((w, h), colour_at(img, w // 2, h // 2))
+            if not runs or runs[-1] != ((w, h), colour):
+                runs.append(((w, h), colour))
+        # Right after a resize the new size may show the old colour for a frame or two.
+        sizes = [size for size, _ in runs]
+        assert [sz for i, sz in enumerate(sizes) if i == 0 or sz != sizes[i - 1]] == [
+            (640, 480),
+            (320, 240),
+            (640, 480),
+        ], runs
+        assert runs[0] == ((640, 480), RED) and runs[-1] == ((640, 480), BLUE), runs
+        assert ((320, 240), GREEN) in runs, runs
