@@ -377,7 +377,7 @@ impl Recorder {
                 .iter()
                 .map(|t| TrackPlan {
                     kind: t.kind(),
-                    settings: t.settings().clone(),
+                    settings: t.settings(),
                     start: t.start_position(),
                     pushed: t.is_pushed(),
                 })

@@ -58,6 +58,9 @@ pub struct Track {
     kind: TrackKind,
     label: String,
     settings: TrackSettings,
+    /// A video track's picture size now (`width << 32 | height`): a screen that is resized
+    /// changes it while the track lives. Apart from `settings` so it is read without a lock.
+    size: AtomicU64,
     clock: TrackClock,
     /// Pushed clock: the end of the last audio block, or the time of the last video frame.
     position: AtomicI64,
@@ -107,11 +110,13 @@ impl Track {
             }
             _ => None,
         };
+        let size = (settings.width.unwrap_or(0) as u64) << 32 | settings.height.unwrap_or(0) as u64;
         Arc::new(Track {
             id: new_id(),
             kind,
             label: label.into(),
             settings,
+            size: AtomicU64::new(size),
             clock,
             position: AtomicI64::new(0),
             last_frame: Mutex::new(None),
@@ -138,8 +143,17 @@ impl Track {
     pub fn label(&self) -> &str {
         &self.label
     }
-    pub fn settings(&self) -> &TrackSettings {
-        &self.settings
+    pub fn settings(&self) -> TrackSettings {
+        let mut s = self.settings.clone();
+        if s.width.is_some() {
+            let size = self.size.load(Ordering::Relaxed);
+            (s.width, s.height) = (Some((size >> 32) as u32), Some(size as u32));
+        }
+        s
+    }
+    /// A video source's new picture size (a resized screen), reported by `settings`.
+    pub fn set_size(&self, width: u32, height: u32) {
+        self.size.store((width as u64) << 32 | height as u64, Ordering::Relaxed);
     }
     /// Sets what happens to frames a recorder cannot take yet (video tracks).
     pub fn set_overflow(&self, policy: Overflow) {

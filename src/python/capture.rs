@@ -21,7 +21,8 @@ pub struct ScreenInput {
 
 #[pymethods]
 impl ScreenInput {
-    /// Connects to the X display and starts capturing (without the GIL).
+    /// Connects to the X display and starts capturing (without the GIL; Ctrl-C interrupts
+    /// the wait for the server).
     #[new]
     #[pyo3(signature = (display, x, y, region_width, region_height, width, height, frame_rate, cursor))]
     #[allow(clippy::too_many_arguments)]
@@ -48,7 +49,7 @@ impl ScreenInput {
             frame_rate,
             cursor,
         };
-        let inner = gil::detach(py, move || ScreenCapture::open(c)).py(py)?;
+        let inner = gil::detach_interruptible(py, move || ScreenCapture::open(c))?.py(py)?;
         Ok(ScreenInput { inner })
     }
 

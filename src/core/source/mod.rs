@@ -21,3 +21,4 @@ pub mod screen;
 pub mod tone;
 pub mod video;
 pub mod x11;
+pub mod x11_conn;

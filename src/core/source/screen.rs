@@ -2,8 +2,10 @@
 //! of its own at the requested frame rate, downscaled when asked, converted to I420 and offered
 //! to the track. Frames a slow recorder cannot take are dropped at its queue and counted there;
 //! ticks the grabber itself misses (a grab slower than the frame period) are counted in the
-//! track's `dropped_frames`. When the X server goes away the track ends, so its recordings end
-//! the spec's way with everything captured so far.
+//! track's `dropped_frames`. A resized screen is followed: the capture goes on at the new size
+//! (see [`fit`]), which the track's settings report, as the Screen Capture spec has it. When the
+//! X server goes away, or stops answering for `x11_conn::TIMEOUT`, the track ends, so its
+//! recordings end the spec's way with everything captured so far.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -12,10 +14,11 @@ use std::time::{Duration, Instant};
 
 use x11rb::connection::Connection;
 
-use crate::core::media::clock_ns;
+use crate::core::media::{clock_ns, VideoFrame};
 use crate::core::source::scale::Scaler;
-use crate::core::source::video::{check_size, to_i420, PixelFormat};
-use crate::core::source::x11::{self, Grabber, Rect};
+use crate::core::source::video::{check_size, to_i420, PixelFormat, MAX_AREA, MAX_SIDE, MIN_SIZE};
+use crate::core::source::x11::{Grabber, Lost, Rect};
+use crate::core::source::x11_conn;
 use crate::core::track::{Track, TrackClock, TrackKind, TrackSettings};
 use crate::core::{Error, Result};
 
@@ -93,6 +96,44 @@ pub fn resolve(c: &ScreenConstraints, sw: u32, sh: u32) -> Result<(Rect, u32, u3
     Ok((Rect { x, y, width: rw, height: rh }, w, h))
 }
 
+/// After a resize: what [`resolve`] gives where the constraints still fit the new `sw x sh`
+/// screen. Else the asked-for rectangle is clipped to the screen (moved into it where it would
+/// lie outside; one whose default edge fell off the screen becomes the screen's width or
+/// height), and scaled down, its aspect ratio kept, to fit inside the asked-for size and the
+/// largest picture.
+pub fn fit(c: &ScreenConstraints, sw: u32, sh: u32) -> (Rect, u32, u32) {
+    if let Ok(r) = resolve(c, sw, sh) {
+        return r;
+    }
+    let clip = |pos: Option<u32>, len: Option<u32>, screen: u32| {
+        let pos = pos.unwrap_or(0);
+        let len = match len {
+            Some(len) => len.min(screen),
+            None if pos < screen => screen - pos,
+            None => screen,
+        };
+        (pos.min(screen - len), len)
+    };
+    let (x, rw) = clip(c.x, c.region_width, sw);
+    let (y, rh) = clip(c.y, c.region_height, sh);
+    let (fw, fh) = (rw as f64, rh as f64);
+    let mut scale = (MAX_SIDE as f64 / fw).min(MAX_SIDE as f64 / fh);
+    scale = scale.min((MAX_AREA as f64 / (fw * fh)).sqrt());
+    if let Some(w) = c.width {
+        scale = scale.min(w as f64 / fw);
+    }
+    if let Some(h) = c.height {
+        scale = scale.min(h as f64 / fh);
+    }
+    let even = |v: f64| ((v / 2.0).floor() as u32 * 2).max(MIN_SIZE);
+    let (w, h) = if scale >= 1.0 {
+        (rw.max(MIN_SIZE), rh.max(MIN_SIZE))
+    } else {
+        (even(fw * scale), even(fh * scale))
+    };
+    (Rect { x, y, width: rw, height: rh }, w, h)
+}
+
 pub struct ScreenCapture {
     track: Arc<Track>,
     shm: bool,
@@ -109,7 +150,7 @@ impl ScreenCapture {
                 format!("frame_rate: expected above 0 and at most {MAX_FRAME_RATE}, got {rate}"),
             ));
         }
-        let (conn, screen) = x11::connect(c.display.as_deref())?;
+        let (conn, screen, name) = x11_conn::connect(c.display.as_deref())?;
         let root = conn
             .setup()
             .roots
@@ -117,9 +158,8 @@ impl ScreenCapture {
             .ok_or_else(|| Error::NotFound(format!("the X display has no screen {screen}")))?;
         let (sw, sh) = (root.width_in_pixels as u32, root.height_in_pixels as u32);
         let (region, width, height) = resolve(&c, sw, sh)?;
-        let grabber = Grabber::new(conn, screen, region, c.cursor)?;
+        let grabber = Grabber::new(conn, &name, screen, region, c.cursor)?;
         let shm = grabber.uses_shm();
-        let name = c.display.clone().or_else(|| std::env::var("DISPLAY").ok()).unwrap_or_default();
         let settings = TrackSettings {
             width: Some(width),
             height: Some(height),
@@ -129,11 +169,11 @@ impl ScreenCapture {
         let label = format!("Screen {name} ({sw}x{sh})");
         let track = Track::new(TrackKind::Video, label, settings, TrackClock::Live);
         let weak = Arc::downgrade(&track);
-        let scaler = ((width, height) != (region.width, region.height))
-            .then(|| Scaler::new(region.width, region.height, width, height));
+        let mut capture = Capture { grabber, constraints: c, scaler: None, width, height };
+        capture.set_region(region, width, height);
         thread::Builder::new()
             .name("mediarecorder-screen".into())
-            .spawn(move || run(weak, grabber, scaler, width, height, rate))
+            .spawn(move || run(weak, capture, rate))
             .map_err(|e| {
                 Error::NotReadable(format!("cannot start the screen capture thread: {e}"))
             })?;
@@ -150,14 +190,46 @@ impl ScreenCapture {
     }
 }
 
-fn run(
-    weak: std::sync::Weak<Track>,
-    mut grabber: Grabber,
-    mut scaler: Option<Scaler>,
+/// The capture thread's state: what it grabs and how it makes the track's pictures of it.
+struct Capture {
+    grabber: Grabber,
+    constraints: ScreenConstraints,
+    scaler: Option<Scaler>,
     width: u32,
     height: u32,
-    rate: f64,
-) {
+}
+
+impl Capture {
+    fn set_region(&mut self, region: Rect, width: u32, height: u32) {
+        self.scaler = ((width, height) != (region.width, region.height))
+            .then(|| Scaler::new(region.width, region.height, width, height));
+        (self.width, self.height) = (width, height);
+    }
+
+    /// Follows a resized screen: a new region and picture size, reported in the settings.
+    fn follow(&mut self, track: &Track) -> std::result::Result<(), Lost> {
+        while let Some((sw, sh)) = self.grabber.resized()? {
+            let (region, width, height) = fit(&self.constraints, sw, sh);
+            self.grabber.set_region(region)?;
+            self.set_region(region, width, height);
+            track.set_size(width, height);
+        }
+        Ok(())
+    }
+
+    /// The picture now; None when the screen's size changed under the grab.
+    fn frame(&mut self, time: i64) -> std::result::Result<Option<VideoFrame>, Lost> {
+        let Some(pixels) = self.grabber.grab()? else { return Ok(None) };
+        let pixels = match self.scaler.as_mut() {
+            Some(s) => s.scale(pixels).map_err(|e| Lost(e.to_string()))?,
+            None => pixels,
+        };
+        let frame = to_i420(PixelFormat::Bgra, self.width, self.height, pixels, time);
+        frame.map(Some).map_err(|e| Lost(e.to_string()))
+    }
+}
+
+fn run(weak: std::sync::Weak<Track>, mut capture: Capture, rate: f64) {
     let period = Duration::from_secs_f64(1.0 / rate);
     let mut next = Instant::now();
     loop {
@@ -165,28 +237,23 @@ fn run(
         if !track.is_live() {
             return;
         }
+        if capture.follow(&track).is_err() {
+            track.end();
+            return;
+        }
         // The picture is taken between the request and its reply: stamp it with the request.
         let time = clock_ns();
-        let pixels = match grabber.grab() {
-            Ok(p) => p,
+        match capture.frame(time) {
+            Ok(Some(frame)) => {
+                track.stats().total_frames.fetch_add(1, Ordering::Relaxed);
+                track.push_video(frame);
+            }
+            // Resized under the grab: follow it and grab again at once.
+            Ok(None) => continue,
             Err(_lost) => {
                 track.end();
                 return;
             }
-        };
-        let pixels = match scaler.as_mut() {
-            Some(s) => match s.scale(pixels) {
-                Ok(p) => p,
-                Err(_) => {
-                    track.end();
-                    return;
-                }
-            },
-            None => pixels,
-        };
-        if let Ok(frame) = to_i420(PixelFormat::Bgra, width, height, pixels, time) {
-            track.stats().total_frames.fetch_add(1, Ordering::Relaxed);
-            track.push_video(frame);
         }
         drop(track);
         next += period;
@@ -254,5 +321,28 @@ mod tests {
             constraint(resolve(&ScreenConstraints { height: Some(500), ..c() }, 640, 480)),
             "height"
         );
+    }
+
+    #[test]
+    fn a_resized_screen_is_followed() {
+        // Whatever still fits is resolved as at the start: the whole screen, or a region.
+        assert_eq!(fit(&c(), 200, 100), (Rect { x: 0, y: 0, width: 200, height: 100 }, 200, 100));
+        let cs = ScreenConstraints { x: Some(10), region_width: Some(64), ..c() };
+        assert_eq!(fit(&cs, 320, 240).0, Rect { x: 10, y: 0, width: 64, height: 240 });
+        // A region no longer inside is clipped, and moved in.
+        let cs = ScreenConstraints { x: Some(600), region_width: Some(100), ..c() };
+        assert_eq!(fit(&cs, 320, 240), (Rect { x: 220, y: 0, width: 100, height: 240 }, 100, 240));
+        // Its default right edge fell off: the screen's width.
+        let cs = ScreenConstraints { x: Some(400), ..c() };
+        assert_eq!(fit(&cs, 320, 240).0, Rect { x: 0, y: 0, width: 320, height: 240 });
+        // Never upscaled: a width wider than the new screen gives the screen's.
+        let cs = ScreenConstraints { width: Some(320), ..c() };
+        assert_eq!(fit(&cs, 200, 100).1, 200);
+        // Downscaled into the asked-for box, aspect ratio kept.
+        let cs = ScreenConstraints { width: Some(320), height: Some(240), region_width: Some(1000), ..c() };
+        assert_eq!(fit(&cs, 800, 200), (Rect { x: 0, y: 0, width: 800, height: 200 }, 320, 80));
+        // And into the largest picture.
+        let (r, w, h) = fit(&c(), 8192, 4096);
+        assert_eq!((r.width, r.height, w, h), (8192, 4096, 4096, 2048));
     }
 }

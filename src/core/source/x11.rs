@@ -7,12 +7,15 @@
 //! over its image and position, and it is blended in here.
 
 use x11rb::connection::{Connection, RequestConnection};
-use x11rb::errors::{ConnectError, ConnectionError, ReplyError};
+use x11rb::errors::{ConnectionError, ReplyError, ReplyOrIdError};
 use x11rb::protocol::shm::{self, ConnectionExt as _};
 use x11rb::protocol::xfixes::{self, ConnectionExt as _};
-use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat, ImageOrder, Window};
-use x11rb::rust_connection::RustConnection;
+use x11rb::protocol::xproto::{
+    ChangeWindowAttributesAux, ConnectionExt as _, EventMask, ImageFormat, ImageOrder, Window,
+};
+use x11rb::protocol::Event;
 
+use crate::core::source::x11_conn::{gave_up, unresponsive, Conn};
 use crate::core::{Error, Result};
 
 /// A rectangle of the root window, in pixels.
@@ -24,8 +27,8 @@ pub struct Rect {
     pub height: u32,
 }
 
-/// Why a grab failed: the display is gone, or the request was refused (e.g. the screen shrank
-/// under the region). Either way the capture cannot go on.
+/// Why a grab failed: the display is gone or stopped answering, or it refused the request.
+/// Either way the capture cannot go on.
 #[derive(Debug)]
 pub struct Lost(pub String);
 
@@ -43,10 +46,12 @@ impl From<ReplyError> for Lost {
 
 /// A connection to one X screen, ready to grab `region` as BGRA (4 bytes a pixel).
 pub struct Grabber {
-    conn: RustConnection,
+    conn: Conn,
     root: Window,
-    pub screen_width: u32,
-    pub screen_height: u32,
+    /// The screen's size as last seen.
+    screen: (u32, u32),
+    /// A size change seen but not yet reported by [`Grabber::resized`].
+    pending: Option<(u32, u32)>,
     region: Rect,
     shm: Option<ShmSegment>,
     cursor: bool,
@@ -54,38 +59,45 @@ pub struct Grabber {
     pixels: Vec<u8>,
 }
 
-/// Opens `display` (None: `$DISPLAY`). `NotSupported` when no display is named at all,
-/// `NotFound` when the named one cannot be reached.
-pub fn connect(display: Option<&str>) -> Result<(RustConnection, usize)> {
-    let name = match display {
-        Some(d) => d.to_string(),
-        None => match std::env::var("DISPLAY") {
-            Ok(d) if !d.is_empty() => d,
-            _ => return Err(Error::NotSupported(no_display_message())),
-        },
-    };
-    x11rb::connect(Some(&name)).map_err(|e: ConnectError| {
-        Error::NotFound(format!("cannot connect to the X display {name:?}: {e}"))
-    })
+/// What went wrong while taking a picture.
+enum Failed {
+    /// The server refused the request: the screen may have shrunk under the region.
+    Refused(String),
+    Lost(Lost),
 }
 
-fn no_display_message() -> String {
-    let wayland = std::env::var_os("WAYLAND_DISPLAY").is_some();
-    let platform = if cfg!(target_os = "macos") {
-        "macOS screen capture is not supported yet"
-    } else if cfg!(windows) {
-        "Windows screen capture is not supported yet"
-    } else if wayland {
-        "Wayland is not supported without XWayland (no DISPLAY is set)"
-    } else {
-        "DISPLAY is not set"
-    };
-    format!("get_display_media: no X11 display to capture: {platform}")
+impl From<ReplyError> for Failed {
+    fn from(e: ReplyError) -> Self {
+        match e {
+            ReplyError::X11Error(e) => Failed::Refused(format!("{:?}", e.error_kind)),
+            ReplyError::ConnectionError(e) => Failed::Lost(e.into()),
+        }
+    }
+}
+
+impl From<ConnectionError> for Failed {
+    fn from(e: ConnectionError) -> Self {
+        Failed::Lost(e.into())
+    }
+}
+
+/// What a connection that failed while the capture was being set up means to the caller.
+fn failed(display: &str, e: ConnectionError) -> Error {
+    match e {
+        ConnectionError::IoError(e) if gave_up(&e) => unresponsive(display, &e),
+        e => Error::NotReadable(format!("get_display_media: the X display {display:?} failed: {e}")),
+    }
 }
 
 impl Grabber {
     /// `region` must lie inside the screen (checked by the caller against `screen_size`).
-    pub fn new(conn: RustConnection, screen: usize, region: Rect, cursor: bool) -> Result<Self> {
+    pub fn new(
+        conn: Conn,
+        display: &str,
+        screen: usize,
+        region: Rect,
+        cursor: bool,
+    ) -> Result<Self> {
         let setup = conn.setup();
         let root_screen = setup
             .roots
@@ -112,13 +124,15 @@ impl Grabber {
             root_screen.width_in_pixels as u32,
             root_screen.height_in_pixels as u32,
         );
+        let fail = |e| failed(display, e);
         if cursor {
-            let has = conn
-                .extension_information(xfixes::X11_EXTENSION_NAME)
-                .map_err(|e| Error::NotReadable(format!("the X display failed: {e}")))?
-                .is_some();
-            let ok =
-                has && conn.xfixes_query_version(4, 0).ok().and_then(|c| c.reply().ok()).is_some();
+            let has = conn.extension_information(xfixes::X11_EXTENSION_NAME).map_err(fail)?;
+            let ok = match has {
+                Some(_) => refused(conn.xfixes_query_version(4, 0).map_err(fail)?.reply())
+                    .map_err(fail)?
+                    .is_some(),
+                None => false,
+            };
             if !ok {
                 return Err(Error::Overconstrained {
                     constraint: "cursor".into(),
@@ -127,13 +141,16 @@ impl Grabber {
                 });
             }
         }
+        // The root window's ConfigureNotify says when the screen is resized (RandR).
+        let watch = ChangeWindowAttributesAux::new().event_mask(EventMask::STRUCTURE_NOTIFY);
+        conn.change_window_attributes(root, &watch).map_err(fail)?;
         let bytes = region.width as usize * region.height as usize * 4;
-        let shm = ShmSegment::new(&conn, bytes);
+        let shm = ShmSegment::new(&conn, bytes).map_err(fail)?;
         Ok(Grabber {
             conn,
             root,
-            screen_width: sw,
-            screen_height: sh,
+            screen: (sw, sh),
+            pending: None,
             region,
             shm,
             cursor,
@@ -146,8 +163,60 @@ impl Grabber {
         self.shm.is_some()
     }
 
+    /// The screen's new size if it changed since the last call, from the events the server
+    /// sent meanwhile (no round trip).
+    pub fn resized(&mut self) -> std::result::Result<Option<(u32, u32)>, Lost> {
+        let mut size = self.pending.take();
+        while let Some(event) = self.conn.poll_for_event()? {
+            if let Event::ConfigureNotify(e) = event {
+                if e.window == self.root {
+                    size = Some((e.width as u32, e.height as u32));
+                }
+            }
+        }
+        Ok(size.filter(|&s| s != self.screen).inspect(|&s| self.screen = s))
+    }
+
+    /// Grabs `region` from now on (after a resize); it must lie inside the screen.
+    pub fn set_region(&mut self, region: Rect) -> std::result::Result<(), Lost> {
+        let bytes = region.width as usize * region.height as usize * 4;
+        if self.shm.as_ref().is_some_and(|seg| seg.len < bytes) {
+            self.release_shm();
+            self.shm = ShmSegment::new(&self.conn, bytes)?;
+        }
+        self.region = region;
+        self.pixels.resize(bytes, 0);
+        Ok(())
+    }
+
     /// Grabs the region now: BGRA, `width * height * 4` bytes, valid until the next grab.
-    pub fn grab(&mut self) -> std::result::Result<&[u8], Lost> {
+    /// None when the screen's size changed under the grab ([`Grabber::resized`] says how).
+    pub fn grab(&mut self) -> std::result::Result<Option<&[u8]>, Lost> {
+        match self.take() {
+            Ok(()) => {}
+            Err(Failed::Lost(lost)) => return Err(lost),
+            Err(Failed::Refused(why)) => {
+                // A resize whose event has not arrived yet: ask the root window's size.
+                let g = self.conn.get_geometry(self.root)?.reply()?;
+                let size = (g.width as u32, g.height as u32);
+                if size == self.screen {
+                    return Err(Lost(format!("the X server refused the capture: {why}")));
+                }
+                self.pending = Some(size);
+                return Ok(None);
+            }
+        }
+        let n = self.pixels.len();
+        Ok(Some(match &self.shm {
+            // Read in place: the server writes the segment only while we wait for a reply,
+            // and we ask for the next picture only after this one was used.
+            Some(seg) if !self.cursor => seg.bytes(n),
+            _ => &self.pixels,
+        }))
+    }
+
+    /// Takes a picture into the SHM segment (without cursor) or `pixels`.
+    fn take(&mut self) -> std::result::Result<(), Failed> {
         let Rect { x, y, width, height } = self.region;
         let format = ImageFormat::Z_PIXMAP.into();
         let (x, y, w, h) = (x as i16, y as i16, width as u16, height as u16);
@@ -156,9 +225,7 @@ impl Grabber {
             Some(seg) => {
                 self.conn.shm_get_image(self.root, x, y, w, h, !0, format, seg.id, 0)?.reply()?;
                 if !self.cursor {
-                    // Read in place: the server writes the segment only while we wait for a
-                    // reply, and we ask for the next picture only after this one was used.
-                    return Ok(seg.bytes(n));
+                    return Ok(());
                 }
                 self.pixels.copy_from_slice(seg.bytes(n));
             }
@@ -168,7 +235,7 @@ impl Grabber {
                     .get_image(ImageFormat::Z_PIXMAP, self.root, x, y, w, h, !0)?
                     .reply()?;
                 if reply.data.len() < n {
-                    return Err(Lost("the X server sent a short image".into()));
+                    return Err(Failed::Lost(Lost("the X server sent a short image".into())));
                 }
                 self.pixels.copy_from_slice(&reply.data[..n]);
             }
@@ -183,17 +250,31 @@ impl Grabber {
                 &c.cursor_image,
             );
         }
-        Ok(&self.pixels)
+        Ok(())
     }
-}
 
-impl Drop for Grabber {
-    fn drop(&mut self) {
+    fn release_shm(&mut self) {
         if let Some(seg) = self.shm.take() {
             // The server may be gone already; the segment is freed by the kernel either way.
             let _ = self.conn.shm_detach(seg.id);
             let _ = self.conn.flush();
         }
+    }
+}
+
+impl Drop for Grabber {
+    fn drop(&mut self) {
+        self.release_shm();
+    }
+}
+
+/// A reply, None where the server refused the request (an X error); the connection's own
+/// failures are passed on.
+fn refused<T>(r: std::result::Result<T, ReplyError>) -> std::result::Result<Option<T>, ConnectionError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(ReplyError::X11Error(_)) => Ok(None),
+        Err(ReplyError::ConnectionError(e)) => Err(e),
     }
 }
 
@@ -244,46 +325,52 @@ struct ShmSegment {
 unsafe impl Send for ShmSegment {}
 
 impl ShmSegment {
-    /// None where MIT-SHM cannot be used; the grabber then falls back to `GetImage`.
+    /// None where MIT-SHM cannot be used; the grabber then falls back to `GetImage`. Only
+    /// the connection's failures are errors.
     #[cfg(unix)]
-    fn new(conn: &RustConnection, len: usize) -> Option<Self> {
-        if std::env::var_os("MEDIARECORDER_NO_SHM").is_some() {
-            return None;
+    fn new(conn: &Conn, len: usize) -> std::result::Result<Option<Self>, ConnectionError> {
+        if std::env::var_os("MEDIARECORDER_NO_SHM").is_some()
+            || conn.extension_information(shm::X11_EXTENSION_NAME)?.is_none()
+            || refused(conn.shm_query_version()?.reply())?.is_none()
+        {
+            return Ok(None);
         }
-        conn.extension_information(shm::X11_EXTENSION_NAME).ok()??;
-        conn.shm_query_version().ok()?.reply().ok()?;
+        let id = match conn.generate_id() {
+            Ok(id) => id,
+            Err(ReplyOrIdError::ConnectionError(e)) => return Err(e),
+            Err(_) => return Ok(None),
+        };
         // SAFETY: a fresh private segment, mapped read-write in this process; it is marked for
         // removal right after the server attached it, so the kernel frees it when both detach
         // (or die).
         unsafe {
             let shmid = libc::shmget(libc::IPC_PRIVATE, len, libc::IPC_CREAT | 0o600);
             if shmid < 0 {
-                return None;
+                return Ok(None);
             }
             let addr = libc::shmat(shmid, std::ptr::null(), 0);
             if addr as isize == -1 {
                 libc::shmctl(shmid, libc::IPC_RMID, std::ptr::null_mut());
-                return None;
+                return Ok(None);
             }
             let attached = conn
-                .generate_id()
-                .ok()
-                .and_then(|id| Some((id, conn.shm_attach(id, shmid as u32, false).ok()?)))
-                .and_then(|(id, cookie)| cookie.check().ok().map(|_| id));
+                .shm_attach(id, shmid as u32, false)
+                .map_err(ReplyError::from)
+                .and_then(|cookie| cookie.check());
             libc::shmctl(shmid, libc::IPC_RMID, std::ptr::null_mut());
-            match attached {
-                Some(id) => Some(ShmSegment { id, addr: addr as *mut u8, len }),
-                None => {
+            match refused(attached) {
+                Ok(Some(())) => Ok(Some(ShmSegment { id, addr: addr as *mut u8, len })),
+                other => {
                     libc::shmdt(addr);
-                    None
+                    other.map(|_| None)
                 }
             }
         }
     }
 
     #[cfg(not(unix))]
-    fn new(_conn: &RustConnection, _len: usize) -> Option<Self> {
-        None
+    fn new(_conn: &Conn, _len: usize) -> std::result::Result<Option<Self>, ConnectionError> {
+        Ok(None)
     }
 
     fn bytes(&self, len: usize) -> &[u8] {
