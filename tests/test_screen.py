@@ -5,8 +5,8 @@ PyAV and checked for colours, change times, frame counts, sizes and the cursor."
 from __future__ import annotations
 
 import io
-import shutil
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -393,11 +393,7 @@ def test_the_capture_follows_a_resized_screen() -> None:
         for _, img in decoded:
             h, w = img.shape[:2]
             colour = next(
-                (
-                    x
-                    for x in (RED, GREEN, BLUE, BLACK)
-                    if near(colour_at(img, w // 2, h // 2), x)
-                ),
+                (x for x in (RED, GREEN, BLUE, BLACK) if near(colour_at(img, w // 2, h // 2), x)),
                 None,
             )
             assert colour is not None, ((w, h), colour_at(img, w // 2, h // 2))
@@ -421,7 +417,9 @@ def test_a_downscaled_capture_follows_a_resized_screen() -> None:
     with running(640, 480) as s:
         resize(s, 320, 240)
         c = XClient(s.display)
-        track = mr.get_display_media(video={"display": s.display, "width": 160}).get_video_tracks()[0]
+        track = mr.get_display_media(video={"display": s.display, "width": 160}).get_video_tracks()[
+            0
+        ]
         assert track.get_settings()["width"] == 160 and track.get_settings()["height"] == 120
         chunks: list[bytes] = []
         done = threading.Event()

@@ -219,4 +219,3 @@ def test_stop_while_the_server_is_stopped() -> None:
             s.proc.send_signal(signal.SIGCONT)
         assert events == ["start", "dataavailable", "stop"], events
         assert len(frames(b"".join(chunks))) >= 20
-

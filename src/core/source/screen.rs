@@ -339,7 +339,12 @@ mod tests {
         let cs = ScreenConstraints { width: Some(320), ..c() };
         assert_eq!(fit(&cs, 200, 100).1, 200);
         // Downscaled into the asked-for box, aspect ratio kept.
-        let cs = ScreenConstraints { width: Some(320), height: Some(240), region_width: Some(1000), ..c() };
+        let cs = ScreenConstraints {
+            width: Some(320),
+            height: Some(240),
+            region_width: Some(1000),
+            ..c()
+        };
         assert_eq!(fit(&cs, 800, 200), (Rect { x: 0, y: 0, width: 800, height: 200 }, 320, 80));
         // And into the largest picture.
         let (r, w, h) = fit(&c(), 8192, 4096);

@@ -85,7 +85,9 @@ impl From<ConnectionError> for Failed {
 fn failed(display: &str, e: ConnectionError) -> Error {
     match e {
         ConnectionError::IoError(e) if gave_up(&e) => unresponsive(display, &e),
-        e => Error::NotReadable(format!("get_display_media: the X display {display:?} failed: {e}")),
+        e => {
+            Error::NotReadable(format!("get_display_media: the X display {display:?} failed: {e}"))
+        }
     }
 }
 
@@ -270,7 +272,9 @@ impl Drop for Grabber {
 
 /// A reply, None where the server refused the request (an X error); the connection's own
 /// failures are passed on.
-fn refused<T>(r: std::result::Result<T, ReplyError>) -> std::result::Result<Option<T>, ConnectionError> {
+fn refused<T>(
+    r: std::result::Result<T, ReplyError>,
+) -> std::result::Result<Option<T>, ConnectionError> {
     match r {
         Ok(v) => Ok(Some(v)),
         Err(ReplyError::X11Error(_)) => Ok(None),
@@ -356,7 +360,7 @@ impl ShmSegment {
             let attached = conn
                 .shm_attach(id, shmid as u32, false)
                 .map_err(ReplyError::from)
-                .and_then(|cookie| cookie.check());
+                .and_then(x11rb::cookie::VoidCookie::check);
             libc::shmctl(shmid, libc::IPC_RMID, std::ptr::null_mut());
             match refused(attached) {
                 Ok(Some(())) => Ok(Some(ShmSegment { id, addr: addr as *mut u8, len })),

@@ -99,8 +99,7 @@ pub fn connect(display: Option<&str>) -> Result<(Conn, usize, String)> {
         let (auth_name, auth_data) =
             get_auth(family, &address, parsed.display).ok().flatten().unwrap_or_default();
         let stream = TimedStream { inner: stream };
-        return match Conn::connect_to_stream_with_auth_info(stream, screen, auth_name, auth_data)
-        {
+        return match Conn::connect_to_stream_with_auth_info(stream, screen, auth_name, auth_data) {
             Ok(conn) => Ok((conn, screen, name)),
             Err(ConnectError::IoError(e)) if gave_up(&e) => Err(unresponsive(&name, &e)),
             Err(e) => Err(not_found(&e)),
