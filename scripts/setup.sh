@@ -21,12 +21,13 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Encoders (issue 16): libaom-dev (AV1; libclang-dev for the bindgen of aom-sys), libvo-aacenc-dev
 # (AAC-LC, Apache-2.0), nasm (the openh264 crate assembles Cisco's OpenH264 source with it),
 # libopenh264-7 (Debian's build: tests/test_codecs.py checks that it is refused, not being Cisco's).
+# x11-xserver-utils: xrandr, which resizes the Xvfb screen under a running capture (test_screen.py).
 PACKAGES=(pkg-config cmake gcc g++ libasound2-dev libvpx-dev libclang-dev ffmpeg
           libaom-dev libvo-aacenc-dev nasm libopenh264-7
           pulseaudio pulseaudio-utils libasound2-plugins libportaudio2 python3-venv
           mkvtoolnix gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
           gstreamer1.0-plugins-base-apps gstreamer1.0-libav chromium
-          xvfb libx11-6 qemu-system-x86 linux-image-amd64 busybox-static cpio debootstrap)
+          xvfb libx11-6 x11-xserver-utils qemu-system-x86 linux-image-amd64 busybox-static cpio debootstrap)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

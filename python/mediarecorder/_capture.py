@@ -30,8 +30,12 @@ def get_display_media(video: bool | dict[str, Any] = True, audio: bool = False) 
     default ``False``/``"never"``), ``display_surface`` (``"monitor"``, the only one) and
     ``display`` (default ``$DISPLAY``). A constraint that cannot be met raises
     ``OverconstrainedError`` naming it. Where no X display is named, ``NotSupportedError``
-    says what is missing; a display that cannot be reached raises ``NotFoundError``. When the
-    display goes away the track ends. ``audio=True`` (system audio) is not supported.
+    says what is missing; a display that cannot be reached raises ``NotFoundError``, one that
+    does not answer within 5 seconds ``NotReadableError`` (Ctrl-C interrupts the wait). When
+    the screen is resized the capture goes on at the new size (the same constraints applied to
+    the new screen; a rectangle no longer inside it is clipped), which ``get_settings()``
+    reports. When the display goes away, or stops answering for 5 seconds, the track ends.
+    ``audio=True`` (system audio) is not supported.
     """
     if audio is not False:
         if not isinstance(audio, bool):
