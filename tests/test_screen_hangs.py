@@ -143,7 +143,7 @@ def interrupt_child(display: str) -> None:
     name, at = out.split()
     assert name == "KeyboardInterrupt", out + err
     # The waits look at the signal handlers every 50 ms.
-    assert float(at) - sent < 1.0, float(at) - sent
+    assert float(at) - sent < 2.0, float(at) - sent
 
 
 def test_ctrl_c_interrupts_a_wait_for_a_mute_server() -> None:

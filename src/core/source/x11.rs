@@ -5,6 +5,10 @@
 //! plain `GetImage` request carries the pixels over the socket instead, which costs a copy
 //! more and the socket's bandwidth. The cursor is not part of the screen's pixels: XFixes hands
 //! over its image and position, and it is blended in here.
+//!
+//! The connection comes from `x11_conn`, where no wait for the server lasts longer than its
+//! deadline. A resized screen (RandR) is seen in the root window's ConfigureNotify events, or,
+//! where a grab was refused before that event arrived, by asking the root window's size.
 
 use x11rb::connection::{Connection, RequestConnection};
 use x11rb::errors::{ConnectionError, ReplyError, ReplyOrIdError};
