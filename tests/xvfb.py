@@ -8,11 +8,13 @@ the client paints is exactly what a capture without the cursor sees.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -28,43 +30,81 @@ def available() -> str | None:
     return None
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _free(n: int) -> bool:
+    """Whether display ``n`` is free; the files of a server that died without removing them
+    (SIGKILL) are removed here, as Xvfb itself would."""
+    lock, sock = f"/tmp/.X{n}-lock", f"/tmp/.X11-unix/X{n}"
+    try:
+        with open(lock) as f:
+            pid = int(f.read().strip() or 0)
+    except FileNotFoundError:
+        return not os.path.exists(sock)
+    except ValueError:
+        return False  # being written by a server starting now
+    if pid and _pid_alive(pid):
+        return False
+    for path in (lock, sock):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    return True
+
+
 class Xvfb:
     """One Xvfb server on a free display number."""
 
     def __init__(self, width: int, height: int, *args: str) -> None:
         self.width, self.height = width, height
-        for n in range(91, 200):
-            if not os.path.exists(f"/tmp/.X{n}-lock") and not os.path.exists(
-                f"/tmp/.X11-unix/X{n}"
-            ):
+        err = ""
+        for n in (n for n in range(91, 400) if _free(n)):
+            self.display = f":{n}"
+            self.proc = subprocess.Popen(
+                ["Xvfb", self.display, "-screen", "0", f"{width}x{height}x24"]
+                + ["-nolisten", "tcp", "-noreset"]
+                + list(args),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            if self._ready(n):
+                return
+            # Taken meanwhile (servers started side by side), or it failed: say why at the end.
+            err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+            self.kill()
+            if "already active" not in err:
                 break
-        self.display = f":{n}"
-        self.proc = subprocess.Popen(
-            [
-                "Xvfb",
-                self.display,
-                "-screen",
-                "0",
-                f"{width}x{height}x24",
-                "-nolisten",
-                "tcp",
-                "-noreset",
-            ]
-            + list(args),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        raise RuntimeError(f"Xvfb did not start: {err[-500:]}")
+
+    def _ready(self, n: int) -> bool:
+        """Whether the server accepts connections on its socket (within 10 s)."""
         deadline = time.monotonic() + 10
-        while not os.path.exists(f"/tmp/.X11-unix/X{n}"):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                self.kill()
-                raise RuntimeError(f"Xvfb {self.display} did not start: {err[-500:]}")
-            time.sleep(0.02)
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                try:
+                    s.connect(f"/tmp/.X11-unix/X{n}")
+                    return True
+                except OSError:
+                    time.sleep(0.02)
+        return False
 
     def kill(self) -> None:
+        """Ends the server the way that lets it remove its lock file and socket (SIGTERM, and
+        SIGCONT in case a test stopped it); SIGKILL if it does not end within 5 s."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(signal.SIGCONT)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
         if self.proc.stderr:
             self.proc.stderr.close()
