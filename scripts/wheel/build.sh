@@ -21,7 +21,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+# The venv, absolute or relative to the project (where make runs): made absolute once here, as
+# the build tools below run from / (see ROOT).
 VENV=${VENV:-.venv}
+case "$VENV" in /*) ;; *) VENV=$PWD/$VENV ;; esac
 PY=$VENV/bin/python
 OUT=${WHEEL_DIR:-target/wheels/dist}
 POLICY=manylinux_2_28
@@ -40,7 +43,7 @@ SYSTEM_LIBS=(
     "alsa asound"
 )
 
-export PATH="$PWD/$VENV/bin:$PATH"
+export PATH="$VENV/bin:$PATH"
 mkdir -p "$STAGE/lib/pkgconfig" "$STAGE/shared/pkgconfig"
 bash scripts/wheel/codec_libs.sh "$STAGE"
 

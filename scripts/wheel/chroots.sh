@@ -4,11 +4,14 @@
 #   bookworm: Debian 12, Python 3.11, libasound2 and PulseAudio (a device recording).
 # They are kept under the user's cache folder with a stamp file, so a second run does nothing.
 # A change to the package lists below changes the stamp and rebuilds that root.
+# debootstrap downloads from its own default mirror; DEBIAN_MIRROR=<url> in the environment
+# names another (no host is written here).
 # Usage: chroots.sh [ROOTS_DIR]   (default ~/.cache/mediarecorder/chroots)
 set -euo pipefail
 
 ROOTS=${1:-${XDG_CACHE_HOME:-$HOME/.cache}/mediarecorder/chroots}
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+MIRROR=()
+[ -z "${DEBIAN_MIRROR:-}" ] || MIRROR=("$DEBIAN_MIRROR")
 mkdir -p "$ROOTS"
 
 declare -A INCLUDE=(
@@ -25,7 +28,7 @@ for suite in bullseye bookworm; do
     echo "chroots: bootstrapping $suite into $root"
     rm -rf "$root" "$root.stamp" "$root.partial"
     start=$SECONDS
-    debootstrap --variant=minbase --include="${INCLUDE[$suite]}" "$suite" "$root.partial" "$MIRROR" \
+    debootstrap --variant=minbase --include="${INCLUDE[$suite]}" "$suite" "$root.partial" "${MIRROR[@]}" \
         >"$root.log" 2>&1 || { tail -n 20 "$root.log" >&2; exit 1; }
     # Downloaded .debs are not needed once installed: they would double the cache's size.
     rm -rf "$root.partial"/var/cache/apt/archives/*.deb

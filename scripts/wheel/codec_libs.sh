@@ -11,8 +11,21 @@
 #
 # Why Debian's sources: the upstream tarball Debian ships and Debian's own patches, which are
 # where its security fixes are (CVE patches are applied in the order of Debian's series file).
-# Both files are pinned by SHA-256; a changed or unreachable file stops the build. Debian's
-# patches that only concern packaging are skipped (listed per library below).
+# Debian's patches that only concern packaging are skipped (listed per library below).
+#
+# Where they come from: apt, through the machine's own apt configuration (no host is named
+# here). A private apt state under <stage>/src/apt has the system's sources with their types
+# switched to deb-src (same URIs, suites, components and Signed-By; the security suite when the
+# system has it), so `apt-get update` and `apt-get source --download-only` work unprivileged and
+# never touch /etc/apt or /var/lib/apt. apt checks the signed indexes and every file's hash.
+#
+# Which version: the upstream release is pinned (below, with its tarball's SHA-256, which
+# cannot change: Debian's archive never replaces an .orig tarball of the same version), and
+# the newest Debian revision of it is taken (the bookworm-security one when there is one).
+# Pinning the revision too would stop the build each time Debian publishes a security update,
+# since the archive then drops the previous one; taking the newest keeps its fixes coming
+# while the code and the patch list this script knows stay the same. The revision used is
+# printed and is part of the cache key, so a new security update rebuilds the library.
 #
 # The objects are compiled by the build machine's gcc, as Debian's archives were: symbol
 # versions are bound at the final link, which zig does against its glibc 2.28 stubs, and
@@ -21,33 +34,108 @@ set -euo pipefail
 
 STAGE=${1:?usage: codec_libs.sh <stage folder>}
 SRC=$STAGE/src
+APT_DIR=$SRC/apt
 JOBS=$(nproc)
-DEBIAN=https://deb.debian.org/debian/pool/main
-SECURITY=https://deb.debian.org/debian-security/pool/updates/main
 CFLAGS_SECTIONS="-O2 -ffunction-sections -fdata-sections"
 mkdir -p "$SRC"
 
-fetch() { # url sha256 -> path of the verified file
-    local url=$1 sum=$2 file
-    file=$SRC/$(basename "$url")
-    if ! echo "$sum  $file" | sha256sum --check --status 2>/dev/null; then
-        curl -fsSL --retry 3 -o "$file.part" "$url" \
-            || { echo "codec_libs: cannot download $url" >&2; exit 1; }
-        echo "$sum  $file.part" | sha256sum --check --status \
-            || { echo "codec_libs: $url does not have SHA-256 $sum" >&2; exit 1; }
-        mv "$file.part" "$file"
-    fi
-    echo "$file"
+fail() { echo "codec_libs: $*" >&2; exit 1; }
+
+# apt with the system's configuration (proxies, keyrings, APT_CONFIG) but sources, lists and
+# caches of its own. As root, apt downloads as the _apt user, who cannot enter a build cache in
+# root's home folder: apt would fall back to root with a warning, so it is asked to stay root.
+APT_OPTS=(-o "Dir::Etc::SourceList=$APT_DIR/sources.list"
+          -o "Dir::Etc::SourceParts=$APT_DIR/sources.list.d"
+          -o "Dir::State::Lists=$APT_DIR/lists" -o "Dir::Cache=$APT_DIR/cache")
+[ "$(id -u)" -ne 0 ] || APT_OPTS+=(-o APT::Sandbox::User=root)
+
+# The system's sources (where apt-config says they are), each deb entry made a deb-src one.
+apt_sources() {
+    local list parts f
+    eval "$(apt-config shell list Dir::Etc::SourceList/f parts Dir::Etc::SourceParts/d)"
+    rm -rf "$APT_DIR/sources.list.d"
+    mkdir -p "$APT_DIR/sources.list.d" "$APT_DIR/lists/partial" "$APT_DIR/cache/archives/partial"
+    : >"$APT_DIR/sources.list"
+    for f in "$list" "$parts"*.list; do
+        [ -f "$f" ] && sed -nE 's/^[[:space:]]*deb([[:space:]])/deb-src\1/p' "$f" >>"$APT_DIR/sources.list"
+    done
+    for f in "$parts"*.sources; do
+        [ -f "$f" ] && sed -E 's/^Types:.*/Types: deb-src/I' "$f" >"$APT_DIR/sources.list.d/${f##*/}"
+    done
+    return 0
 }
 
-# unpack <name> <orig url> <sha256> <debian url> <sha256> <patches to skip...>
-# Leaves the patched source in $SRC/<name>-work/source.
+# A failed update (offline) keeps the indexes of the last one: a cached build still matches.
+apt_update() {
+    apt_sources
+    apt-get -q "${APT_OPTS[@]}" update >"$APT_DIR/update.log" 2>&1 \
+        || echo "codec_libs: apt-get update failed (see $APT_DIR/update.log); using the indexes it had" >&2
+}
+
+# debian_versions <source package> <upstream version>: the Debian revisions of that upstream
+# release in the deb-src indexes, newest first (sort -V orders their "-1+deb12uN" as dpkg does).
+debian_versions() {
+    local v
+    for v in $(apt-cache "${APT_OPTS[@]}" showsrc --only-source "$1" 2>/dev/null \
+        | sed -n 's/^Version: //p' | sort -u); do
+        case "$v" in "$2"-*) echo "$v" ;; esac
+    done | sort -r -V
+}
+
+# newest <source package> <upstream version>: the newest of them, or a clear failure.
+newest() {
+    local best
+    best=$(debian_versions "$1" "$2" | head -n 1)
+    [ -n "$best" ] || fail "no Debian source of $1 $2 in the system's apt sources (as deb-src);" \
+        "versions there: $(apt-cache "${APT_OPTS[@]}" showsrc --only-source "$1" 2>/dev/null \
+            | sed -n 's/^Version: //p' | sort -u | tr '\n' ' ')(apt-get update's log: $APT_DIR/update.log)"
+    echo "$best"
+}
+
+# index_sha256 <source package> <Debian version> <file name>: the file's SHA-256 in the signed
+# deb-src index, empty if that record has no such file.
+index_sha256() {
+    apt-cache "${APT_OPTS[@]}" showsrc --only-source "$1" | awk -v ver="$2" -v name="$3" '
+        /^Version: / { v = $2 }
+        /^Checksums-Sha256:/ { in_sums = 1; next }
+        /^[^ ]/ { in_sums = 0 }
+        /^$/ { v = "" }
+        in_sums && v == ver && $3 == name { print $1 }'
+}
+
+# download <source package> <Debian version> <folder> <file name>: that file of that source,
+# by `apt-get source` (its other files too), checked against the index. apt fetches every file
+# of one source from the one archive whose index lists it; the .orig tarball, which all of an
+# upstream release's revisions share, is tried from the other revisions if that archive does
+# not serve it (some mirrors carry a security update's new files only).
+download() {
+    local pkg=$1 version=$2 dir=$3 name=$4 v sum
+    for v in "$version" $(debian_versions "$pkg" "${version%-*}" | grep -vxF "$version"); do
+        sum=$(index_sha256 "$pkg" "$v" "$name")
+        [ -n "$sum" ] || continue
+        mkdir -p "$dir/$v"
+        [ -f "$dir/$v/$name" ] || (cd "$dir/$v" && apt-get -q "${APT_OPTS[@]}" source \
+            --download-only "$pkg=$v" >>"$dir/download.log" 2>&1) || true
+        if echo "$sum  $dir/$v/$name" | sha256sum --check --status 2>/dev/null; then
+            echo "$dir/$v/$name"
+            return
+        fi
+    done
+    fail "$pkg $version: cannot download $name: $(grep '^E:' "$dir/download.log" | head -n 3)"
+}
+
+# unpack <name> <source package> <upstream version> <Debian version> <.orig sha256> <patches to
+# skip...>: the source from apt, its .orig tarball checked against the pin, patched in
+# $SRC/<name>-work/source.
 unpack() {
-    local name=$1 orig debian work=$SRC/$1-work
-    orig=$(fetch "$2" "$3")
-    debian=$(fetch "$4" "$5")
+    local name=$1 pkg=$2 upstream=$3 version=$4 sum=$5 work=$SRC/$1-work orig debian
     shift 5
-    rm -rf "$work" && mkdir -p "$work/source"
+    rm -rf "$work" && mkdir -p "$work/source" "$work/download"
+    echo "codec_libs: $pkg $version from the system's apt sources" >&2
+    orig=$(download "$pkg" "$version" "$work/download" "${pkg}_$upstream.orig.tar.gz")
+    debian=$(download "$pkg" "$version" "$work/download" "${pkg}_$version.debian.tar.xz")
+    echo "$sum  $orig" | sha256sum --check --status \
+        || fail "${orig##*/} does not have SHA-256 $sum (the upstream release this script knows)"
     tar -xf "$orig" -C "$work/source" --strip-components=1
     tar -xf "$debian" -C "$work"
     local patch
@@ -59,7 +147,8 @@ unpack() {
 }
 
 # build_once <name> <recipe...>: runs build_<name> unless <stage>/<name> was built by this
-# same recipe (the recipe text, with every URL, hash and flag, is the cache key).
+# same recipe (the recipe text, with the Debian version, the upstream hash and every flag, is
+# the cache key).
 build_once() {
     local name=$1 stamp=$STAGE/$1/.recipe
     shift
@@ -73,16 +162,13 @@ build_once() {
     echo "$recipe" >"$stamp"
 }
 
-VPX_ORIG=("$DEBIAN/libv/libvpx/libvpx_1.12.0.orig.tar.gz"
-          f1acc15d0fd0cb431f4bf6eac32d5e932e40ea1186fe78e074254d6d003957bb)
-VPX_DEBIAN=("$SECURITY/libv/libvpx/libvpx_1.12.0-1+deb12u5.debian.tar.xz"
-            35cfacecb71f4c4ddfbb29b53b68fb7e82f1e86e28b67327c72683715c5e22f4)
+VPX_UPSTREAM=(libvpx 1.12.0 f1acc15d0fd0cb431f4bf6eac32d5e932e40ea1186fe78e074254d6d003957bb)
 VPX_FLAGS=(--target=x86_64-linux-gcc --enable-pic --enable-static --disable-shared
            --disable-vp8-decoder --disable-vp9-decoder --enable-realtime-only
            --disable-examples --disable-tools --disable-docs --disable-unit-tests
            --disable-install-docs --disable-install-bins --disable-install-srcs --as=nasm)
 build_vpx() {
-    unpack vpx "${VPX_ORIG[@]}" "${VPX_DEBIAN[@]}"
+    unpack vpx "${VPX_UPSTREAM[@]:0:2}" "$VPX_VERSION" "${VPX_UPSTREAM[2]}"
     local work=$SRC/vpx-work
     mkdir -p "$work/build"
     (cd "$work/build" && ../source/configure "${VPX_FLAGS[@]}" --prefix="$STAGE/vpx" \
@@ -92,10 +178,7 @@ build_vpx() {
     rm -rf "$work"
 }
 
-AOM_ORIG=("$DEBIAN/a/aom/aom_3.6.0.orig.tar.gz"
-          2ba213822cb1528b5558d6727125654e14d1b2d7505bd1fc8afa36c2e9e9f94a)
-AOM_DEBIAN=("$SECURITY/a/aom/aom_3.6.0-1+deb12u3.debian.tar.xz"
-            79ae3cf9a422308fce165b018866307e4b5592dfe7d34774e4f7ab8899f52011)
+AOM_UPSTREAM=(aom 3.6.0 2ba213822cb1528b5558d6727125654e14d1b2d7505bd1fc8afa36c2e9e9f94a)
 # Skipped: the documentation's MathJax source, and linking Debian's libyuv (only aomenc and the
 # examples use it; CONFIG_LIBYUV=0 below).
 AOM_SKIP=(0001-doc-Use-libjs-mathjax-rather-than-cloudflare-copy.patch 0002-use-system-libyuv.patch)
@@ -105,7 +188,7 @@ AOM_FLAGS=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_POSITION_INDEPENDENT_CODE=ON
            -DENABLE_DOCS=0 -DENABLE_EXAMPLES=0 -DENABLE_TESTS=0 -DENABLE_TESTDATA=0
            -DENABLE_TOOLS=0)
 build_aom() {
-    unpack aom "${AOM_ORIG[@]}" "${AOM_DEBIAN[@]}" "${AOM_SKIP[@]}"
+    unpack aom "${AOM_UPSTREAM[@]:0:2}" "$AOM_VERSION" "${AOM_UPSTREAM[2]}" "${AOM_SKIP[@]}"
     local work=$SRC/aom-work
     (cmake -S "$work/source" -B "$work/build" -G "Unix Makefiles" "${AOM_FLAGS[@]}" \
         -DCMAKE_INSTALL_PREFIX="$STAGE/aom" -DCMAKE_INSTALL_LIBDIR=lib \
@@ -121,6 +204,9 @@ build_aom() {
     rm -rf "$work"
 }
 
-build_once vpx "${VPX_ORIG[@]}" "${VPX_DEBIAN[@]}" "${VPX_FLAGS[@]}" "$CFLAGS_SECTIONS"
-build_once aom decoder-headers "${AOM_ORIG[@]}" "${AOM_DEBIAN[@]}" "${AOM_SKIP[@]}" "${AOM_FLAGS[@]}" \
+apt_update
+VPX_VERSION=$(newest "${VPX_UPSTREAM[@]:0:2}")
+AOM_VERSION=$(newest "${AOM_UPSTREAM[@]:0:2}")
+build_once vpx "$VPX_VERSION" "${VPX_UPSTREAM[@]}" "${VPX_FLAGS[@]}" "$CFLAGS_SECTIONS"
+build_once aom decoder-headers "$AOM_VERSION" "${AOM_UPSTREAM[@]}" "${AOM_SKIP[@]}" "${AOM_FLAGS[@]}" \
     "$CFLAGS_SECTIONS"

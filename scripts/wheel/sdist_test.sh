@@ -6,7 +6,7 @@
 # dependencies the README lists installed by apt (cached with a stamp like the others). Rust
 # is the one thing not from Debian (Debian 12's rustc is too old): the host's rustup toolchain
 # is mounted in, as a user's own rustup install would be. pip fetches maturin (the build
-# backend) from PyPI and cargo the crates from crates.io, as they would for a user; NumPy and
+# backend) and cargo the crates from their registries, as they would for a user; NumPy and
 # PyAV come from the wheel test's wheelhouse. Needs root (chroot, mount) and the network; the
 # root is given the host's name servers and trusted certificates (a proxy's own, where there is
 # one), as a user's machine has its own.
