@@ -226,7 +226,7 @@ def test_a_store_that_never_answers_ends_the_recording_within_the_stall_timeout(
     error = the_error(col)
     assert isinstance(error, mr.UnknownError)
     assert str(error) == (
-        f"cannot upload the recording to {url}: the store did not finish it within 1.5 s "
+        f"cannot upload the recording to {url}: the store has not answered for 1.5 s "
         "(storage_options stall_timeout)"
     )
     np.testing.assert_array_equal(decode(col.data()).samples[0], np.concatenate(audio))
@@ -380,3 +380,29 @@ def test_a_recording_in_the_memory_store_is_checked_like_the_others() -> None:
     col = record_to("memory:///x.webm", [noise(0.5)], storage_options={"stall_timeout": 5})
     assert col.types[0] == "start" and col.types[-1] == "stop" and "error" not in col.types
     assert col.data().startswith(EBML_MAGIC)
+
+
+# -- object storage: MP4 is finished as a local file is ----------------------------------------
+
+
+@pytest.mark.parametrize("seconds", [2, 90])
+def test_an_mp4_object_is_faststart_like_a_local_file(s3: S3Server, seconds: int) -> None:
+    from .mp4_layout import boxes
+
+    # 2 s: one put, rewritten in memory; 90 s at 510 kb/s (5.5 MiB): a multipart upload,
+    # completed fragmented, then read back and put over itself as faststart.
+    audio = [noise(1.0) for _ in range(seconds)]
+    src, rec, col = setup(mime_type="audio/mp4", audio_bits_per_second=510_000)
+    url = f"s3://{BUCKET}/mp4/take-{seconds}.mp4"
+    rec.start(1000, file=url, storage_options=s3.options())
+    for block in audio:
+        src.write(block)
+    rec.stop()
+    col.wait_stop(timeout=120)
+    src.close()
+    assert "error" not in col.types, col.records
+    obj = s3.get(BUCKET, f"mp4/take-{seconds}.mp4")
+    assert [b.kind for b in boxes(obj)] == ["ftyp", "moov", "mdat"]
+    assert obj == mr.make_seekable(col.data())
+    assert (len(col.data()) > 5 << 20) is (seconds == 90)
+    assert decode(obj).n >= seconds * RATE

@@ -13,13 +13,15 @@
 //! or at a segment's end, off the session thread) that takes longer than the stall timeout is
 //! given up on the same way. The chunks still reach `dataavailable` either way.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path as StorePath;
-use object_store::{BackoffConfig, MultipartId, ObjectStore, PutPayload, RetryConfig};
+use object_store::{
+    BackoffConfig, MultipartId, ObjectStore, PutPayload, RetryConfig, WriteMultipart,
+};
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
@@ -154,6 +156,7 @@ pub fn open(d: &StoreDestination, options: &StorageOptions) -> Result<Box<dyn Ta
         finishing: AtomicBool::new(false),
         abandoned: AtomicBool::new(false),
         id: Mutex::new(None),
+        progress: Arc::default(),
         url: d.url.clone(),
     });
     let (tx, rx) = mpsc::unbounded_channel();
@@ -217,6 +220,8 @@ struct Shared {
     abandoned: AtomicBool,
     /// The multipart upload under way, so that a task given up on can still be aborted.
     id: Mutex<Option<MultipartId>>,
+    /// Requests the store answered: progress, for the wait at the end.
+    progress: Arc<AtomicU64>,
     url: String,
 }
 
@@ -251,11 +256,11 @@ impl Shared {
         error
     }
 
-    /// The upload did not finish within the stall timeout.
+    /// The store answered no request within the stall timeout, while `stop` waited.
     fn stalled(&self, limit: Duration) -> Error {
         let error = Error::Target(TargetFailure::stalled(
             format!(
-                "cannot upload the recording to {}: the store did not finish it within {} \
+                "cannot upload the recording to {}: the store has not answered for {} \
                  (storage_options {STALL_TIMEOUT_KEY})",
                 self.url,
                 seconds(limit)
@@ -306,9 +311,10 @@ impl Target for StoreTarget {
         self.finish_later(finishing).wait()
     }
 
-    /// The upload task finishes the object; past the stall timeout it is given up on: the
-    /// task is cancelled (a request that never returns goes with it) and the multipart upload
-    /// aborted in the background.
+    /// The upload task finishes the object, for as long as the store answers requests; once it
+    /// has answered none for the stall timeout, the upload is given up on: the task is
+    /// cancelled (a request that never returns goes with it) and the multipart upload aborted
+    /// in the background.
     fn finish_later(self: Box<Self>, finishing: Finishing) -> PendingFinish {
         let this = *self;
         this.shared.finishing.store(true, Ordering::Release);
@@ -318,6 +324,7 @@ impl Target for StoreTarget {
             return PendingFinish::done(Err(gone));
         }
         let limit = this.stall_timeout;
+        let progress = this.shared.progress.clone();
         let StoreTarget { shared, task, store, path, .. } = this;
         let on_timeout = Box::new(move || {
             shared.abandoned.store(true, Ordering::Release);
@@ -330,7 +337,7 @@ impl Target for StoreTarget {
             }
             shared.stalled(limit)
         });
-        PendingFinish::new(done_rx, limit, on_timeout, gone)
+        PendingFinish::new(done_rx, limit, on_timeout, gone).while_progressing(progress)
     }
 
     fn abandon(self: Box<Self>) {
@@ -387,12 +394,12 @@ impl Upload {
                     let failed = self.shared.failed.lock().clone();
                     let r = match failed {
                         Some(e) => Err(e),
-                        None => self.finish(finishing).await,
+                        None => self.finish(finishing, written).await,
                     };
                     if r.is_err() {
                         self.abort().await;
                     }
-                    let _ = done.send(r.map(|()| written));
+                    let _ = done.send(r);
                     return;
                 }
             }
@@ -419,7 +426,10 @@ impl Upload {
         let mut final_attempts = 0;
         loop {
             match op().await {
-                Ok(v) => return Ok(v),
+                Ok(v) => {
+                    self.shared.progress.fetch_add(1, Ordering::AcqRel);
+                    return Ok(v);
+                }
                 Err(e) => {
                     if self.shared.finishing.load(Ordering::Acquire) {
                         final_attempts += 1;
@@ -457,7 +467,11 @@ impl Upload {
         Ok(())
     }
 
-    async fn finish(&mut self, finishing: Finishing) -> Result<()> {
+    /// Finishes the object; returns its size. An MP4 becomes faststart as a local file does:
+    /// in memory when it is a single put, else the fragmented object is completed first (a
+    /// valid file, kept if anything after fails), read back, rewritten and put over itself.
+    async fn finish(&mut self, finishing: Finishing, written: u64) -> Result<u64> {
+        let faststart = matches!(finishing, Finishing::Faststart);
         if let Finishing::Patches(patches) = finishing {
             for (offset, bytes) in &patches.0 {
                 let at = *offset as usize;
@@ -470,15 +484,21 @@ impl Upload {
             }
         }
         let (store, path) = (self.store.clone(), self.path.clone());
-        let head = PutPayload::from(std::mem::take(&mut self.head));
         let started = self.shared.id.lock().clone();
         if started.is_none() && self.tail.is_empty() {
+            let mut head = std::mem::take(&mut self.head);
+            if faststart {
+                head = crate::core::mux::mp4_faststart::faststart(&head)?;
+            }
+            let size = head.len() as u64;
+            let head = PutPayload::from(head);
             return self
                 .retry(|| store.put_opts(&path, head.clone(), Default::default()))
                 .await
-                .map(|_| ())
+                .map(|_| size)
                 .map_err(|e| self.shared.fail("put", with_causes(&e)));
         }
+        let head = PutPayload::from(std::mem::take(&mut self.head));
         if !self.tail.is_empty() {
             let last = std::mem::take(&mut self.tail);
             self.put_part(last)
@@ -496,6 +516,35 @@ impl Upload {
             .await
             .map_err(|e| self.shared.fail("completing the upload", with_causes(&e)))?;
         *self.shared.id.lock() = None;
-        Ok(())
+        if faststart {
+            return self.rewrite_faststart().await;
+        }
+        Ok(written)
+    }
+
+    async fn rewrite_faststart(&self) -> Result<u64> {
+        let (store, path) = (self.store.clone(), self.path.clone());
+        let fragmented = self
+            .retry(|| async { store.get_opts(&path, Default::default()).await?.bytes().await })
+            .await
+            .map_err(|e| self.shared.fail("reading it back for faststart", with_causes(&e)))?;
+        // Rewriting is CPU work: off the runtime's two workers, which serve every upload.
+        let rewrite = move || crate::core::mux::mp4_faststart::faststart(&fragmented);
+        let out = tokio::task::spawn_blocking(rewrite)
+            .await
+            .map_err(|e| self.shared.fail("faststart", e))??;
+        let size = out.len() as u64;
+        let upload = self
+            .retry(|| store.put_multipart_opts(&path, Default::default()))
+            .await
+            .map_err(|e| self.shared.fail("the faststart object", with_causes(&e)))?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
+        writer.put(out.into());
+        writer
+            .finish()
+            .await
+            .map_err(|e| self.shared.fail("the faststart object", with_causes(&e)))?;
+        self.shared.progress.fetch_add(1, Ordering::AcqRel);
+        Ok(size)
     }
 }
