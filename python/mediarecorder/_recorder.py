@@ -202,14 +202,19 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         ``file``: also write the recording there (see ``docs/storage.md``); chunks still reach
         ``dataavailable``. A path (``str`` or ``os.PathLike``; created or truncated now,
         ``OSError`` if it cannot be); an object store URL (``s3://bucket/key.webm``, ``gs://``,
-        ``az://``, ``file://``, ``memory://``), uploaded from Rust as it is recorded, with
-        credentials from the environment or ``storage_options`` (``object_store``'s keys:
-        ``aws_endpoint``, ``aws_access_key_id``, ``aws_allow_http``, ...); or a binary file
-        object (anything with ``write``), written on a thread of its own. When the session
-        ends a file, object or seekable file object is finished in place: Duration, SeekHead
-        and Cues make it seekable. A target that cannot seek (a pipe, a socket) receives the
-        live stream only. A target that fails ends the recording the spec's way (``error``,
-        then ``dataavailable`` with everything gathered, then ``stop``).
+        ``az://``, ``file://``, ``memory://``; the key is the text after the bucket, taken
+        literally; a URL that does not parse is a ``ValueError`` now), uploaded from Rust as it
+        is recorded, with credentials from the environment or ``storage_options``
+        (``object_store``'s keys: ``aws_endpoint``, ``aws_access_key_id``, ``aws_allow_http``,
+        ...); or a binary file object (anything with ``write``; a text one is a
+        ``TypeError``), written on a thread of its own as ``io``'s raw files are (a short
+        count writes the rest, ``None`` waits for ``fileno()`` to be writable). When the
+        session ends a file, object or seekable file object is finished in place: Duration,
+        SeekHead and Cues make it seekable; an MP4 file or object becomes faststart. A target
+        that cannot seek (a pipe, a socket) receives the live stream only. A target that
+        fails, or makes no progress for ``storage_options["stall_timeout"]`` seconds (default
+        30; object URLs and file objects), ends the recording the spec's way (``error``, then
+        ``dataavailable`` with everything gathered, then ``stop``).
 
         ``segment`` (seconds of media): write a series of independent, finished files instead
         of one, each starting on a keyframe; ``file`` is then a name template, a path or URL
