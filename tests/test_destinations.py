@@ -52,7 +52,9 @@ def through(s3: S3Server, proxy: StallProxy, **more: Any) -> dict[str, Any]:
     return {**s3.options(), "aws_endpoint": proxy.endpoint, **more}
 
 
-def record_to(file: Any, audio: list[np.ndarray], timeslice: int | None = 500, **start: Any) -> Collector:
+def record_to(
+    file: Any, audio: list[np.ndarray], timeslice: int | None = 500, **start: Any
+) -> Collector:
     src, rec, col = setup(mime_type=PCM)
     rec.start(timeslice, file=file, **start)
     for block in audio:
@@ -77,7 +79,9 @@ def test_a_key_is_the_text_after_the_bucket_taken_literally(s3: S3Server) -> Non
     src, rec, col = setup(mime_type=PCM)
     names: list[str] = []
     rec.onsegment = lambda e: names.append(e.name)
-    rec.start(500, file=f"s3://{BUCKET}/run#{{index}}.webm", segment=0.5, storage_options=s3.options())
+    rec.start(
+        500, file=f"s3://{BUCKET}/run#{{index}}.webm", segment=0.5, storage_options=s3.options()
+    )
     for block in audio:
         src.write(block)
     rec.stop()
@@ -107,7 +111,10 @@ def test_a_key_is_the_text_after_the_bucket_taken_literally(s3: S3Server) -> Non
         ("s3://", 'file: "s3://" names no bucket (expected s3://bucket/key)'),
         ("s3:///x.webm", 'file: "s3:///x.webm" names no bucket (expected s3://bucket/key)'),
         ("s3://recs", 'file: "s3://recs" names no key after the bucket (expected s3://bucket/key)'),
-        ("s3://recs/", 'file: "s3://recs/" names no key after the bucket (expected s3://bucket/key)'),
+        (
+            "s3://recs/",
+            'file: "s3://recs/" names no key after the bucket (expected s3://bucket/key)',
+        ),
         (
             "s3://recs//x.webm",
             'file: "s3://recs//x.webm": the key "/x.webm" has an empty segment '
@@ -182,7 +189,12 @@ def test_a_store_that_stalls_at_a_segment_boundary_costs_no_live_media(
     col = Collector(rec)
     segments: list[Any] = []
     rec.onsegment = segments.append
-    rec.start(500, file=f"s3://{BUCKET}/live/{{index}}.webm", segment=1.0, storage_options=through(s3, proxy))
+    rec.start(
+        500,
+        file=f"s3://{BUCKET}/live/{{index}}.webm",
+        segment=1.0,
+        storage_options=through(s3, proxy),
+    )
     began = time.monotonic()
     time.sleep(5.0)
     rec.stop()

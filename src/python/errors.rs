@@ -5,9 +5,7 @@
 //! are `OSError` built from (errno, strerror, filename), so Python picks the subclass it would
 //! raise itself (`FileNotFoundError`, `PermissionError`, `IsADirectoryError`, ...).
 
-use pyo3::exceptions::{
-    PyBlockingIOError, PyOSError, PyTimeoutError, PyTypeError, PyValueError,
-};
+use pyo3::exceptions::{PyBlockingIOError, PyOSError, PyTimeoutError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyType;

@@ -220,7 +220,8 @@ mod tests {
 
     #[test]
     fn a_url_never_becomes_a_path() {
-        for s in ["s3://", "s3:///x", "s3://b", "s3://b//x", "s3://b/x/", "gs://b/./x", "xx://b/x"] {
+        for s in ["s3://", "s3:///x", "s3://b", "s3://b//x", "s3://b/x/", "gs://b/./x", "xx://b/x"]
+        {
             assert!(matches!(parse(s), Err(Error::InvalidValue(_))), "{s}");
         }
     }

@@ -9,8 +9,8 @@ pub mod store;
 pub mod target;
 mod template;
 
-pub use file::FileTarget;
 pub use destination::{open, Destination, StorageOptions};
+pub use file::FileTarget;
 pub use target::{Finishing, Opener, Output, PendingFinish, SegmentPlan, Target};
 pub use template::Template;
 

@@ -24,7 +24,9 @@ use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
 use crate::core::error::{Stalled, TargetFailure};
-use crate::core::sink::destination::{seconds, ObjectUrl, Scheme, StorageOptions, STALL_TIMEOUT_KEY};
+use crate::core::sink::destination::{
+    seconds, ObjectUrl, Scheme, StorageOptions, STALL_TIMEOUT_KEY,
+};
 use crate::core::sink::target::{Finishing, PendingFinish, Target};
 use crate::core::{Error, Result};
 
@@ -142,9 +144,8 @@ pub fn build(url: &ObjectUrl<'_>, options: &StorageOptions) -> Result<StoreDesti
         }
     };
     // The key was checked segment by segment (`destination.rs`); parsing keeps it as it is.
-    let path = StorePath::parse(url.key).map_err(|e| {
-        Error::InvalidValue(format!("file: {text:?} has no valid object key: {e}"))
-    })?;
+    let path = StorePath::parse(url.key)
+        .map_err(|e| Error::InvalidValue(format!("file: {text:?} has no valid object key: {e}")))?;
     Ok(StoreDestination { store, path, url: text.to_string() })
 }
 
@@ -345,4 +346,3 @@ impl Target for StoreTarget {
         self.shared.abandoned.store(true, Ordering::Release);
     }
 }
-

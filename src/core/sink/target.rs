@@ -167,3 +167,48 @@ pub enum Output {
     Target(Opener),
     Segments(SegmentPlan),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(limit_ms: u64) -> (crossbeam_channel::Sender<Result<u64>>, PendingFinish) {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let on_timeout = Box::new(|| Error::Unknown("timed out".into()));
+        let gone = Error::Unknown("gone".into());
+        (tx, PendingFinish::new(rx, Duration::from_millis(limit_ms), on_timeout, gone))
+    }
+
+    #[test]
+    fn a_finish_is_given_up_on_at_its_deadline_and_polled_without_waiting() {
+        let (tx, mut p) = pending(50);
+        assert!(p.poll().is_none());
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(p.poll().unwrap(), Err(Error::Unknown("timed out".into())));
+        drop(tx);
+        let (tx, p) = pending(5_000);
+        tx.send(Ok(7)).unwrap();
+        assert_eq!(p.wait(), Ok(7));
+        let (tx, p) = pending(5_000);
+        drop(tx);
+        assert_eq!(p.wait(), Err(Error::Unknown("gone".into())));
+    }
+
+    #[test]
+    fn progress_moves_the_deadline_on() {
+        let (tx, p) = pending(500);
+        let progress = Arc::new(AtomicU64::new(0));
+        let p = p.while_progressing(progress.clone());
+        let start = Instant::now();
+        let worker = std::thread::spawn(move || {
+            for _ in 0..7 {
+                std::thread::sleep(Duration::from_millis(100));
+                progress.fetch_add(1, Ordering::AcqRel);
+            }
+            tx.send(Ok(1)).unwrap();
+        });
+        assert_eq!(p.wait(), Ok(1), "progress every 100 ms keeps a 500 ms limit from expiring");
+        assert!(start.elapsed() > Duration::from_millis(500), "the answer came after the limit");
+        worker.join().unwrap();
+    }
+}
