@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -243,6 +244,37 @@ def test_a_store_that_never_answers_ends_the_recording_within_the_stall_timeout(
     )
     np.testing.assert_array_equal(decode(col.data()).samples[0], np.concatenate(audio))
     assert s3.keys(BUCKET, "never") == []
+
+
+def test_segments_that_fall_64_mib_behind_a_silent_store_end_the_recording(
+    s3: S3Server, proxy: StallProxy
+) -> None:
+    # Every segment's upload hangs, in the background; the session goes on until the
+    # recording's uploads together hold 64 MiB the store has not taken (10 s of float PCM:
+    # 1.9 MB a segment), then says so.
+    proxy.hang()
+    src, rec, col = setup(mime_type=PCM)
+    template = f"s3://{BUCKET}/behind/{{index}}.webm"
+    rec.start(1000, file=template, segment=10, storage_options=through(s3, proxy, stall_timeout=1))
+    block = noise(1.0)
+    written = 500  # 92 MB: the recording must end by itself before the end of it
+    for _ in range(written):
+        src.write(block)
+    col.wait_stop(timeout=60)
+    src.close()
+    assert col.types[0] == "start" and col.types[-3:] == ["error", "dataavailable", "stop"]
+    assert set(col.types[1:-3]) == {"dataavailable"}, "no segment was finished"
+    error = the_error(col)
+    assert isinstance(error, mr.UnknownError)
+    assert re.fullmatch(
+        rf"cannot upload the recording to s3://{BUCKET}/behind/3\d\.webm: the store has not "
+        r"taken the recording: 64 MiB are waiting, the limit",
+        str(error),
+    ), error
+    samples = decode(col.data()).samples[0]
+    assert 340 * RATE <= samples.size < written * RATE
+    np.testing.assert_array_equal(samples, np.tile(block, written)[: samples.size])
+    assert s3.keys(BUCKET, "behind/") == []
 
 
 # -- Python file objects -----------------------------------------------------------------------
