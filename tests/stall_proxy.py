@@ -38,8 +38,10 @@ class StallProxy:
             self.hanging = True
 
     def close(self) -> None:
-        self.closed.set()
-        for s in self.sockets:
+        with self.lock:
+            self.closed.set()
+            sockets, self.sockets = self.sockets, []
+        for s in sockets:
             try:
                 s.close()
             except OSError:
@@ -56,7 +58,12 @@ class StallProxy:
             except OSError:  # the server is gone: so is this connection
                 client.close()
                 continue
-            self.sockets += [client, upstream]
+            with self.lock:
+                if self.closed.is_set():
+                    client.close()
+                    upstream.close()
+                    return
+                self.sockets += [client, upstream]
             threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
 

@@ -255,7 +255,10 @@ def test_segments_that_fall_64_mib_behind_a_silent_store_end_the_recording(
     proxy.hang()
     src, rec, col = setup(mime_type=PCM)
     template = f"s3://{BUCKET}/behind/{{index}}.webm"
-    rec.start(1000, file=template, segment=10, storage_options=through(s3, proxy, stall_timeout=1))
+    # A stall timeout long enough for the session to get there first (under a second when the
+    # machine is idle); at the end, the segments still uploading are waited for that long.
+    options = through(s3, proxy, stall_timeout=10)
+    rec.start(1000, file=template, segment=10, storage_options=options)
     block = noise(1.0)
     written = 500  # 92 MB: the recording must end by itself before the end of it
     for _ in range(written):
