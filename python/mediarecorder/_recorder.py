@@ -429,7 +429,7 @@ def _storage_options(
         if isinstance(value, bool):
             value = "true" if value else "false"
         elif isinstance(value, (int, float)):
-            value = repr(value)
+            value = str(value)
         if not isinstance(value, str):
             raise TypeError(
                 f"storage_options[{key!r}]: expected a str, bool, int or float, "
