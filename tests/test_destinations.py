@@ -349,7 +349,10 @@ def test_a_write_that_makes_no_progress_ends_the_recording(result: int | None) -
     np.testing.assert_array_equal(decode(col.data()).samples[0], np.concatenate(audio))
 
 
-def test_a_nonblocking_pipe_with_a_slow_reader_gets_everything() -> None:
+@pytest.mark.parametrize("buffering", [0, -1])
+def test_a_nonblocking_pipe_with_a_slow_reader_gets_everything(buffering: int) -> None:
+    # Raw (buffering=0): write returns None or a short count. Buffered: BlockingIOError, with
+    # the bytes it took in characters_written.
     read_fd, write_fd = os.pipe()
     os.set_blocking(write_fd, False)
     received = bytearray()
@@ -362,7 +365,7 @@ def test_a_nonblocking_pipe_with_a_slow_reader_gets_everything() -> None:
 
     reader = threading.Thread(target=drain)
     reader.start()
-    with open(write_fd, "wb", buffering=0) as pipe:
+    with open(write_fd, "wb", buffering=buffering) as pipe:
         audio = [noise(0.5) for _ in range(4)]
         col = record_to(pipe, audio)
     reader.join(30)

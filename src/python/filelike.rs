@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use pyo3::exceptions::PyBlockingIOError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -48,52 +49,67 @@ impl PyWriter {
     }
 
     /// Writes all of `data` as `io`'s raw files take it: a count short of it writes the rest;
-    /// `None` (would block) waits until the descriptor (`fileno()`) is writable; 0 waits a
-    /// little. Taking nothing for `stall` is an error, as is `None` with no descriptor.
+    /// `None` (would block) waits until the descriptor (`fileno()`) is writable, as does a
+    /// buffered file's `BlockingIOError` (after the bytes it took); 0 waits a little. Taking nothing for `stall` is an error, as is `None` with no descriptor.
     fn write_all(&self, py: Python<'_>, mut data: &[u8], stall: Duration) -> Result<()> {
         let obj = self.obj.bind(py);
         let mut progress = Instant::now();
         let mut pause = Duration::from_millis(1);
         while !data.is_empty() {
-            let n = obj
-                .call_method1("write", (PyBytes::new(py, data),))
-                .map_err(|e| self.failure(py, "write", e))?;
-            if n.is_none() {
-                let Some(fd) = self.fileno(py) else {
-                    return Err(Error::Target(TargetFailure::stalled(
-                        format!(
-                            "file: {}.write() returned None (it would block) and the object \
-                             has no fileno() to wait on",
-                            self.name
-                        ),
-                        Stalled::WouldBlock,
-                    )));
-                };
-                let left = stall.saturating_sub(progress.elapsed());
-                crate::python::gil::detach(py, || wait_writable(fd, left));
-            } else {
-                let n: usize = n.extract().map_err(|_| {
+            let taken = match obj.call_method1("write", (PyBytes::new(py, data),)) {
+                Ok(n) if n.is_none() => None,
+                Ok(n) => Some(n.extract::<usize>().map_err(|_| {
                     Error::Target(TargetFailure::new(format!(
                         "file: {}.write() returned {}, not a number of bytes",
                         self.name,
                         n.repr().map_or_else(|_| "?".into(), |r| r.to_string())
                     )))
-                })?;
-                if n > data.len() {
+                })?),
+                // A buffered file over a non-blocking descriptor: it took `characters_written`
+                // bytes and would block.
+                Err(e) if e.is_instance_of::<PyBlockingIOError>(py) => {
+                    let n = e.value(py).getattr("characters_written").and_then(|n| n.extract());
+                    let n: usize = n.unwrap_or(0);
+                    if n > 0 {
+                        data = &data[n.min(data.len())..];
+                        progress = Instant::now();
+                    }
+                    None
+                }
+                Err(e) => return Err(self.failure(py, "write", e)),
+            };
+            match taken {
+                None => {
+                    let Some(fd) = self.fileno(py) else {
+                        return Err(Error::Target(TargetFailure::stalled(
+                            format!(
+                                "file: {}.write() returned None (it would block) and the \
+                                 object has no fileno() to wait on",
+                                self.name
+                            ),
+                            Stalled::WouldBlock,
+                        )));
+                    };
+                    let left = stall.saturating_sub(progress.elapsed());
+                    crate::python::gil::detach(py, || wait_writable(fd, left));
+                }
+                Some(n) if n > data.len() => {
                     return Err(Error::Target(TargetFailure::new(format!(
                         "file: {}.write() returned {n}, more than the {} bytes it was given",
                         self.name,
                         data.len()
                     ))));
                 }
-                if n > 0 {
+                Some(0) => {
+                    crate::python::gil::detach(py, || std::thread::sleep(pause));
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                Some(n) => {
                     data = &data[n..];
                     progress = Instant::now();
                     pause = Duration::from_millis(1);
                     continue;
                 }
-                crate::python::gil::detach(py, || std::thread::sleep(pause));
-                pause = (pause * 2).min(Duration::from_millis(50));
             }
             if progress.elapsed() >= stall {
                 return Err(Error::Target(TargetFailure::stalled(
@@ -107,6 +123,37 @@ impl PyWriter {
             }
         }
         Ok(())
+    }
+
+    /// `flush()`, which for a buffered file over a non-blocking descriptor raises
+    /// `BlockingIOError` until the descriptor has taken the buffer: waited for as a write is.
+    fn flush(&self, py: Python<'_>, stall: Duration) -> Result<()> {
+        let obj = self.obj.bind(py);
+        let start = Instant::now();
+        loop {
+            match obj.call_method0("flush") {
+                Ok(_) => return Ok(()),
+                Err(e) if e.is_instance_of::<PyBlockingIOError>(py) => {
+                    let Some(fd) = self.fileno(py) else {
+                        return Err(self.failure(py, "flush", e));
+                    };
+                    if start.elapsed() >= stall {
+                        return Err(Error::Target(TargetFailure::stalled(
+                            format!(
+                                "file: {}.flush() could not write its buffer in {} \
+                                 ({STALL_TIMEOUT_KEY})",
+                                self.name,
+                                seconds(stall)
+                            ),
+                            Stalled::TimedOut,
+                        )));
+                    }
+                    let left = stall.saturating_sub(start.elapsed());
+                    crate::python::gil::detach(py, || wait_writable(fd, left));
+                }
+                Err(e) => return Err(self.failure(py, "flush", e)),
+            }
+        }
     }
 
     /// The object's descriptor, if it has one.
@@ -142,7 +189,7 @@ impl ByteWriter for PyWriter {
                 obj.call_method1("seek", (end,)).map_err(|e| self.failure(py, "seek", e))?;
             }
             if obj.hasattr("flush").unwrap_or(false) {
-                obj.call_method0("flush").map_err(|e| self.failure(py, "flush", e))?;
+                self.flush(py, stall)?;
             }
             Ok(())
         })
