@@ -90,7 +90,7 @@ class AsyncLayer:
         timeslice: int | None = None,
         *,
         file: str | os.PathLike[str] | BinaryIO | None = None,
-        storage_options: Mapping[str, str | bool | int] | None = None,
+        storage_options: Mapping[str, str | bool | float] | None = None,
         segment: float | None = None,
     ) -> None:
         """Starts (as :meth:`start`, with the same arguments) and waits for the ``start``

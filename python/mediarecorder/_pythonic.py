@@ -53,7 +53,7 @@ class W3CRecorder(Protocol):
         timeslice: int | None = None,
         *,
         file: str | os.PathLike[str] | BinaryIO | None = None,
-        storage_options: Mapping[str, str | bool | int] | None = None,
+        storage_options: Mapping[str, str | bool | float] | None = None,
         segment: float | None = None,
     ) -> None: ...
     def stop(self) -> None: ...

@@ -5,6 +5,7 @@ context manager, :meth:`MediaRecorder.wait`, chunk iterators: ``_pythonic.py``; 
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import math
 import os
@@ -189,7 +190,7 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         timeslice: int | None = None,
         *,
         file: str | os.PathLike[str] | BinaryIO | None = None,
-        storage_options: Mapping[str, str | bool | int] | None = None,
+        storage_options: Mapping[str, str | bool | float] | None = None,
         segment: float | None = None,
     ) -> None:
         """Starts recording the stream's live tracks.
@@ -201,14 +202,19 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         ``file``: also write the recording there (see ``docs/storage.md``); chunks still reach
         ``dataavailable``. A path (``str`` or ``os.PathLike``; created or truncated now,
         ``OSError`` if it cannot be); an object store URL (``s3://bucket/key.webm``, ``gs://``,
-        ``az://``, ``file://``, ``memory://``), uploaded from Rust as it is recorded, with
-        credentials from the environment or ``storage_options`` (``object_store``'s keys:
-        ``aws_endpoint``, ``aws_access_key_id``, ``aws_allow_http``, ...); or a binary file
-        object (anything with ``write``), written on a thread of its own. When the session
-        ends a file, object or seekable file object is finished in place: Duration, SeekHead
-        and Cues make it seekable. A target that cannot seek (a pipe, a socket) receives the
-        live stream only. A target that fails ends the recording the spec's way (``error``,
-        then ``dataavailable`` with everything gathered, then ``stop``).
+        ``az://``, ``file://``, ``memory://``; the key is the text after the bucket, taken
+        literally; a URL that does not parse is a ``ValueError`` now), uploaded from Rust as it
+        is recorded, with credentials from the environment or ``storage_options``
+        (``object_store``'s keys: ``aws_endpoint``, ``aws_access_key_id``, ``aws_allow_http``,
+        ...); or a binary file object (anything with ``write``; a text one is a
+        ``TypeError``), written on a thread of its own as ``io``'s raw files are (a short
+        count writes the rest, ``None`` waits for ``fileno()`` to be writable). When the
+        session ends a file, object or seekable file object is finished in place: Duration,
+        SeekHead and Cues make it seekable; an MP4 file or object becomes faststart. A target
+        that cannot seek (a pipe, a socket) receives the live stream only. A target that
+        fails, or makes no progress for ``storage_options["stall_timeout"]`` seconds (default
+        30; object URLs and file objects), ends the recording the spec's way (``error``, then
+        ``dataavailable`` with everything gathered, then ``stop``).
 
         ``segment`` (seconds of media): write a series of independent, finished files instead
         of one, each starting on a keyframe; ``file`` is then a name template, a path or URL
@@ -223,6 +229,11 @@ class MediaRecorder(SyncLayer, AsyncLayer):
                 target = os.fspath(file)
                 if not isinstance(target, str):
                     raise TypeError(f"file: expected a str path, got {type_name(target)}")
+            elif isinstance(file, io.TextIOBase):
+                raise TypeError(
+                    "file: expected a binary file object, got a text one "
+                    f"({type_name(file)}); open it in binary mode ('wb')"
+                )
             elif callable(getattr(file, "write", None)):
                 target = file
             else:
@@ -243,8 +254,10 @@ class MediaRecorder(SyncLayer, AsyncLayer):
                 )
             segment_ns = max(1, round(segment * 1e9))
         options = _storage_options(storage_options)
-        if options and not (isinstance(target, str) and "://" in target):
-            raise ValueError("storage_options: only used with an object store URL as file")
+        if options and (target is None or (isinstance(target, str) and "://" not in target)):
+            raise ValueError(
+                "storage_options: only used with an object store URL or a file object as file"
+            )
         self._check_pid("start")
         tracks = [t._native for t in self._stream.get_tracks()]
         self._native.start(tracks, timeslice, target, options, segment_ns)
@@ -402,7 +415,7 @@ def _check_encoding_options(
 
 
 def _storage_options(
-    options: Mapping[str, str | bool | int] | None,
+    options: Mapping[str, str | bool | float] | None,
 ) -> list[tuple[str, str]] | None:
     """``storage_options`` as object_store takes them: string keys and string values."""
     if options is None:
@@ -415,11 +428,12 @@ def _storage_options(
             raise TypeError(f"storage_options: expected str keys, got {type_name(key)}")
         if isinstance(value, bool):
             value = "true" if value else "false"
-        elif isinstance(value, int):
+        elif isinstance(value, (int, float)):
             value = str(value)
         if not isinstance(value, str):
             raise TypeError(
-                f"storage_options[{key!r}]: expected a str, bool or int, got {type_name(value)}"
+                f"storage_options[{key!r}]: expected a str, bool, int or float, "
+                f"got {type_name(value)}"
             )
         out.append((key, value))
     return out

@@ -109,8 +109,9 @@ impl std::fmt::Display for IoFailure {
 }
 
 /// A destination's failure: what went wrong, and the embedder's own error value (a Python
-/// exception) when the failure came from the embedder's code, so it can be chained as the
-/// cause. Compared by message only.
+/// exception) when the failure came from the embedder's code, or a [`Stalled`] when the
+/// destination stopped making progress, so it can be chained as the cause. Compared by
+/// message only.
 #[derive(Clone)]
 pub struct TargetFailure {
     pub message: String,
@@ -121,6 +122,22 @@ impl TargetFailure {
     pub fn new(message: impl Into<String>) -> Self {
         TargetFailure { message: message.into(), cause: None }
     }
+
+    /// A destination given up on for making no progress (`why`).
+    pub fn stalled(message: impl Into<String>, why: Stalled) -> Self {
+        TargetFailure { message: message.into(), cause: Some(std::sync::Arc::new(why)) }
+    }
+}
+
+/// Why a destination that reported no error of its own was given up on: the embedder maps
+/// each to its own kind (Python: `TimeoutError`, `BlockingIOError`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stalled {
+    /// No progress within the stall timeout (a write that does not return or takes nothing,
+    /// an upload the store does not finish).
+    TimedOut,
+    /// A write would block and there is nothing to wait on.
+    WouldBlock,
 }
 
 impl PartialEq for TargetFailure {

@@ -5,12 +5,12 @@
 //! are `OSError` built from (errno, strerror, filename), so Python picks the subclass it would
 //! raise itself (`FileNotFoundError`, `PermissionError`, `IsADirectoryError`, ...).
 
-use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyBlockingIOError, PyOSError, PyTimeoutError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyType;
 
-use crate::core::error::IoFailure;
+use crate::core::error::{IoFailure, Stalled};
 use crate::core::Error;
 
 /// The DOMException subclasses, one field per core variant that has a web name.
@@ -88,6 +88,14 @@ pub fn event_error<'py>(py: Python<'py>, e: &Error) -> PyResult<Bound<'py, PyAny
         let cause = f.cause.as_ref().and_then(|c| c.downcast_ref::<Py<PyAny>>());
         if let Some(cause) = cause {
             exc.setattr("__cause__", cause.bind(py))?;
+        }
+        // A destination that made no progress: the builtin Python's own I/O would raise.
+        if let Some(why) = f.cause.as_ref().and_then(|c| c.downcast_ref::<Stalled>()) {
+            let cause = match why {
+                Stalled::TimedOut => PyTimeoutError::new_err(f.message.clone()),
+                Stalled::WouldBlock => PyBlockingIOError::new_err(f.message.clone()),
+            };
+            exc.setattr("__cause__", cause.value(py))?;
         }
         return Ok(exc);
     }

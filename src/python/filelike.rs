@@ -7,12 +7,15 @@
 //! that exception chained as the `error` event's `__cause__`.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use pyo3::exceptions::PyBlockingIOError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::core::error::TargetFailure;
+use crate::core::error::{Stalled, TargetFailure};
 use crate::core::mux::webm::Patches;
+use crate::core::sink::destination::{seconds, STALL_TIMEOUT_KEY};
 use crate::core::sink::queued::ByteWriter;
 use crate::core::{Error, Result};
 
@@ -45,18 +48,117 @@ impl PyWriter {
         })
     }
 
-    fn write_all(&self, py: Python<'_>, mut data: &[u8]) -> PyResult<()> {
+    /// Writes all of `data` as `io`'s raw files take it: a count short of it writes the rest;
+    /// `None` (would block) waits until the descriptor (`fileno()`) is writable, as does a
+    /// buffered file's `BlockingIOError` (after the bytes it took); 0 waits a little. Taking nothing for `stall` is an error, as is `None` with no descriptor.
+    fn write_all(&self, py: Python<'_>, mut data: &[u8], stall: Duration) -> Result<()> {
         let obj = self.obj.bind(py);
+        let mut progress = Instant::now();
+        let mut pause = Duration::from_millis(1);
         while !data.is_empty() {
-            let n = obj.call_method1("write", (PyBytes::new(py, data),))?;
-            // Raw files may take part of it and say how much; buffered ones take all (and may
-            // return None).
-            match n.extract::<usize>() {
-                Ok(n) if n > 0 && n < data.len() => data = &data[n..],
-                _ => return Ok(()),
+            let taken = match obj.call_method1("write", (PyBytes::new(py, data),)) {
+                Ok(n) if n.is_none() => None,
+                Ok(n) => Some(n.extract::<usize>().map_err(|_| {
+                    Error::Target(TargetFailure::new(format!(
+                        "file: {}.write() returned {}, not a number of bytes",
+                        self.name,
+                        n.repr().map_or_else(|_| "?".into(), |r| r.to_string())
+                    )))
+                })?),
+                // A buffered file over a non-blocking descriptor: it took `characters_written`
+                // bytes and would block.
+                Err(e) if e.is_instance_of::<PyBlockingIOError>(py) => {
+                    let n = e.value(py).getattr("characters_written").and_then(|n| n.extract());
+                    let n: usize = n.unwrap_or(0);
+                    if n > 0 {
+                        data = &data[n.min(data.len())..];
+                        progress = Instant::now();
+                    }
+                    None
+                }
+                Err(e) => return Err(self.failure(py, "write", e)),
+            };
+            match taken {
+                None => {
+                    let Some(fd) = self.fileno(py) else {
+                        return Err(Error::Target(TargetFailure::stalled(
+                            format!(
+                                "file: {}.write() returned None (it would block) and the \
+                                 object has no fileno() to wait on",
+                                self.name
+                            ),
+                            Stalled::WouldBlock,
+                        )));
+                    };
+                    let left = stall.saturating_sub(progress.elapsed());
+                    crate::python::gil::detach(py, || wait_writable(fd, left));
+                }
+                Some(n) if n > data.len() => {
+                    return Err(Error::Target(TargetFailure::new(format!(
+                        "file: {}.write() returned {n}, more than the {} bytes it was given",
+                        self.name,
+                        data.len()
+                    ))));
+                }
+                Some(0) => {
+                    crate::python::gil::detach(py, || std::thread::sleep(pause));
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                Some(n) => {
+                    data = &data[n..];
+                    progress = Instant::now();
+                    pause = Duration::from_millis(1);
+                    continue;
+                }
+            }
+            if progress.elapsed() >= stall {
+                return Err(Error::Target(TargetFailure::stalled(
+                    format!(
+                        "file: {}.write() took no bytes for {} ({STALL_TIMEOUT_KEY})",
+                        self.name,
+                        seconds(stall)
+                    ),
+                    Stalled::TimedOut,
+                )));
             }
         }
         Ok(())
+    }
+
+    /// `flush()`, which for a buffered file over a non-blocking descriptor raises
+    /// `BlockingIOError` until the descriptor has taken the buffer: waited for as a write is.
+    fn flush(&self, py: Python<'_>, stall: Duration) -> Result<()> {
+        let obj = self.obj.bind(py);
+        let start = Instant::now();
+        loop {
+            match obj.call_method0("flush") {
+                Ok(_) => return Ok(()),
+                Err(e) if e.is_instance_of::<PyBlockingIOError>(py) => {
+                    let Some(fd) = self.fileno(py) else {
+                        return Err(self.failure(py, "flush", e));
+                    };
+                    if start.elapsed() >= stall {
+                        return Err(Error::Target(TargetFailure::stalled(
+                            format!(
+                                "file: {}.flush() could not write its buffer in {} \
+                                 ({STALL_TIMEOUT_KEY})",
+                                self.name,
+                                seconds(stall)
+                            ),
+                            Stalled::TimedOut,
+                        )));
+                    }
+                    let left = stall.saturating_sub(start.elapsed());
+                    crate::python::gil::detach(py, || wait_writable(fd, left));
+                }
+                Err(e) => return Err(self.failure(py, "flush", e)),
+            }
+        }
+    }
+
+    /// The object's descriptor, if it has one.
+    fn fileno(&self, py: Python<'_>) -> Option<i32> {
+        self.obj.bind(py).call_method0("fileno").ok()?.extract().ok()
     }
 
     fn with_python<T>(&self, f: impl FnOnce(Python<'_>) -> Result<T>) -> Result<T> {
@@ -70,11 +172,11 @@ impl PyWriter {
 }
 
 impl ByteWriter for PyWriter {
-    fn write(&mut self, data: &[u8]) -> Result<()> {
-        self.with_python(|py| self.write_all(py, data).map_err(|e| self.failure(py, "write", e)))
+    fn write(&mut self, data: &[u8], stall: Duration) -> Result<()> {
+        self.with_python(|py| self.write_all(py, data, stall))
     }
 
-    fn finish(&mut self, patches: Option<&Patches>) -> Result<()> {
+    fn finish(&mut self, patches: Option<&Patches>, stall: Duration) -> Result<()> {
         self.with_python(|py| {
             let obj = self.obj.bind(py);
             if let (Some(base), Some(patches)) = (self.base, patches) {
@@ -82,12 +184,12 @@ impl ByteWriter for PyWriter {
                 for (offset, bytes) in &patches.0 {
                     obj.call_method1("seek", (base + offset,))
                         .map_err(|e| self.failure(py, "seek", e))?;
-                    self.write_all(py, bytes).map_err(|e| self.failure(py, "write", e))?;
+                    self.write_all(py, bytes, stall)?;
                 }
                 obj.call_method1("seek", (end,)).map_err(|e| self.failure(py, "seek", e))?;
             }
             if obj.hasattr("flush").unwrap_or(false) {
-                obj.call_method0("flush").map_err(|e| self.failure(py, "flush", e))?;
+                self.flush(py, stall)?;
             }
             Ok(())
         })
@@ -96,4 +198,13 @@ impl ByteWriter for PyWriter {
     fn describe(&self) -> String {
         self.name.clone()
     }
+}
+
+/// Waits until `fd` takes bytes, for `limit` at most (the caller counts the time).
+fn wait_writable(fd: i32, limit: Duration) {
+    let mut poll = libc::pollfd { fd, events: libc::POLLOUT, revents: 0 };
+    let ms = limit.as_millis().clamp(1, i32::MAX as u128) as i32;
+    // SAFETY: one valid pollfd for the duration of the call. An error (EINTR) or a timeout
+    // only means the caller tries the write again and counts the time.
+    unsafe { libc::poll(&mut poll, 1, ms) };
 }

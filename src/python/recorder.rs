@@ -8,7 +8,8 @@ use crate::core::encode::BitrateMode;
 use crate::core::mime;
 use crate::core::recorder::{Recorder as CoreRecorder, RecorderOptions};
 use crate::core::sink::queued::Queued;
-use crate::core::sink::{store, FileTarget, Opener, Output, SegmentPlan, Target, Template};
+use crate::core::sink::{self, Destination, Opener, Output, SegmentPlan, StorageOptions};
+use crate::core::sink::{Target, Template};
 use crate::core::Error;
 use crate::python::delivery::PySink;
 use crate::python::errors::IntoPyResult;
@@ -122,7 +123,7 @@ impl Recorder {
         segment: Option<i64>,
     ) -> PyResult<()> {
         let tracks: Vec<_> = tracks.iter().map(|t| t.inner.clone()).collect();
-        let options = storage_options.unwrap_or_default();
+        let options = StorageOptions::parse(storage_options.unwrap_or_default()).py(py)?;
         let output = match (file, segment) {
             (None, _) => None,
             (Some(f), None) => Some(Output::Target(opener(&f, options)?)),
@@ -165,23 +166,26 @@ impl Recorder {
     }
 }
 
-/// What `start()` opens once the recorder has accepted the call.
-fn opener(file: &Bound<'_, PyAny>, options: Vec<(String, String)>) -> PyResult<Opener> {
+/// What `start()` opens once the recorder has accepted the call. A path or URL is parsed and
+/// checked now (`core::sink::Destination`), so that a wrong one raises at `start()`.
+fn opener(file: &Bound<'_, PyAny>, options: StorageOptions) -> PyResult<Opener> {
+    let py = file.py();
     if let Ok(s) = file.extract::<String>() {
-        if store::is_url(&s) {
-            return Ok(Box::new(move || store::open(&s, &options)));
-        }
-        let path = std::path::PathBuf::from(s);
-        return Ok(Box::new(move || Ok(Box::new(FileTarget::create(&path)?) as Box<dyn Target>)));
+        let destination = Destination::parse(&s, &options).py(py)?;
+        return Ok(Box::new(move || destination.open(&options)));
     }
+    options.stall_timeout_only("a file object").py(py)?;
     let writer = PyWriter::new(file)?;
-    Ok(Box::new(move || Ok(Box::new(Queued::spawn(Box::new(writer))?) as Box<dyn Target>)))
+    let stall = options.stall_timeout;
+    Ok(Box::new(move || Ok(Box::new(Queued::spawn(Box::new(writer), stall)?) as Box<dyn Target>)))
 }
 
-/// A segmented recording's plan: names from the template, each a path or an object URL.
+/// A segmented recording's plan: names from the template, each a path or an object URL. The
+/// first name is parsed now, so that a wrong URL raises at `start()`; the uploads of all
+/// segments share one budget (`options`).
 fn segments(
     file: &Bound<'_, PyAny>,
-    options: Vec<(String, String)>,
+    options: StorageOptions,
     every_ns: i64,
 ) -> PyResult<SegmentPlan> {
     let py = file.py();
@@ -191,16 +195,11 @@ fn segments(
         )
     })?;
     let template = Template::parse(&template).py(py)?;
+    Destination::parse(&template.format(0, 0), &options).py(py)?;
     Ok(SegmentPlan {
         every_ns,
         template,
-        open: Box::new(move |name: &str| {
-            if store::is_url(name) {
-                store::open(name, &options)
-            } else {
-                Ok(Box::new(FileTarget::create(std::path::Path::new(name))?) as Box<dyn Target>)
-            }
-        }),
+        open: Box::new(move |name: &str| sink::open(name, &options)),
     })
 }
 

@@ -421,7 +421,7 @@ impl Session {
                         lane.encoder.force_keyframe();
                     }
                 }
-                if let Some(done) = done {
+                for done in done {
                     self.post.post(Posted::Segment(done));
                 }
                 Ok(())
@@ -478,12 +478,13 @@ impl Session {
             error.get_or_insert(e);
         }
         self.ensure_started();
-        match self.segments.take().map(|mut s| s.close()) {
-            Some(Ok(Some(done))) => self.post.post(Posted::Segment(done)),
-            Some(Err(e)) => {
+        if let Some((done, failed)) = self.segments.take().map(|mut s| s.finish()) {
+            for done in done {
+                self.post.post(Posted::Segment(done));
+            }
+            if let Some(e) = failed {
                 error.get_or_insert(e);
             }
-            _ => {}
         }
         if teardown || error.is_some() {
             self.post.post(Posted::Teardown(error));

@@ -2,14 +2,18 @@
 //! goes to a muxer of the current segment, a complete file of its own (header, Cues, Duration)
 //! that starts at media time 0 on a keyframe. A segment ends before the first packet whose
 //! media starts at or after its boundary: for video, the first video keyframe (one is forced at the boundary); for
-//! audio only, any packet (every audio packet decodes on its own).
+//! audio only, any packet (every audio packet decodes on its own). A segment's file is
+//! finished in the background (an upload may take long; the session encodes live media): its
+//! `segment` event comes once it is, in order.
+
+use std::collections::VecDeque;
 
 use crate::core::codec::{CodecDescription, CodecId};
 use crate::core::mime::Container;
 use crate::core::mux::Muxer;
 use crate::core::packet::Packet;
-use crate::core::sink::{SegmentPlan, Target};
-use crate::core::Result;
+use crate::core::sink::{PendingFinish, SegmentPlan, Target};
+use crate::core::{Error, Result};
 
 /// A finished segment, as the `segment` event reports it.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +49,8 @@ pub(crate) struct Segments {
     boundary: i64,
     keyframe_asked: bool,
     current: Option<Current>,
+    /// Segments ended whose files are being finished, oldest first (`size` still 0).
+    finishing: VecDeque<(SegmentDone, PendingFinish)>,
 }
 
 impl Segments {
@@ -64,24 +70,25 @@ impl Segments {
             boundary,
             keyframe_asked: false,
             current: None,
+            finishing: VecDeque::new(),
         }
     }
 
     /// Adds `p` to the current segment, first closing it when `p` starts the next one.
-    /// Returns whether keyframes should be forced now, and the segment that was finished.
+    /// Returns whether keyframes should be forced now, and the segments whose files were
+    /// finished since the last call.
     pub fn write(
         &mut self,
         p: &Packet,
         last: bool,
         video_key: bool,
-    ) -> Result<(bool, Option<SegmentDone>)> {
+    ) -> Result<(bool, Vec<SegmentDone>)> {
         let mut force = false;
-        let mut done = None;
         // Boundaries are in media time: a packet's time less its track's decoder delay.
         let media = p.pts - self.descriptions.get(p.track).map_or(0, |d| d.delay_ns);
         if self.current.is_some() && media >= self.boundary {
             if !self.has_video || video_key {
-                done = self.close()?;
+                self.close()?;
                 while self.boundary <= media {
                     self.boundary += self.plan.every_ns;
                 }
@@ -101,7 +108,20 @@ impl Segments {
             c.end = c.end.max(q.pts + q.duration - q.discard_padding - delay);
             c.muxer.write(&q, last);
         }
-        Ok((force, done))
+        Ok((force, self.finished()?))
+    }
+
+    /// The segments whose files are finished now, in order: one still finishing holds back
+    /// those after it.
+    fn finished(&mut self) -> Result<Vec<SegmentDone>> {
+        let mut out = Vec::new();
+        while let Some((_, pending)) = self.finishing.front_mut() {
+            let Some(result) = pending.poll() else { break };
+            let Some((mut done, _)) = self.finishing.pop_front() else { break };
+            done.size = result?;
+            out.push(done);
+        }
+        Ok(out)
     }
 
     fn open(&mut self, pts: i64) -> Result<()> {
@@ -144,19 +164,41 @@ impl Segments {
         }
     }
 
-    /// Finishes the current segment, if any.
-    pub fn close(&mut self) -> Result<Option<SegmentDone>> {
-        let Some(mut c) = self.current.take() else { return Ok(None) };
+    /// Ends the current segment, if any; its file is finished in the background.
+    fn close(&mut self) -> Result<()> {
+        let Some(mut c) = self.current.take() else { return Ok(()) };
         let (data, patches) = c.muxer.finalize();
         c.target.write(&data)?;
-        let size = c.target.finish(patches)?;
-        Ok(Some(SegmentDone {
+        let done = SegmentDone {
             name: c.name,
             index: c.index,
             timecode: c.start as f64 / 1e6,
             duration: c.end.max(0) as f64 / 1e6,
-            size,
-        }))
+            size: 0,
+        };
+        self.finishing.push_back((done, c.target.finish_later(patches)));
+        Ok(())
+    }
+
+    /// At the end: ends the current segment and waits for every file still finishing (each
+    /// within its destination's stall timeout). Returns the segments finished, in order, up
+    /// to the first that failed, and that failure.
+    pub fn finish(&mut self) -> (Vec<SegmentDone>, Option<Error>) {
+        let mut error = self.close().err();
+        let mut out = Vec::new();
+        for (mut done, pending) in self.finishing.drain(..) {
+            match pending.wait() {
+                Ok(size) if error.is_none() => {
+                    done.size = size;
+                    out.push(done);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    error.get_or_insert(e);
+                }
+            }
+        }
+        (out, error)
     }
 }
 

@@ -2,14 +2,16 @@
 //! the memory budget for blobs that are waiting to be delivered, and the destinations a
 //! recording is written to ([`Target`]: a local file, an embedder's writer, an object store).
 
+pub mod destination;
 pub mod file;
 pub mod queued;
 pub mod store;
 pub mod target;
 mod template;
 
+pub use destination::{open, Destination, StorageOptions};
 pub use file::FileTarget;
-pub use target::{Finishing, Opener, Output, SegmentPlan, Target};
+pub use target::{Finishing, Opener, Output, PendingFinish, SegmentPlan, Target};
 pub use template::Template;
 
 use std::sync::Arc;

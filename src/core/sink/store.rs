@@ -7,26 +7,31 @@
 //!
 //! Failures: each request is retried by the client ([`retry_config`]); a part that still fails
 //! is kept and retried with backoff as long as the bytes not yet uploaded stay under
-//! [`BUFFER_LIMIT`]; past it, or on a refusal that no retry can mend (no such bucket, access
-//! denied), the recording ends with an error naming the URL. The chunks still reach
-//! `dataavailable` either way.
+//! [`BUFFER_LIMIT`] (all uploads of one recording together: a segment finishing in the
+//! background counts); past it, or on a refusal that no retry can mend (no such bucket, access
+//! denied), the recording ends with an error naming the URL. Finishing an object (at `stop`,
+//! or at a segment's end, off the session thread) that takes longer than the stall timeout is
+//! given up on the same way. The chunks still reach `dataavailable` either way.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use object_store::multipart::{MultipartStore, PartId};
+use object_store::multipart::MultipartStore;
 use object_store::path::Path as StorePath;
-use object_store::{
-    BackoffConfig, MultipartId, ObjectStore, ObjectStoreScheme, PutPayload, RetryConfig,
-};
+use object_store::{BackoffConfig, MultipartId, ObjectStore, RetryConfig};
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
-use crate::core::error::TargetFailure;
-use crate::core::sink::file::FileTarget;
-use crate::core::sink::target::{Finishing, Target};
+use crate::core::error::{Stalled, TargetFailure};
+use crate::core::sink::destination::{
+    seconds, ObjectUrl, Scheme, StorageOptions, STALL_TIMEOUT_KEY,
+};
+use crate::core::sink::target::{Finishing, PendingFinish, Target};
 use crate::core::{Error, Result};
+
+mod upload;
+use upload::Upload;
 
 /// Size of every part but the last: S3's minimum.
 pub const PART: usize = 5 << 20;
@@ -34,6 +39,8 @@ pub const PART: usize = 5 << 20;
 pub const BUFFER_LIMIT: usize = 64 << 20;
 /// Extra attempts at the end, after the client's own retries, before `stop` reports failure.
 const FINAL_ATTEMPTS: u32 = 2;
+/// How long aborting an upload given up on may take, in the background.
+const ABORT_TIMEOUT: Duration = Duration::from_secs(10);
 
 trait Store: ObjectStore + MultipartStore {}
 impl<T: ObjectStore + MultipartStore> Store for T {}
@@ -69,106 +76,154 @@ fn retry_config() -> RetryConfig {
     }
 }
 
-/// True for a URL this module handles (anything with a scheme `object_store` knows).
-pub fn is_url(s: &str) -> bool {
-    url::Url::parse(s).is_ok_and(|u| ObjectStoreScheme::parse(&u).is_ok())
-}
-
 fn bad_option(key: &str, store: &str) -> Error {
     Error::InvalidValue(format!(
         "storage_options: {key:?} is not an option of {store} (expected object_store's \
-         configuration keys, e.g. aws_endpoint, aws_access_key_id, aws_region, aws_allow_http)"
+         configuration keys, e.g. aws_endpoint, aws_access_key_id, aws_region, aws_allow_http, \
+         or {STALL_TIMEOUT_KEY})"
     ))
 }
 
-/// Opens `url` for writing: credentials and endpoint from the environment (`AWS_*`,
-/// `GOOGLE_*`, `AZURE_*`, as the stores' own tools read them), overridden by `options`.
-pub fn open(url: &str, options: &[(String, String)]) -> Result<Box<dyn Target>> {
-    let parsed = url::Url::parse(url)
-        .map_err(|e| Error::InvalidValue(format!("file: {url:?} is not a valid URL: {e}")))?;
-    let (scheme, path) = ObjectStoreScheme::parse(&parsed).map_err(|e| {
-        Error::InvalidValue(format!("file: {url:?} is not an object store URL: {e}"))
-    })?;
-    let invalid =
-        |e: object_store::Error| Error::InvalidValue(format!("file: cannot write to {url:?}: {e}"));
+/// A store and the object a recording goes to, checked at `start()`.
+pub struct StoreDestination {
+    store: Arc<dyn Store>,
+    path: StorePath,
+    url: String,
+}
+
+impl StoreDestination {
+    pub fn key(&self) -> &str {
+        self.path.as_ref()
+    }
+}
+
+/// Builds the client of `url`'s store: credentials and endpoint from the environment
+/// (`AWS_*`, `GOOGLE_*`, `AZURE_*`, as the stores' own tools read them), overridden by
+/// `options`. Nothing is sent yet.
+pub fn build(url: &ObjectUrl<'_>, options: &StorageOptions) -> Result<StoreDestination> {
+    let text = url.url;
+    let invalid = |e: object_store::Error| {
+        Error::InvalidValue(format!("file: cannot write to {text:?}: {}", with_causes(&e)))
+    };
     // reqwest is built without a TLS provider of its own (Cargo.toml: ring, not aws-lc); it
     // takes rustls' process default. That default is this extension's own copy of rustls, so
     // installing it affects nothing outside us; an error only means it is already installed.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let store: Arc<dyn Store> = match scheme {
-        ObjectStoreScheme::Local => {
-            let local = parsed
-                .to_file_path()
-                .map_err(|()| Error::InvalidValue(format!("file: {url:?} is not a local path")))?;
-            return Ok(Box::new(FileTarget::create(&local)?));
+    let client = &options.client;
+    let store: Arc<dyn Store> = match url.scheme {
+        Scheme::Memory => {
+            options.stall_timeout_only("memory://")?;
+            Arc::new(object_store::memory::InMemory::new())
         }
-        ObjectStoreScheme::Memory => Arc::new(object_store::memory::InMemory::new()),
-        ObjectStoreScheme::AmazonS3 => {
+        Scheme::S3 => {
             use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
-            let mut b = AmazonS3Builder::from_env().with_url(url).with_retry(retry_config());
-            for (k, v) in options {
+            let mut b = AmazonS3Builder::from_env().with_retry(retry_config());
+            for (k, v) in client {
                 let key: AmazonS3ConfigKey = k.parse().map_err(|_| bad_option(k, "S3"))?;
                 b = b.with_config(key, v);
             }
-            Arc::new(b.build().map_err(invalid)?)
+            Arc::new(b.with_bucket_name(url.bucket).build().map_err(invalid)?)
         }
-        ObjectStoreScheme::GoogleCloudStorage => {
+        Scheme::Gcs => {
             use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
-            let mut b =
-                GoogleCloudStorageBuilder::from_env().with_url(url).with_retry(retry_config());
-            for (k, v) in options {
+            let mut b = GoogleCloudStorageBuilder::from_env().with_retry(retry_config());
+            for (k, v) in client {
                 let key: GoogleConfigKey = k.parse().map_err(|_| bad_option(k, "GCS"))?;
                 b = b.with_config(key, v);
             }
-            Arc::new(b.build().map_err(invalid)?)
+            Arc::new(b.with_bucket_name(url.bucket).build().map_err(invalid)?)
         }
-        ObjectStoreScheme::MicrosoftAzure => {
+        Scheme::Azure => {
             use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
-            let mut b = MicrosoftAzureBuilder::from_env().with_url(url).with_retry(retry_config());
-            for (k, v) in options {
+            let mut b = MicrosoftAzureBuilder::from_env().with_retry(retry_config());
+            for (k, v) in client {
                 let key: AzureConfigKey = k.parse().map_err(|_| bad_option(k, "Azure"))?;
                 b = b.with_config(key, v);
             }
-            Arc::new(b.build().map_err(invalid)?)
-        }
-        other => {
-            return Err(Error::InvalidValue(format!(
-                "file: {url:?}: {other:?} stores cannot be written to (expected s3://, gs://, \
-                 az://, file:// or memory://)"
-            )))
+            Arc::new(b.with_container_name(url.bucket).build().map_err(invalid)?)
         }
     };
-    let path = StorePath::parse(path.as_ref())
-        .map_err(|e| Error::InvalidValue(format!("file: {url:?} has no valid object path: {e}")))?;
+    // The key was checked segment by segment (`destination.rs`); parsing keeps it as it is.
+    let path = StorePath::parse(url.key)
+        .map_err(|e| Error::InvalidValue(format!("file: {text:?} has no valid object key: {e}")))?;
+    Ok(StoreDestination { store, path, url: text.to_string() })
+}
+
+/// Starts the upload of a recording to `d`.
+pub fn open(d: &StoreDestination, options: &StorageOptions) -> Result<Box<dyn Target>> {
     let runtime = runtime()?;
     let shared = Arc::new(Shared {
-        pending: AtomicUsize::new(0),
+        pending: Unsent::new(options.unsent.clone()),
         failed: Mutex::new(None),
         finishing: AtomicBool::new(false),
         abandoned: AtomicBool::new(false),
-        url: url.to_string(),
+        id: Mutex::new(None),
+        progress: Arc::default(),
+        url: d.url.clone(),
     });
     let (tx, rx) = mpsc::unbounded_channel();
     let upload = Upload {
-        store,
-        path,
+        store: d.store.clone(),
+        path: d.path.clone(),
         head: Vec::with_capacity(PART),
         tail: Vec::new(),
-        id: None,
         parts: Vec::new(),
         shared: shared.clone(),
     };
-    runtime.spawn(upload.run(rx));
-    Ok(Box::new(StoreTarget { tx, shared, written: 0 }))
+    let task = runtime.spawn(upload.run(rx)).abort_handle();
+    Ok(Box::new(StoreTarget {
+        tx,
+        shared,
+        written: 0,
+        task,
+        store: d.store.clone(),
+        path: d.path.clone(),
+        stall_timeout: options.stall_timeout,
+    }))
+}
+
+/// Bytes of one upload the store has not taken yet, counted also in the recording's total
+/// (every segment's uploads together), which [`BUFFER_LIMIT`] bounds. What is still counted
+/// when the upload is dropped (it failed, or was given up) is given back.
+struct Unsent {
+    total: Arc<AtomicUsize>,
+    mine: AtomicUsize,
+}
+
+impl Unsent {
+    fn new(total: Arc<AtomicUsize>) -> Self {
+        Unsent { total, mine: AtomicUsize::new(0) }
+    }
+
+    /// Counts `n` more bytes; returns the recording's total.
+    fn add(&self, n: usize) -> usize {
+        self.mine.fetch_add(n, Ordering::AcqRel);
+        self.total.fetch_add(n, Ordering::AcqRel) + n
+    }
+
+    fn sub(&self, n: usize) {
+        self.mine.fetch_sub(n, Ordering::AcqRel);
+        self.total.fetch_sub(n, Ordering::AcqRel);
+    }
+}
+
+impl Drop for Unsent {
+    fn drop(&mut self) {
+        self.total.fetch_sub(*self.mine.get_mut(), Ordering::AcqRel);
+    }
 }
 
 struct Shared {
     /// Bytes given to the upload and not yet uploaded.
-    pending: AtomicUsize,
+    pending: Unsent,
     failed: Mutex<Option<Error>>,
     /// `stop` waits: retries are bounded from now on.
     finishing: AtomicBool,
     abandoned: AtomicBool,
+    /// The multipart upload under way, so that a task given up on can still be aborted.
+    id: Mutex<Option<MultipartId>>,
+    /// Requests the store answered: progress, for the wait at the end.
+    progress: Arc<AtomicU64>,
     url: String,
 }
 
@@ -189,11 +244,31 @@ fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 impl Shared {
-    fn fail(&self, what: &str, e: impl std::fmt::Display) -> Error {
-        let error = Error::Target(TargetFailure::new(format!(
+    fn error(&self, what: &str, e: impl std::fmt::Display) -> Error {
+        Error::Target(TargetFailure::new(format!(
             "cannot upload the recording to {}: {what}: {e}",
             self.url
-        )));
+        )))
+    }
+
+    /// The upload failed: nothing more is sent.
+    fn fail(&self, what: &str, e: impl std::fmt::Display) -> Error {
+        let error = self.error(what, e);
+        self.failed.lock().get_or_insert(error.clone());
+        error
+    }
+
+    /// The store answered no request within the stall timeout, while `stop` waited.
+    fn stalled(&self, limit: Duration) -> Error {
+        let error = Error::Target(TargetFailure::stalled(
+            format!(
+                "cannot upload the recording to {}: the store has not answered for {} \
+                 (storage_options {STALL_TIMEOUT_KEY})",
+                self.url,
+                seconds(limit)
+            ),
+            Stalled::TimedOut,
+        ));
         self.failed.lock().get_or_insert(error.clone());
         error
     }
@@ -201,13 +276,18 @@ impl Shared {
 
 enum Message {
     Data(Vec<u8>),
-    Finish(Finishing, std::sync::mpsc::SyncSender<Result<()>>),
+    /// Finish, and send the result (the object's size: `written`).
+    Finish(Finishing, u64, crossbeam_channel::Sender<Result<u64>>),
 }
 
 struct StoreTarget {
     tx: mpsc::UnboundedSender<Message>,
     shared: Arc<Shared>,
     written: u64,
+    task: tokio::task::AbortHandle,
+    store: Arc<dyn Store>,
+    path: StorePath,
+    stall_timeout: Duration,
 }
 
 impl Target for StoreTarget {
@@ -215,7 +295,7 @@ impl Target for StoreTarget {
         if let Some(e) = self.shared.failed.lock().clone() {
             return Err(e);
         }
-        let pending = self.shared.pending.fetch_add(data.len(), Ordering::AcqRel) + data.len();
+        let pending = self.shared.pending.add(data.len());
         if pending > BUFFER_LIMIT {
             self.shared.abandoned.store(true, Ordering::Release);
             return Err(self.shared.fail(
@@ -230,174 +310,39 @@ impl Target for StoreTarget {
     }
 
     fn finish(self: Box<Self>, finishing: Finishing) -> Result<u64> {
-        self.shared.finishing.store(true, Ordering::Release);
-        let (done_tx, done_rx) = std::sync::mpsc::sync_channel(1);
-        if self.tx.send(Message::Finish(finishing, done_tx)).is_err() {
-            return Err(self.shared.fail("the upload ended", "before the recording"));
+        self.finish_later(finishing).wait()
+    }
+
+    /// The upload task finishes the object, for as long as the store answers requests; once it
+    /// has answered none for the stall timeout, the upload is given up on: the task is
+    /// cancelled (a request that never returns goes with it) and the multipart upload aborted
+    /// in the background.
+    fn finish_later(self: Box<Self>, finishing: Finishing) -> PendingFinish {
+        let this = *self;
+        this.shared.finishing.store(true, Ordering::Release);
+        let gone = this.shared.error("the upload ended", "before the recording");
+        let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+        if this.tx.send(Message::Finish(finishing, this.written, done_tx)).is_err() {
+            return PendingFinish::done(Err(gone));
         }
-        match done_rx.recv() {
-            Ok(r) => r.map(|()| self.written),
-            Err(_) => Err(self.shared.fail("the upload ended", "before the recording")),
-        }
+        let limit = this.stall_timeout;
+        let progress = this.shared.progress.clone();
+        let StoreTarget { shared, task, store, path, .. } = this;
+        let on_timeout = Box::new(move || {
+            shared.abandoned.store(true, Ordering::Release);
+            task.abort();
+            if let (Some(id), Ok(runtime)) = (shared.id.lock().take(), runtime()) {
+                runtime.spawn(async move {
+                    let abort = store.abort_multipart(&path, &id);
+                    let _ = tokio::time::timeout(ABORT_TIMEOUT, abort).await;
+                });
+            }
+            shared.stalled(limit)
+        });
+        PendingFinish::new(done_rx, limit, on_timeout, gone).while_progressing(progress)
     }
 
     fn abandon(self: Box<Self>) {
         self.shared.abandoned.store(true, Ordering::Release);
-    }
-}
-
-struct Upload {
-    store: Arc<dyn Store>,
-    path: StorePath,
-    /// Part 1, held until the end to be patched.
-    head: Vec<u8>,
-    /// Bytes after the head not yet uploaded.
-    tail: Vec<u8>,
-    id: Option<MultipartId>,
-    /// Parts 2.. uploaded so far.
-    parts: Vec<PartId>,
-    shared: Arc<Shared>,
-}
-
-/// A refusal that retrying cannot mend.
-fn permanent(e: &object_store::Error) -> bool {
-    use object_store::Error as E;
-    matches!(
-        e,
-        E::NotFound { .. }
-            | E::PermissionDenied { .. }
-            | E::Unauthenticated { .. }
-            | E::NotSupported { .. }
-            | E::NotImplemented { .. }
-            | E::InvalidPath { .. }
-    )
-}
-
-impl Upload {
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Message>) {
-        while let Some(message) = rx.recv().await {
-            match message {
-                Message::Data(data) => {
-                    if self.shared.failed.lock().is_some() {
-                        self.shared.pending.fetch_sub(data.len(), Ordering::AcqRel);
-                        continue;
-                    }
-                    let room = PART.saturating_sub(self.head.len()).min(data.len());
-                    self.head.extend_from_slice(&data[..room]);
-                    self.tail.extend_from_slice(&data[room..]);
-                    while self.tail.len() >= PART && self.shared.failed.lock().is_none() {
-                        let part: Vec<u8> = self.tail.drain(..PART).collect();
-                        if let Err(e) = self.put_part(part).await {
-                            let _ = self.shared.fail("a part failed", with_causes(&e));
-                        }
-                    }
-                }
-                Message::Finish(finishing, done) => {
-                    let failed = self.shared.failed.lock().clone();
-                    let r = match failed {
-                        Some(e) => Err(e),
-                        None => self.finish(finishing).await,
-                    };
-                    if r.is_err() {
-                        self.abort().await;
-                    }
-                    let _ = done.send(r);
-                    return;
-                }
-            }
-        }
-        // The session went away without finishing (abandoned): leave no upload open.
-        self.abort().await;
-    }
-
-    async fn abort(&mut self) {
-        if let Some(id) = self.id.take() {
-            let _ = self.store.abort_multipart(&self.path, &id).await;
-        }
-    }
-
-    /// Runs `op` until it succeeds, a refusal is permanent, the recording gave up on the store,
-    /// or (once `stop` waits) [`FINAL_ATTEMPTS`] more attempts failed.
-    async fn retry<T, F, Fut>(&self, mut op: F) -> object_store::Result<T>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = object_store::Result<T>>,
-    {
-        let mut backoff = Duration::from_millis(250);
-        let mut final_attempts = 0;
-        loop {
-            match op().await {
-                Ok(v) => return Ok(v),
-                Err(e) => {
-                    if self.shared.finishing.load(Ordering::Acquire) {
-                        final_attempts += 1;
-                    }
-                    if permanent(&e)
-                        || final_attempts > FINAL_ATTEMPTS
-                        || self.shared.abandoned.load(Ordering::Acquire)
-                    {
-                        return Err(e);
-                    }
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(4));
-                }
-            }
-        }
-    }
-
-    async fn put_part(&mut self, part: Vec<u8>) -> object_store::Result<()> {
-        let (store, path) = (self.store.clone(), self.path.clone());
-        if self.id.is_none() {
-            self.id = Some(self.retry(|| store.create_multipart(&path)).await?);
-        }
-        let id = self.id.clone().unwrap_or_default();
-        let index = self.parts.len() + 1;
-        let len = part.len();
-        let payload = PutPayload::from(part);
-        let part_id = self.retry(|| store.put_part(&path, &id, index, payload.clone())).await?;
-        self.parts.push(part_id);
-        self.shared.pending.fetch_sub(len, Ordering::AcqRel);
-        Ok(())
-    }
-
-    async fn finish(&mut self, finishing: Finishing) -> Result<()> {
-        if let Finishing::Patches(patches) = finishing {
-            for (offset, bytes) in &patches.0 {
-                let at = *offset as usize;
-                // Header patches fall in the first part by construction (a header is far
-                // smaller than a part); anything else would be a muxer bug, reported as such.
-                let Some(slot) = self.head.get_mut(at..at + bytes.len()) else {
-                    return Err(self.shared.fail("a patch", "lies beyond the first part"));
-                };
-                slot.copy_from_slice(bytes);
-            }
-        }
-        let (store, path) = (self.store.clone(), self.path.clone());
-        let head = PutPayload::from(std::mem::take(&mut self.head));
-        if self.id.is_none() && self.tail.is_empty() {
-            return self
-                .retry(|| store.put_opts(&path, head.clone(), Default::default()))
-                .await
-                .map(|_| ())
-                .map_err(|e| self.shared.fail("put", with_causes(&e)));
-        }
-        if !self.tail.is_empty() {
-            let last = std::mem::take(&mut self.tail);
-            self.put_part(last)
-                .await
-                .map_err(|e| self.shared.fail("the last part", with_causes(&e)))?;
-        }
-        let id = self.id.clone().unwrap_or_default();
-        let first = self
-            .retry(|| store.put_part(&path, &id, 0, head.clone()))
-            .await
-            .map_err(|e| self.shared.fail("the first part", with_causes(&e)))?;
-        let mut parts = vec![first];
-        parts.append(&mut self.parts);
-        self.retry(|| store.complete_multipart(&path, &id, parts.clone()))
-            .await
-            .map_err(|e| self.shared.fail("completing the upload", with_causes(&e)))?;
-        self.id = None;
-        Ok(())
     }
 }
