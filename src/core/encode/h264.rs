@@ -39,8 +39,8 @@ const NAL_PPS: u8 = 8;
 const MIN_SIDE: u32 = 16;
 const MAX_SIDE: u32 = 3840;
 const MAX_SHORT_SIDE: u32 = 2160;
-/// Bitrates OpenH264 takes: at least one bit per frame at its 30 fps, at most level 5.2's
-/// MaxBR (240,000 kb/s, Table A-1; OpenH264 refuses a higher target).
+/// Bitrates given to OpenH264: at least 10 kb/s (it needs a bit per frame), at most level
+/// 5.2's MaxBR (240,000 kb/s, Table A-1; OpenH264 refuses a higher target).
 pub const MIN_BPS: u32 = 10_000;
 pub const MAX_BPS: u32 = 240_000_000;
 /// At most a quarter of the raw rate (12 bits per pixel, 30 pictures a second). OpenH264's

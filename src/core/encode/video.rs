@@ -157,7 +157,8 @@ impl<E: SizedEncoder> Encoder for VideoEncoder<E> {
     }
 
     fn take_dropped(&mut self) -> u64 {
-        std::mem::take(&mut self.dropped) + self.current.as_mut().map_or(0, |e| e.take_dropped())
+        std::mem::take(&mut self.dropped)
+            + self.current.as_mut().map_or(0, SizedEncoder::take_dropped)
     }
 }
 
