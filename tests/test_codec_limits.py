@@ -105,6 +105,24 @@ def test_h264_refuses_sizes_it_cannot_encode_at_start(mime: str, size: tuple[int
     video.close()
 
 
+def test_an_h264_size_change_to_a_size_it_cannot_encode_ends_with_an_error_naming_it() -> None:
+    video = mr.VideoSource(320, 240, frame_rate=FPS)
+    rec = mr.MediaRecorder(mr.MediaStream([video.track]), mime_type="video/mp4;codecs=avc1")
+    col = Collector(rec)
+    rec.start()
+    video.write(pattern(0, 320, 240))
+    video.write(pattern(1, 8, 8))
+    col.wait_stop()
+    video.close()
+    assert col.types == ["start", "error", "dataavailable", "stop"]
+    (error,) = [e.error for e in col.events if e.type == "error"]
+    assert isinstance(error, mr.NotSupportedError)
+    assert error.message == (
+        "H.264 (OpenH264) cannot encode 8x8 pictures: it takes 16x16 up to 3840x2160 (or 2160x3840)"
+    )
+    assert len(decoded(col.data())) == 1
+
+
 @pytest.mark.parametrize("size", [(16, 16), (3840, 2160), (2160, 3840)])
 def test_h264_encodes_its_limits(size: tuple[int, int]) -> None:
     w, h = size
