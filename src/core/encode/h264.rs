@@ -173,8 +173,19 @@ impl H264Encoder {
     ) -> Result<Self> {
         check_size(width, height)?;
         let (w, h) = coded_size(width, height);
-        let inner = Oh264::with_api_config(api()?, config(bits_per_second, w, h))
+        let mut inner = Oh264::with_api_config(api()?, config(bits_per_second, w, h))
             .map_err(|e| Error::Encoding(format!("OpenH264: {e}")))?;
+        // Errors only while OpenH264 initializes at the first picture (the crate silences it
+        // after that): without frame skipping it warns on stderr at every start that rate
+        // control is looser, which is the point.
+        let mut level = openh264_sys2::WELS_LOG_ERROR;
+        // SAFETY: the trace level is an option OpenH264 takes before initialization; it reads
+        // one int through the pointer during the call, and sets nothing the crate relies on.
+        unsafe {
+            inner
+                .raw_api()
+                .set_option(openh264_sys2::ENCODER_OPTION_TRACE_LEVEL, (&raw mut level).cast());
+        }
         Ok(H264Encoder {
             track,
             inner,
