@@ -66,10 +66,11 @@ def kinds(mime: str) -> tuple[bool, bool]:
 
 
 def codec_string(ctx: Any) -> str:
-    """The RFC 6381 codec string that the codec-private record (avcC or av1C) describes."""
+    """The RFC 6381 codec string that the codec-private record (avcC or av1C) describes; H.264
+    as ``avc3`` (its parameter sets in band), the name this library's MP4 gives it."""
     p = bytes(ctx.extradata or b"")
     if ctx.name == "h264":
-        return f"avc1.{p[1]:02X}{p[2]:02X}{p[3]:02X}"
+        return f"avc3.{p[1]:02X}{p[2]:02X}{p[3]:02X}"
     tier = "H" if p[2] >> 7 else "M"
     depth = 10 if p[2] & 0x40 else 8
     return f"av01.{p[1] >> 5}.{p[1] & 0x1F:02d}{tier}.{depth:02d}"

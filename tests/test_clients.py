@@ -358,12 +358,12 @@ async ({files, streams}) => {
 
 
 def _mse_type(r: Rec) -> str:
-    """The chunks' own type (MP4: with the full codec strings MSE asks for). AV1 in WebM is
-    `av1` there, as in Chrome's recorder, but MSE wants `av01.P.LLT.DD`: from the av1C."""
+    """The chunks' own type, as it is: MP4 and AV1 in WebM name the full codec strings MSE
+    asks for (`av01.P.LLT.DD`, not `av1`); checked against the av1C here."""
     container, codecs = (r.blob_type or r.mime).split(";codecs=")
-    if "av1" in codecs.split(","):
+    if r.mime.startswith("video/webm") and "av1" in r.mime:
         with av.open(io.BytesIO(r.stream())) as c:
-            codecs = codecs.replace("av1", codec_string(c.streams.video[0].codec_context))
+            assert codecs.split(",")[0] == codec_string(c.streams.video[0].codec_context)
     return f'{container}; codecs="{codecs}"'
 
 

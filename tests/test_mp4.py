@@ -166,7 +166,7 @@ def test_mime_type_after_start_names_the_full_codec_strings(
     if "{video}" in reported:
         with av.open(io.BytesIO(b"".join(r.chunks))) as c:
             written = codec_string(c.streams.video[0].codec_context)
-        assert written.startswith("av01.0." if "av01" in mime else "avc1.42C0"), written
+        assert written.startswith("av01.0." if "av01" in mime else "avc3.42C0"), written
         reported = reported.format(video=written)
     assert r.mime_while_recording == reported
     assert r.types == [reported] * len(r.chunks)

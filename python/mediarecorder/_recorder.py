@@ -154,7 +154,10 @@ class MediaRecorder(SyncLayer, AsyncLayer):
 
     @property
     def video_bits_per_second(self) -> int:
-        """The video bitrate in use (or to be used), bits per second."""
+        """The video bitrate asked for (or to be used), bits per second. Each encoder takes
+        what it can of it, clamped to its range: H.264 10 kb/s to 240 Mb/s (OpenH264 at level
+        5.2), VP8, VP9 and AV1 from 1 kb/s, their encoders capping what they cannot spend
+        (docs/files.md)."""
         return self._native.video_bits_per_second
 
     @property
@@ -166,8 +169,10 @@ class MediaRecorder(SyncLayer, AsyncLayer):
     def stats(self) -> dict[str, float]:
         """Counters over this recorder's sessions: ``video_frames_received`` (a disabled
         track's black stand-ins count when they are recorded: one per second),
-        ``video_frames_dropped`` (the encoder was behind and its queue of 8 frames was full;
-        audio is never dropped), ``video_frames_encoded`` and ``packets_dropped_late`` (a live
+        ``video_frames_dropped`` (the encoder was behind and its queue of 8 frames was full,
+        or its rate control skipped the frame; audio is never dropped),
+        ``video_frames_encoded`` (frames written to the recording: the frames it decodes to
+        plus the dropped ones are the frames received) and ``packets_dropped_late`` (a live
         track stalled for more than 500 ms of media: its packets that then arrived earlier
         than what had been written were dropped, not written out of order); and, when the
         current (or last) session records audio, that track's level over its newest 100 ms:

@@ -15,8 +15,9 @@ pub enum CodecId {
     Vp8,
     Vp9,
     /// H.264/AVC. Packets are access units in AVCC form (4-byte big-endian NAL lengths, no
-    /// start codes, no parameter sets in band); `private` is the `AVCDecoderConfigurationRecord`
-    /// (`avcC`), as Matroska's `V_MPEG4/ISO/AVC` and MP4's `avc1` store it.
+    /// start codes; every keyframe with its parameter sets in band); `private` is the
+    /// `AVCDecoderConfigurationRecord` (`avcC`) of the first size, as Matroska's
+    /// `V_MPEG4/ISO/AVC` and MP4's `avc3` store it.
     H264,
     /// AV1. Packets are temporal units as low-overhead OBUs without temporal delimiters;
     /// `private` is the `AV1CodecConfigurationRecord` (`av1C`, with the sequence header OBU),
@@ -115,4 +116,9 @@ pub trait Encoder: Send {
     fn finish(&mut self, out: &mut Vec<Packet>) -> Result<()>;
     /// Makes the next picture a keyframe (video; audio packets are all keyframes).
     fn force_keyframe(&mut self) {}
+    /// Pictures given since the last call that will never be written: the encoder's rate
+    /// control skipped or dropped them (counted as dropped in the recorder's stats).
+    fn take_dropped(&mut self) -> u64 {
+        0
+    }
 }

@@ -1,5 +1,5 @@
 //! What a codec's configuration record says, read from a [`CodecDescription`]: the RFC 6381
-//! codec strings that MP4 MIME types carry (`avc1.42E01F`, `av01.0.04M.08`, `vp09.00.21.08`,
+//! codec strings that MP4 MIME types carry (`avc3.42E01F`, `av01.0.04M.08`, `vp09.00.21.08`,
 //! `opus`, `mp4a.40.2`) and the VP9 fields that MP4's `vpcC` box stores. Shared by the MIME
 //! negotiation (the type reported after `start`) and the MP4 muxer, so both say the same.
 
@@ -63,8 +63,9 @@ pub fn codec_string(d: &CodecDescription) -> String {
         CodecId::H264 => match d.private.get(1..4) {
             // avcC: configurationVersion, AVCProfileIndication, profile_compatibility,
             // AVCLevelIndication.
-            Some(p) => format!("avc1.{:02X}{:02X}{:02X}", p[0], p[1], p[2]),
-            None => "avc1".into(),
+            // avc3: what MP4's sample entry says (parameter sets in band, see mp4_boxes.rs).
+            Some(p) => format!("avc3.{:02X}{:02X}{:02X}", p[0], p[1], p[2]),
+            None => "avc3".into(),
         },
         CodecId::Av1 => match d.private.get(1..3) {
             // av1C: marker|version, seq_profile(3) seq_level_idx_0(5), seq_tier_0(1)
@@ -114,7 +115,7 @@ mod tests {
     fn codec_strings_come_from_the_configuration_records() {
         // avcC of constrained baseline level 3.1: version 1, profile 0x42, compat 0xE0, level 31.
         let avcc = [1, 0x42, 0xE0, 0x1F, 0xFF, 0xE1, 0x00, 0x00];
-        assert_eq!(codec_string(&described(CodecId::H264, &avcc, VIDEO)), "avc1.42E01F");
+        assert_eq!(codec_string(&described(CodecId::H264, &avcc, VIDEO)), "avc3.42E01F");
         // av1C: main profile (0), level 8 (4.0), main tier, 8 bit.
         let av1c = [0x81, 0x08, 0x0C, 0x00];
         assert_eq!(codec_string(&described(CodecId::Av1, &av1c, VIDEO)), "av01.0.08M.08");

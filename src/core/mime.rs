@@ -114,8 +114,8 @@ fn codec_of(entry: &str) -> Result<CodecId, String> {
         "vp9" | "vp09" => CodecId::Vp9,
         "av1" | "av01" => CodecId::Av1,
         "h264" => CodecId::H264,
-        // avc1.PPCCLL: profile, constraint flags and level as six hex digits. avc3 (parameter
-        // sets in band allowed) is recorded as avc1, which every avc3 reader also reads.
+        // avc1.PPCCLL: profile, constraint flags and level as six hex digits. Both are
+        // recorded with the parameter sets in band: MP4 names it avc3 (mux/mp4_boxes.rs).
         "avc1" | "avc3" => {
             if !(detail.is_empty()
                 || detail.len() == 6 && detail.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -268,10 +268,18 @@ fn top_name(mime: &MimeType, has_video: bool) -> &'static str {
 
 /// The full codecs parameter of a recording, built from what its encoders describe (MP4
 /// reports `avc1.42E01F`, not the `avc1` it was asked for, as Chrome does); None where the
-/// container's type keeps the short names.
+/// container's type keeps the short names. AV1 in WebM and Matroska is named in full too
+/// (`av01.0.04M.08`): MediaSource accepts no shorter name for it, so the reported type can be
+/// handed to it as it is.
 pub fn codec_strings(container: Container, tracks: &[CodecDescription]) -> Option<String> {
-    (container == Container::Mp4 && !tracks.is_empty())
-        .then(|| tracks.iter().map(codec_string).collect::<Vec<_>>().join(","))
+    let full = |d: &CodecDescription| container == Container::Mp4 || d.codec == CodecId::Av1;
+    tracks.iter().any(full).then(|| {
+        let names: Vec<String> = tracks
+            .iter()
+            .map(|d| if full(d) { codec_string(d) } else { d.codec.mime_name().to_string() })
+            .collect();
+        names.join(",")
+    })
 }
 
 /// `extended` (a `type/subtype;codecs=...` string) with its codecs replaced by `codecs`.
@@ -462,6 +470,12 @@ mod tests {
         let codecs = codec_strings(Container::Mp4, &tracks).unwrap();
         assert_eq!(with_codec_strings(&short, &codecs), "video/mp4;codecs=vp09.00.31.08,opus");
         assert_eq!(codec_strings(Container::Webm, &tracks), None);
+        // AV1 is named in full in WebM too (av1C: main profile, level 4.0, main tier, 8 bit).
+        let mut av1 = d(0, CodecId::Av1, StreamParams::Video { width: 1280, height: 720 });
+        av1.private = vec![0x81, 0x08, 0x0C, 0x00];
+        let tracks = [av1, tracks[1].clone()];
+        let codecs = codec_strings(Container::Webm, &tracks).unwrap();
+        assert_eq!(codecs, "av01.0.08M.08,opus");
     }
 
     #[test]

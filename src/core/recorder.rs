@@ -16,8 +16,7 @@ use parking_lot::Mutex;
 
 use crate::core::bitrate::{self, DEFAULT_AUDIO_BPS, DEFAULT_VIDEO_BPS};
 use crate::core::encode::keyframes::KeyframeRule;
-use crate::core::encode::BitrateMode;
-use crate::core::encode::EncoderSettings;
+use crate::core::encode::{self, BitrateMode, EncoderSettings};
 use crate::core::level::Level;
 use crate::core::media::Media;
 use crate::core::mime::{self, MimeType, TopLevel};
@@ -348,11 +347,43 @@ impl Recorder {
         }
         let recorded: Vec<Arc<Track>> =
             video.into_iter().chain(audio).map(|t| (*t).clone()).collect();
-        if let Some(bps) = inner.options.bits_per_second {
-            let n_video = video.is_some() as u32;
-            let n_audio = audio.is_some() as u32;
-            (inner.video_bps, inner.audio_bps) = bitrate::select(bps, n_video, n_audio);
+        let (video_bps, audio_bps) = match inner.options.bits_per_second {
+            Some(bps) => bitrate::select(bps, video.is_some() as u32, audio.is_some() as u32),
+            None => (inner.video_bps, inner.audio_bps),
+        };
+        let keyframes = match (
+            inner.options.video_key_frame_interval_count,
+            inner.options.video_key_frame_interval_duration,
+        ) {
+            (Some(n), _) => KeyframeRule::EveryFrames(n),
+            (None, Some(ms)) => KeyframeRule::EveryNs((ms * 1e6) as i64),
+            (None, None) => KeyframeRule::Auto,
+        };
+        let encoders = EncoderSettings {
+            audio: inner.parsed.audio_codec_id(),
+            video: inner.parsed.video_codec_id(),
+            audio_bps,
+            video_bps,
+            bitrate_mode: inner.options.audio_bitrate_mode,
+            keyframes,
+        };
+        let plans: Vec<TrackPlan> = recorded
+            .iter()
+            .map(|t| TrackPlan {
+                kind: t.kind(),
+                settings: t.settings(),
+                start: t.start_position(),
+                pushed: t.is_pushed(),
+            })
+            .collect();
+        // What the encoders cannot honour is refused here, before any state changes.
+        for plan in &plans {
+            encode::check(session::stream_params(plan), &encoders).map_err(|e| match e {
+                Error::NotSupported(why) => Error::NotSupported(format!("start: {why}")),
+                other => other,
+            })?;
         }
+        (inner.video_bps, inner.audio_bps) = (video_bps, audio_bps);
         let (target, segments) = match output {
             None => (None, None),
             Some(Output::Target(open)) => (Some(open()?), None),
@@ -364,34 +395,11 @@ impl Recorder {
             mime::extended(&inner.constrained, &inner.parsed, audio.is_some(), video.is_some());
         let (input, control_tx, inbox) = session::session_queues(self.shared.stats.clone());
         let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(0);
-        let keyframes = match (
-            inner.options.video_key_frame_interval_count,
-            inner.options.video_key_frame_interval_duration,
-        ) {
-            (Some(n), _) => KeyframeRule::EveryFrames(n),
-            (None, Some(ms)) => KeyframeRule::EveryNs((ms * 1e6) as i64),
-            (None, None) => KeyframeRule::Auto,
-        };
         let config = SessionConfig {
-            tracks: recorded
-                .iter()
-                .map(|t| TrackPlan {
-                    kind: t.kind(),
-                    settings: t.settings(),
-                    start: t.start_position(),
-                    pushed: t.is_pushed(),
-                })
-                .collect(),
+            tracks: plans,
             timeslice_ms,
             independent_chunks: inner.options.independent_chunks,
-            encoders: EncoderSettings {
-                audio: inner.parsed.audio_codec_id(),
-                video: inner.parsed.video_codec_id(),
-                audio_bps: inner.audio_bps,
-                video_bps: inner.video_bps,
-                bitrate_mode: inner.options.audio_bitrate_mode,
-                keyframes,
-            },
+            encoders,
             container: inner.parsed.container,
             post: self.outbox(id),
             stats: self.shared.stats.clone(),

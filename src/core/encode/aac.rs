@@ -10,10 +10,17 @@ use crate::core::packet::Packet;
 use crate::core::resample::StreamResampler;
 use crate::core::{Error, Result};
 
-/// Frames of decoded output before the first input frame: 1024 (the MDCT overlap) plus the
-/// 576 of libvo-aacenc's own input buffering, measured by decoding an impulse with FFmpeg
-/// (tests/test_codecs.py checks it to the sample on every run).
-pub const PRIMING: u64 = 1600;
+/// libvo-aacenc's own delay: 1024 (the MDCT overlap) plus the 576 of its input buffering,
+/// measured by decoding an impulse with FFmpeg (tests/test_codecs.py checks it to the sample).
+const ENCODER_DELAY: u64 = 1600;
+/// Silence fed before the first input frame, so that the priming is two whole frames. A
+/// priming that ends inside a frame breaks short recordings in FFmpeg: when the frame where
+/// it ends is also the last (whose end is trimmed), FFmpeg's Matroska path replaces the rest
+/// of the start skip by the end trim's and its MP4 path decodes nothing (one written sample
+/// gave 577 and 0 decoded samples).
+const LEAD_IN: usize = 2 * FRAME - ENCODER_DELAY as usize;
+/// Frames of decoded output before the first input frame (what `delay_ns` says).
+pub const PRIMING: u64 = ENCODER_DELAY + LEAD_IN as u64;
 
 pub struct AacEncoder {
     track: usize,
@@ -43,7 +50,7 @@ impl AacEncoder {
             channels: channels as usize,
             resampler,
             converted: Vec::new(),
-            pending: Vec::new(),
+            pending: vec![0; LEAD_IN * channels as usize],
             in_frames: 0,
             frames_out: 0,
             description: CodecDescription {
@@ -150,7 +157,7 @@ mod tests {
         let tone: Vec<f32> = (0..48_000 * 2).map(|i| ((i / 2) as f32 * 0.05).sin() * 0.5).collect();
         enc.encode(Input::Audio { samples: &tone, pts: 0 }, &mut out).unwrap();
         enc.finish(&mut out).unwrap();
-        // 48000 + 1024 priming frames, rounded up to whole 1024-frame units.
+        // 48000 + 2048 priming frames, rounded up to whole 1024-frame units.
         assert_eq!(out.len(), (48_000 + PRIMING as usize).div_ceil(1024));
         assert!(out.iter().all(|p| !p.data.is_empty() && p.data[0] >> 5 <= 1));
         let end = out.last().map(|p| p.pts + p.duration - p.discard_padding).unwrap();
@@ -162,6 +169,6 @@ mod tests {
         let enc = AacEncoder::new(0, 44_000, 1, 64_000).unwrap();
         assert_eq!(enc.describe().params, StreamParams::Audio { sample_rate: 48_000, channels: 1 });
         let err = AacEncoder::new(0, 48_000, 6, 64_000).err().unwrap();
-        assert!(err.to_string().contains("6 channels"), "{err}");
+        assert_eq!(err.to_string(), "AAC (libvo-aacenc) encodes 1 or 2 channels, not 6");
     }
 }

@@ -161,8 +161,8 @@ impl AomEncoder {
             // SAFETY: buf/sz describe the compressed temporal unit.
             let tu = unsafe { std::slice::from_raw_parts(f.buf as *const u8, f.sz) };
             let keyframe = f.flags & aom::AOM_FRAME_IS_KEY != 0;
-            let pts_ns = to_ns(f.pts);
-            let duration = self.pending.take(f.pts, to_ns(f.duration as i64));
+            let fallback = (to_ns(f.pts), to_ns(f.duration as i64));
+            let (pts_ns, duration) = self.pending.take(f.pts, fallback);
             self.keys.made(keyframe, pts_ns);
             out.push(Packet {
                 track: self.track,
@@ -238,7 +238,12 @@ impl SizedEncoder for AomEncoder {
         let r = unsafe { aom::aom_codec_encode(self.ctx.as_mut(), ptr::null(), 0, 1, 0) };
         check(r, "aom_codec_encode(flush)")?;
         self.drain(out);
+        self.pending.flushed();
         Ok(())
+    }
+
+    fn take_dropped(&mut self) -> u64 {
+        self.pending.take_dropped()
     }
 
     fn force_keyframe(&mut self) {

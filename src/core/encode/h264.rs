@@ -1,8 +1,14 @@
 //! H.264 through Cisco's OpenH264 (the `openh264` crate), the encoder of Chrome's software
-//! path, at its settings: constrained baseline, real-time camera mode, rate control by bitrate
-//! with frame skipping. Packets are AVCC access units (4-byte NAL lengths); the parameter sets
-//! go into `avcC` and are repeated in band only by an encoder that replaced another (a size
-//! change). A frame that rate control skips writes no sample: the previous one lasts longer.
+//! path, at its settings: constrained baseline, real-time camera mode, rate control by bitrate,
+//! but without frame skipping: a recording keeps every picture and its quality drops instead
+//! (a frame OpenH264 still skips writes no sample, lasts in the previous one, and is counted as
+//! dropped). Packets are AVCC access units (4-byte NAL lengths); every keyframe carries its
+//! parameter sets in band (what OpenH264 writes), so that each decodes on its own across size
+//! changes (MP4 names this `avc3`); `avcC` holds the first size's too.
+//!
+//! What OpenH264 takes ([`check_size`], [`effective_bps`]): pictures from 16x16 up to 3840x2160
+//! (or 2160x3840), odd sides padded to even by repeating the last column or row (4:2:0 H.264
+//! cannot crop a single line), and bitrates its level 5.2 and its output buffer allow.
 //!
 //! Which OpenH264: the one compiled in from Cisco's source, or Cisco's own binary loaded at run
 //! time when `MEDIARECORDER_OPENH264` names it (only Cisco's released binaries are accepted,
@@ -29,8 +35,42 @@ pub const LIBRARY_ENV: &str = "MEDIARECORDER_OPENH264";
 
 const NAL_SPS: u8 = 7;
 const NAL_PPS: u8 = 8;
-/// OpenH264's own limit (level 5.2).
+/// OpenH264's limits: one macroblock at least, level 5.2 at most (either orientation).
+const MIN_SIDE: u32 = 16;
 const MAX_SIDE: u32 = 3840;
+const MAX_SHORT_SIDE: u32 = 2160;
+/// Bitrates given to OpenH264: at least 10 kb/s (it needs a bit per frame), at most level
+/// 5.2's MaxBR (240,000 kb/s, Table A-1; OpenH264 refuses a higher target).
+pub const MIN_BPS: u32 = 10_000;
+pub const MAX_BPS: u32 = 240_000_000;
+/// At most a quarter of the raw rate (12 bits per pixel, 30 pictures a second). OpenH264's
+/// output buffer holds one raw picture; a higher target lets rate control choose quantizers
+/// whose pictures overflow it, and the encoder fails (noise at 320x240 from 20 Mb/s).
+const MAX_BPS_PER_PIXEL: u64 = 12 * 30 / 4;
+
+/// The bitrate OpenH264 is given for `bits_per_second` at `width` x `height`: clamped to
+/// what it takes.
+pub fn effective_bps(bits_per_second: u32, width: u32, height: u32) -> u32 {
+    let per_size = (width as u64 * height as u64 * MAX_BPS_PER_PIXEL).min(MAX_BPS as u64) as u32;
+    bits_per_second.clamp(MIN_BPS, per_size.max(MIN_BPS))
+}
+
+/// Whether OpenH264 encodes `width` x `height` pictures (odd sides are padded to even).
+pub fn check_size(width: u32, height: u32) -> Result<()> {
+    let (long, short) = (width.max(height), width.min(height));
+    if short < MIN_SIDE || long > MAX_SIDE || short > MAX_SHORT_SIDE {
+        return Err(Error::NotSupported(format!(
+            "H.264 (OpenH264) cannot encode {width}x{height} pictures: it takes {MIN_SIDE}x\
+             {MIN_SIDE} up to {MAX_SIDE}x{MAX_SHORT_SIDE} (or {MAX_SHORT_SIDE}x{MAX_SIDE})"
+        )));
+    }
+    Ok(())
+}
+
+/// The size OpenH264 encodes for `width` x `height`: odd sides padded to even.
+pub fn coded_size(width: u32, height: u32) -> (u32, u32) {
+    (width.next_multiple_of(2), height.next_multiple_of(2))
+}
 
 /// Which OpenH264 this process uses: `Ok(None)` for the built-in one, `Ok(Some(path))` for a
 /// binary named by [`LIBRARY_ENV`] that loads and is one of Cisco's, or why it is not.
@@ -69,14 +109,14 @@ fn api() -> Result<OpenH264API> {
     }
 }
 
-fn config(bits_per_second: u32) -> EncoderConfig {
+fn config(bits_per_second: u32, width: u32, height: u32) -> EncoderConfig {
     EncoderConfig::new()
         .usage_type(UsageType::CameraVideoRealTime)
         .profile(Profile::Baseline)
         .rate_control_mode(RateControlMode::Bitrate)
-        .bitrate(BitRate::from_bps(bits_per_second.max(10_000)))
+        .bitrate(BitRate::from_bps(effective_bps(bits_per_second, width, height)))
         .max_frame_rate(FrameRate::from_hz(30.0))
-        .skip_frames(true)
+        .skip_frames(false)
         .complexity(Complexity::Low)
         .num_threads(1)
 }
@@ -92,18 +132,17 @@ pub fn encoder(
     rule: KeyframeRule,
 ) -> Result<VideoEncoder<H264Encoder>> {
     let avcc = {
-        let mut probe = H264Encoder::new(track, width, height, bits_per_second, rule, true)?;
+        let mut probe = H264Encoder::new(track, width, height, bits_per_second, rule)?;
         let mut out = Vec::new();
         probe.encode(&VideoFrame::black(width, height, 0), 0, 1, &mut out)?;
         probe.finish(&mut out)?;
         avcc(&probe.parameter_sets)?
     };
-    let first = H264Encoder::new(track, width, height, bits_per_second, rule, false)?;
-    let make = Box::new(move |w, h, restart| {
-        H264Encoder::new(track, w, h, bits_per_second, rule, restart)
-    });
+    let first = H264Encoder::new(track, width, height, bits_per_second, rule)?;
+    let make = Box::new(move |w, h, _| H264Encoder::new(track, w, h, bits_per_second, rule));
+    let (coded_w, coded_h) = coded_size(width, height);
     Ok(VideoEncoder::new(
-        video::describe(track, CodecId::H264, width, height, avcc),
+        video::describe(track, CodecId::H264, coded_w, coded_h, avcc),
         Some(first),
         make,
     ))
@@ -115,11 +154,13 @@ pub struct H264Encoder {
     width: u32,
     height: u32,
     keys: KeyframeClock,
-    /// Repeat SPS/PPS in band (this encoder's are not those of `avcC`).
-    in_band: bool,
     parameter_sets: Vec<Vec<u8>>,
     /// The newest sample, held until the next picture shows how long it lasts.
     held: Option<Packet>,
+    /// Pictures skipped by rate control, not yet reported.
+    skipped: u64,
+    /// The even-sized copy of an odd-sized picture (reused).
+    padded: Option<VideoFrame>,
 }
 
 impl H264Encoder {
@@ -129,24 +170,32 @@ impl H264Encoder {
         height: u32,
         bits_per_second: u32,
         rule: KeyframeRule,
-        in_band: bool,
     ) -> Result<Self> {
-        if width.max(height) > MAX_SIDE || width.min(height) > 2160 || width < 2 || height < 2 {
-            return Err(Error::NotSupported(format!(
-                "H.264 (OpenH264) encodes 2x2 up to 3840x2160 pictures, not {width}x{height}"
-            )));
-        }
-        let inner = Oh264::with_api_config(api()?, config(bits_per_second))
+        check_size(width, height)?;
+        let (w, h) = coded_size(width, height);
+        let mut inner = Oh264::with_api_config(api()?, config(bits_per_second, w, h))
             .map_err(|e| Error::Encoding(format!("OpenH264: {e}")))?;
+        // Errors only while OpenH264 initializes at the first picture (the crate silences it
+        // after that): without frame skipping it warns on stderr at every start that rate
+        // control is looser, which is the point.
+        let mut level = openh264_sys2::WELS_LOG_ERROR;
+        // SAFETY: the trace level is an option OpenH264 takes before initialization; it reads
+        // one int through the pointer during the call, and sets nothing the crate relies on.
+        unsafe {
+            inner
+                .raw_api()
+                .set_option(openh264_sys2::ENCODER_OPTION_TRACE_LEVEL, (&raw mut level).cast());
+        }
         Ok(H264Encoder {
             track,
             inner,
             width,
             height,
             keys: KeyframeClock::new(rule),
-            in_band,
             parameter_sets: Vec::new(),
             held: None,
+            skipped: 0,
+            padded: None,
         })
     }
 }
@@ -188,6 +237,10 @@ impl SizedEncoder for H264Encoder {
         if self.keys.due(pts) {
             self.inner.force_intra_frame();
         }
+        let frame = match (frame.width % 2, frame.height % 2) {
+            (0, 0) => frame,
+            _ => pad_to_even(frame, &mut self.padded),
+        };
         let stream = self
             .inner
             .encode_at(&Planes(frame), Timestamp::from_millis((pts.max(0) / 1_000_000) as u64))
@@ -201,9 +254,6 @@ impl SizedEncoder for H264Encoder {
                 let Some(&header) = nal.first() else { continue };
                 if matches!(header & 0x1F, NAL_SPS | NAL_PPS) {
                     sets.push(nal.to_vec());
-                    if !self.in_band {
-                        continue;
-                    }
                 }
                 data.extend_from_slice(&(nal.len() as u32).to_be_bytes());
                 data.extend_from_slice(nal);
@@ -216,6 +266,7 @@ impl SizedEncoder for H264Encoder {
             if let Some(held) = &mut self.held {
                 held.duration = pts + duration - held.pts;
             }
+            self.skipped += 1;
             self.keys.made(false, pts);
             return Ok(());
         }
@@ -235,6 +286,31 @@ impl SizedEncoder for H264Encoder {
     fn force_keyframe(&mut self) {
         self.keys.force();
     }
+
+    fn take_dropped(&mut self) -> u64 {
+        std::mem::take(&mut self.skipped)
+    }
+}
+
+/// `frame` with its odd width or height made even by repeating its last column or row, in
+/// `store`. The chroma planes are ceil(w/2) x ceil(h/2) already, so they are the same.
+fn pad_to_even<'a>(frame: &VideoFrame, store: &'a mut Option<VideoFrame>) -> &'a VideoFrame {
+    let (w, h) = coded_size(frame.width, frame.height);
+    if store.as_ref().is_some_and(|p| (p.width, p.height) != (w, h)) {
+        *store = None;
+    }
+    let padded = store.get_or_insert_with(|| VideoFrame::black(w, h, 0));
+    let (src_w, src_h) = (frame.width as usize, frame.height as usize);
+    let (sy, su, sv) = frame.planes();
+    let (dy, du, dv) = padded.planes_mut();
+    for (row, out) in dy.chunks_exact_mut(w as usize).enumerate() {
+        let line = &sy[row.min(src_h - 1) * src_w..][..src_w];
+        out[..src_w].copy_from_slice(line);
+        out[src_w..].fill(line[src_w - 1]);
+    }
+    du.copy_from_slice(su);
+    dv.copy_from_slice(sv);
+    padded
 }
 
 fn strip_start_code(nal: &[u8]) -> &[u8] {
@@ -306,7 +382,7 @@ mod tests {
             out.iter().enumerate().filter(|(_, p)| p.keyframe).map(|(i, _)| i).collect();
         assert_eq!(keys, [0, 5, 8]);
         for (i, p) in out.iter().enumerate() {
-            // AVCC: the 4-byte lengths tile the packet exactly; SPS/PPS only after the restart.
+            // AVCC: the 4-byte lengths tile the packet exactly; SPS/PPS in every keyframe.
             let mut at = 0;
             let mut types = Vec::new();
             while at < p.data.len() {
@@ -315,8 +391,37 @@ mod tests {
                 at += 4 + n;
             }
             assert_eq!(at, p.data.len());
-            assert_eq!(types.contains(&NAL_SPS), i == 8, "packet {i}: {types:?}");
+            assert_eq!(types.contains(&NAL_SPS), p.keyframe, "packet {i}: {types:?}");
+            assert_eq!(types.contains(&NAL_PPS), p.keyframe, "packet {i}: {types:?}");
         }
+    }
+
+    #[test]
+    fn limits_name_the_size_and_clamp_the_bitrate() {
+        assert!(check_size(16, 16).is_ok() && check_size(2160, 3840).is_ok());
+        let e = check_size(15, 240).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "H.264 (OpenH264) cannot encode 15x240 pictures: it takes 16x16 up to 3840x2160 \
+             (or 2160x3840)"
+        );
+        assert!(check_size(2161, 2161).is_err() && check_size(4096, 2160).is_err());
+        assert_eq!(coded_size(641, 479), (642, 480));
+        assert_eq!(effective_bps(0, 640, 480), MIN_BPS);
+        assert_eq!(effective_bps(u32::MAX, 320, 240), 320 * 240 * 90);
+        assert_eq!(effective_bps(u32::MAX, 3840, 2160), MAX_BPS);
+        assert_eq!(effective_bps(2_500_000, 640, 480), 2_500_000);
+    }
+
+    #[test]
+    fn odd_sizes_are_padded_with_their_last_column_and_row() {
+        let mut f = VideoFrame::black(3, 3, 0);
+        f.planes_mut().0.copy_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        let mut store = None;
+        let p = pad_to_even(&f, &mut store);
+        assert_eq!((p.width, p.height), (4, 4));
+        assert_eq!(p.planes().0, [1, 2, 3, 3, 4, 5, 6, 6, 7, 8, 9, 9, 7, 8, 9, 9]);
+        assert_eq!(p.planes().1, f.planes().1);
     }
 
     #[test]

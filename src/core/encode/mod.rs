@@ -51,6 +51,19 @@ pub fn supports(c: CodecId) -> bool {
     }
 }
 
+/// Refuses, at `start()`, a track configuration its encoder cannot honour (spec §2.3: start()
+/// throws `NotSupportedError`), rather than failing in the session after the start: AAC's
+/// channel count and, where the track declares it, an H.264 picture size.
+pub fn check(params: StreamParams, s: &EncoderSettings) -> Result<()> {
+    match (params, s.audio, s.video) {
+        (StreamParams::Audio { channels, .. }, CodecId::Aac, _) => voaac::check_channels(channels),
+        (StreamParams::Video { width, height }, _, CodecId::H264) if width > 0 && height > 0 => {
+            h264::check_size(width, height)
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The encoder of a session's track `track`, whose raw media is described by `params`.
 pub fn create(track: usize, params: StreamParams, s: &EncoderSettings) -> Result<Box<dyn Encoder>> {
     match (params, s.audio, s.video) {

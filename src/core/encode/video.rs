@@ -24,6 +24,9 @@ pub trait SizedEncoder: Send {
     ) -> Result<()>;
     fn finish(&mut self, out: &mut Vec<Packet>) -> Result<()>;
     fn force_keyframe(&mut self);
+    /// Pictures given that will never be written (rate control skipped or dropped them),
+    /// since the last call.
+    fn take_dropped(&mut self) -> u64;
 }
 
 impl SizedEncoder for VpxEncoder {
@@ -45,6 +48,9 @@ impl SizedEncoder for VpxEncoder {
     fn force_keyframe(&mut self) {
         VpxEncoder::force_keyframe(self);
     }
+    fn take_dropped(&mut self) -> u64 {
+        VpxEncoder::take_dropped(self)
+    }
 }
 
 /// Makes the codec's encoder for a picture size; `restart` is true for every one after the
@@ -54,6 +60,8 @@ pub type MakeEncoder<E> = Box<dyn FnMut(u32, u32, bool) -> Result<E> + Send>;
 pub struct VideoEncoder<E: SizedEncoder> {
     make: MakeEncoder<E>,
     current: Option<E>,
+    /// Dropped by encoders already replaced, not yet reported.
+    dropped: u64,
     made: bool,
     description: CodecDescription,
     force_key: bool,
@@ -101,7 +109,7 @@ impl<E: SizedEncoder> VideoEncoder<E> {
     /// first picture.
     pub fn new(description: CodecDescription, first: Option<E>, make: MakeEncoder<E>) -> Self {
         let made = first.is_some();
-        VideoEncoder { make, current: first, made, description, force_key: false }
+        VideoEncoder { make, current: first, dropped: 0, made, description, force_key: false }
     }
 }
 
@@ -118,6 +126,7 @@ impl<E: SizedEncoder> Encoder for VideoEncoder<E> {
         if self.current.as_ref().is_some_and(|e| e.size() != size) {
             if let Some(mut old) = self.current.take() {
                 old.finish(out)?;
+                self.dropped += old.take_dropped();
             }
         }
         let enc = match &mut self.current {
@@ -145,6 +154,11 @@ impl<E: SizedEncoder> Encoder for VideoEncoder<E> {
 
     fn force_keyframe(&mut self) {
         self.force_key = true;
+    }
+
+    fn take_dropped(&mut self) -> u64 {
+        std::mem::take(&mut self.dropped)
+            + self.current.as_mut().map_or(0, SizedEncoder::take_dropped)
     }
 }
 

@@ -99,6 +99,17 @@ extern "C" {
 pub const RATES: [u32; 12] =
     [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000];
 
+/// Whether libvo-aacenc encodes `channels` channels (mono and stereo only).
+pub fn check_channels(channels: u16) -> Result<()> {
+    if (1..=2).contains(&channels) {
+        Ok(())
+    } else {
+        Err(Error::NotSupported(format!(
+            "AAC (libvo-aacenc) encodes 1 or 2 channels, not {channels}"
+        )))
+    }
+}
+
 pub struct VoAac {
     api: CodecApi,
     handle: Handle,
@@ -115,10 +126,10 @@ unsafe impl Send for VoAac {}
 impl VoAac {
     /// An AAC-LC encoder; `rate` must be one of [`RATES`], `channels` 1 or 2.
     pub fn new(rate: u32, channels: u16, bits_per_second: u32) -> Result<Self> {
-        if !RATES.contains(&rate) || !(1..=2).contains(&channels) {
+        check_channels(channels)?;
+        if !RATES.contains(&rate) {
             return Err(Error::NotSupported(format!(
-                "AAC: {rate} Hz with {channels} channels (libvo-aacenc takes 1 or 2 channels at \
-                 {RATES:?} Hz)"
+                "AAC (libvo-aacenc) encodes at {RATES:?} Hz, not {rate}"
             )));
         }
         let mut api = CodecApi {

@@ -233,7 +233,13 @@ impl VpxEncoder {
         };
         check(r, "vpx_codec_encode(flush)")?;
         self.drain(out);
+        self.pending.flushed();
         Ok(())
+    }
+
+    /// Pictures the encoder dropped (no packet came out for them) since the last call.
+    pub fn take_dropped(&mut self) -> u64 {
+        self.pending.take_dropped()
     }
 
     fn drain(&mut self, out: &mut Vec<Packet>) {
@@ -255,8 +261,8 @@ impl VpxEncoder {
             let data =
                 unsafe { std::slice::from_raw_parts(f.buf as *const u8, f.sz as usize) }.to_vec();
             let keyframe = f.flags & vpx::VPX_FRAME_IS_KEY != 0;
-            let pts_ns = to_ns(f.pts);
-            let duration = self.pending.take(f.pts, to_ns(f.duration as i64));
+            let fallback = (to_ns(f.pts), to_ns(f.duration as i64));
+            let (pts_ns, duration) = self.pending.take(f.pts, fallback);
             self.keys.made(keyframe, pts_ns);
             out.push(Packet {
                 track: self.track,

@@ -27,22 +27,42 @@ pub fn i420_layout(width: u32, height: u32) -> ([c_int; 3], [usize; 3]) {
 }
 
 /// Pictures handed to the encoder whose packets have not come out yet: (pts, duration) in ns.
-/// The duration a packet gets is the one given with its picture, not the encoder's rounding.
+/// A packet gets the time and duration given with its picture, not the encoder's microseconds,
+/// so that each packet ends exactly where the next begins.
 #[derive(Default)]
-pub struct Pending(Vec<(i64, i64)>);
+pub struct Pending {
+    waiting: Vec<(i64, i64)>,
+    /// Pictures the encoder dropped (no packet came out for them), not yet reported.
+    dropped: u64,
+}
 
 impl Pending {
     pub fn push(&mut self, pts: i64, duration: i64) {
-        self.0.push((pts, duration));
+        self.waiting.push((pts, duration));
     }
 
-    /// The duration of the picture whose packet came out at `ticks`; pictures before it that
-    /// the encoder dropped are forgotten. `fallback` (ns) when no picture was given at `ticks`.
-    pub fn take(&mut self, ticks: i64, fallback: i64) -> i64 {
-        match self.0.iter().position(|&(p, _)| to_ticks(p) == ticks) {
-            Some(i) => self.0.drain(..=i).next_back().map_or(0, |(_, d)| d),
+    /// The `(pts, duration)` of the picture whose packet came out at `ticks`; pictures before
+    /// it were dropped by the encoder and are counted. `fallback` when no picture was given at
+    /// `ticks`.
+    pub fn take(&mut self, ticks: i64, fallback: (i64, i64)) -> (i64, i64) {
+        match self.waiting.iter().position(|&(p, _)| to_ticks(p) == ticks) {
+            Some(i) => {
+                self.dropped += i as u64;
+                self.waiting.drain(..=i).next_back().unwrap_or(fallback)
+            }
             None => fallback,
         }
+    }
+
+    /// The encoder was flushed: pictures still waiting will never come out.
+    pub fn flushed(&mut self) {
+        self.dropped += self.waiting.len() as u64;
+        self.waiting.clear();
+    }
+
+    /// Pictures dropped since the last call.
+    pub fn take_dropped(&mut self) -> u64 {
+        std::mem::take(&mut self.dropped)
     }
 }
 
@@ -56,9 +76,13 @@ mod tests {
         for (pts, d) in [(0, 10_000), (33_333_333, 20_000), (66_666_666, 30_000)] {
             p.push(pts, d);
         }
-        // The encoder dropped the second picture: its duration goes with it.
-        assert_eq!(p.take(to_ticks(66_666_666), 7), 30_000);
-        assert_eq!(p.take(0, 7), 7);
+        // The encoder dropped the second picture: it is counted, its duration goes with it.
+        assert_eq!(p.take(to_ticks(66_666_666), (0, 7)), (66_666_666, 30_000));
+        assert_eq!(p.take(0, (0, 7)), (0, 7));
+        assert_eq!((p.take_dropped(), p.take_dropped()), (2, 0));
+        p.push(100_000_000, 1);
+        p.flushed();
+        assert_eq!(p.take_dropped(), 1);
         assert_eq!(i420_layout(5, 3), ([5, 3, 3], [0, 15, 21]));
     }
 }

@@ -107,7 +107,12 @@ impl Interleaver {
             if !(all || (own_ok && others_ok)) {
                 return;
             }
-            if let Some(p) = self.queues[track].pop_front() {
+            if let Some(mut p) = self.queues[track].pop_front() {
+                // A picture lasts until the next one, whatever its encoder said: the samples
+                // of a track then follow each other exactly, across MP4 fragments too.
+                if let Some(next) = self.queues[track].front().filter(|_| self.video[track]) {
+                    p.duration = next.pts - p.pts;
+                }
                 self.let_out = Some(p.pts);
                 out.push((p, newest_of_track && !self.releasing));
             }
@@ -204,5 +209,23 @@ mod tests {
         let order: Vec<(usize, i64)> =
             out.iter().map(|(p, _)| (p.track, p.pts / 1_000_000)).collect();
         assert_eq!(order, [(1, 0), (0, 0), (1, 20), (0, 33)]);
+    }
+
+    #[test]
+    fn a_picture_lasts_until_the_next_one() {
+        let mut il = Interleaver::new(vec![true, false], true);
+        for (t, ms) in [(0, 0), (1, 0), (0, 40), (1, 20), (0, 80), (1, 100)] {
+            let mut packet = p(t, ms);
+            packet.duration = 33_333_333;
+            il.push(packet);
+        }
+        let mut out = Vec::new();
+        il.pop_ready(false, &mut out);
+        il.pop_including_newest(&mut out);
+        let video: Vec<i64> =
+            out.iter().filter(|(p, _)| p.track == 0).map(|(p, _)| p.duration).collect();
+        // The newest one's successor is unknown: it keeps what its encoder said.
+        assert_eq!(video, [40_000_000, 40_000_000, 33_333_333]);
+        assert!(out.iter().filter(|(p, _)| p.track == 1).all(|(p, _)| p.duration == 33_333_333));
     }
 }

@@ -1,7 +1,7 @@
 //! ISO BMFF boxes (ISO/IEC 14496-12) that the MP4 muxer writes: a small writer that sizes a
 //! box once its body is written, the movie header, and one `trak` per stream with its sample
 //! entry: `Opus` + `dOps` (Opus in ISOBMFF), `mp4a` + `esds` (AAC-LC, the AudioSpecificConfig
-//! in a DecoderSpecificInfo), `vp09` + `vpcC` (VP codec ISOBMFF binding), `avc1` + `avcC`
+//! in a DecoderSpecificInfo), `vp09` + `vpcC` (VP codec ISOBMFF binding), `avc3` + `avcC`
 //! (ISO/IEC 14496-15) and `av01` + `av1C` (AV1 ISOBMFF binding). The codec-private bytes of
 //! each [`CodecDescription`] are stored as the codec contract in `codec.rs` describes them.
 
@@ -245,8 +245,11 @@ pub fn sample_entry(out: &mut Vec<u8>, d: &CodecDescription) {
                 });
             });
         }
+        // avc3: the parameter sets of every size are in band (ISO/IEC 14496-15 §5.3.2), since
+        // one sample entry serves the whole fragmented stream, size changes included; avcC
+        // holds the first size's too.
         (CodecId::H264, StreamParams::Video { width, height }) => {
-            visual_entry(out, b"avc1", width, height, |o| bx(o, b"avcC", |o| o.extend(&d.private)));
+            visual_entry(out, b"avc3", width, height, |o| bx(o, b"avcC", |o| o.extend(&d.private)));
         }
         (CodecId::Av1, StreamParams::Video { width, height }) => {
             visual_entry(out, b"av01", width, height, |o| bx(o, b"av1C", |o| o.extend(&d.private)));

@@ -28,12 +28,12 @@ fn payload<'a>(buf: &'a [u8], kind: &[u8; 4]) -> &'a [u8] {
 }
 
 #[test]
-fn avc1_carries_the_avcc_record_and_the_picture_size() {
+fn avc3_carries_the_avcc_record_and_the_picture_size() {
     let avcc = [1, 0x42, 0xC0, 0x1E, 0xFF, 0xE1, 0, 4, 0x67, 0x42, 0xC0, 0x1E, 1, 0, 2, 0x68, 0xCE];
     let d = described(CodecId::H264, StreamParams::Video { width: 320, height: 240 }, &avcc, 0);
     let mut out = Vec::new();
     sample_entry(&mut out, &d);
-    assert_eq!(&out[4..8], b"avc1");
+    assert_eq!(&out[4..8], b"avc3");
     assert_eq!(u32::from_be_bytes(out[..4].try_into().unwrap()) as usize, out.len());
     // VisualSampleEntry: width and height at 32..36 of the box, depth 0x18, pre_defined -1.
     assert_eq!(&out[32..36], &[0x01, 0x40, 0x00, 0xF0]);

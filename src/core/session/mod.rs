@@ -11,7 +11,7 @@ mod segments;
 use std::sync::Arc;
 
 pub(crate) use inbox::{session_queues, Command, Control, SessionInput};
-pub(crate) use pipeline::{spawn, SessionConfig, TrackPlan};
+pub(crate) use pipeline::{spawn, stream_params, SessionConfig, TrackPlan};
 pub use segments::SegmentDone;
 
 use crate::core::sink::{Budget, BudgetGuard};

@@ -95,7 +95,7 @@ enum Drain {
 }
 
 /// What a track's encoder is given: its declared format (a video track's first size).
-fn stream_params(plan: &TrackPlan) -> StreamParams {
+pub(crate) fn stream_params(plan: &TrackPlan) -> StreamParams {
     let s = &plan.settings;
     match plan.kind {
         TrackKind::Audio => StreamParams::Audio {
@@ -297,11 +297,24 @@ impl Session {
         let input = Input::Video { frame, pts, duration };
         self.lanes[track].encoder.encode(input, &mut self.packets)?;
         self.stats.video_frames_encoded.fetch_add(1, Ordering::Relaxed);
+        self.count_dropped(track);
         Ok(())
     }
 
+    /// Pictures the encoder will never write move from encoded to dropped, so that the
+    /// stats say what the file holds.
+    fn count_dropped(&mut self, track: usize) {
+        let dropped = self.lanes[track].encoder.take_dropped();
+        if dropped > 0 {
+            self.stats.video_frames_encoded.fetch_sub(dropped, Ordering::Relaxed);
+            self.stats.video_frames_dropped.fetch_add(dropped, Ordering::Relaxed);
+        }
+    }
+
     fn finish_lane(&mut self, track: usize) -> Result<()> {
-        self.lanes[track].encoder.finish(&mut self.packets)
+        let finished = self.lanes[track].encoder.finish(&mut self.packets);
+        self.count_dropped(track);
+        finished
     }
 
     fn on_command(&mut self, cmd: Command) -> Flow {
