@@ -8,7 +8,9 @@ use crate::core::encode::BitrateMode;
 use crate::core::mime;
 use crate::core::recorder::{Recorder as CoreRecorder, RecorderOptions};
 use crate::core::sink::queued::Queued;
-use crate::core::sink::{store, FileTarget, Opener, Output, SegmentPlan, Target, Template};
+use crate::core::sink::{
+    store, FileTarget, Opener, Output, SegmentOpener, SegmentPlan, Target, Template,
+};
 use crate::core::Error;
 use crate::python::delivery::PySink;
 use crate::python::errors::IntoPyResult;
@@ -163,6 +165,12 @@ impl Recorder {
         }
         self.inner.inject_failure(error).py(py)
     }
+
+    /// Panics on the active session's thread with `message`: for testing that a panic ends
+    /// the recording the spec's way (`error`, `dataavailable`, `stop`).
+    fn inject_panic(&self, py: Python<'_>, message: String) -> PyResult<()> {
+        self.inner.inject_panic(message).py(py)
+    }
 }
 
 /// What `start()` opens once the recorder has accepted the call.
@@ -172,7 +180,13 @@ fn opener(file: &Bound<'_, PyAny>, options: Vec<(String, String)>) -> PyResult<O
             return Ok(Box::new(move || store::open(&s, &options)));
         }
         let path = std::path::PathBuf::from(s);
-        return Ok(Box::new(move || Ok(Box::new(FileTarget::create(&path)?) as Box<dyn Target>)));
+        return Ok(Box::new(move || {
+            // What an MP4 rewrite killed mid-way left next to it goes with the next recording.
+            if let Some(folder) = path.parent() {
+                crate::core::mux::mp4_faststart::remove_stale_rewrites(folder);
+            }
+            Ok(Box::new(FileTarget::create(&path)?) as Box<dyn Target>)
+        }));
     }
     let writer = PyWriter::new(file)?;
     Ok(Box::new(move || Ok(Box::new(Queued::spawn(Box::new(writer))?) as Box<dyn Target>)))
@@ -191,17 +205,14 @@ fn segments(
         )
     })?;
     let template = Template::parse(&template).py(py)?;
-    Ok(SegmentPlan {
-        every_ns,
-        template,
-        open: Box::new(move |name: &str| {
-            if store::is_url(name) {
-                store::open(name, &options)
-            } else {
-                Ok(Box::new(FileTarget::create(std::path::Path::new(name))?) as Box<dyn Target>)
-            }
-        }),
-    })
+    let open: SegmentOpener = Box::new(move |name: &str| {
+        if store::is_url(name) {
+            store::open(name, &options)
+        } else {
+            Ok(Box::new(FileTarget::create(std::path::Path::new(name))?) as Box<dyn Target>)
+        }
+    });
+    Ok(SegmentPlan::new(every_ns, template, open))
 }
 
 #[pyfunction]
@@ -219,4 +230,14 @@ pub fn make_seekable<'py>(
     let out =
         crate::python::gil::detach(py, || crate::core::mux::seekable::make_seekable(src)).py(py)?;
     Ok(pyo3::types::PyBytes::new(py, &out))
+}
+
+/// Removes from `folder` what faststart rewrites killed mid-way left (`.NAME.faststart-PID`
+/// of processes that are gone); returns their paths.
+#[pyfunction]
+pub fn remove_stale_rewrites(py: Python<'_>, folder: std::path::PathBuf) -> Vec<String> {
+    let removed = crate::python::gil::detach(py, || {
+        crate::core::mux::mp4_faststart::remove_stale_rewrites(&folder)
+    });
+    removed.into_iter().map(|p| p.to_string_lossy().into_owned()).collect()
 }

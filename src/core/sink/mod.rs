@@ -9,7 +9,7 @@ pub mod target;
 mod template;
 
 pub use file::FileTarget;
-pub use target::{Finishing, Opener, Output, SegmentPlan, Target};
+pub use target::{Finishing, Opener, Output, SegmentOpener, SegmentPlan, Target, MIN_SEGMENT_NS};
 pub use template::Template;
 
 use std::sync::Arc;
