@@ -76,7 +76,12 @@ fn entries(buf: &[u8], b: &Bx, least: usize) -> Result<()> {
         return Err(bad(b.start, &format!("{} too short", name(b))));
     }
     let found = children(buf, &inner)?;
-    if let Some(e) = found.iter().find(|e| e.end - e.start < least) {
+    // Sized explicitly (players read an entry's size field as it is: 0 is no "to the end").
+    let too_short = |e: &&Bx| e.end - e.start < least || {
+        let raw = u32::from_be_bytes(buf[e.start..e.start + 4].try_into().expect("4 bytes"));
+        raw < least as u32
+    };
+    if let Some(e) = found.iter().find(too_short) {
         return Err(bad(e.start, &format!("{} entry too short", name(b))));
     }
     if found.len() as u64 != count || count == 0 {
@@ -115,13 +120,56 @@ fn sample_entry(buf: &[u8], e: &Bx) -> Result<()> {
         b"mp4a" => Some(b"esds"),
         _ => None,
     };
-    match config {
-        Some(kind) if !boxes.iter().any(|b| &b.kind == kind) => Err(bad(
-            e.start,
-            &format!("{} sample entry without {}", name(e), String::from_utf8_lossy(kind)),
-        )),
-        _ => Ok(()),
+    let Some(kind) = config else { return Ok(()) };
+    let config = boxes.iter().find(|b| &b.kind == kind).ok_or_else(|| {
+        bad(e.start, &format!("{} sample entry without {}", name(e), String::from_utf8_lossy(kind)))
+    })?;
+    if decoder_config(buf, config)? {
+        Ok(())
+    } else {
+        Err(bad(config.start, &format!("a damaged {}", name(config))))
     }
+}
+
+/// Whether a decoder configuration box holds what its format says, as decoders read it.
+fn decoder_config(buf: &[u8], b: &Bx) -> Result<bool> {
+    let body = &buf[b.body..b.end];
+    let byte = |i: usize| body.get(i).copied().unwrap_or(0) as usize;
+    Ok(match &b.kind {
+        // Opus in ISOBMFF: version 0, channels, then a mapping table unless family 0.
+        b"dOps" => {
+            let family = byte(10);
+            let len = if family == 0 { 11 } else { 13 + byte(1) };
+            body.len() == len && byte(0) == 0 && byte(1) > 0
+        }
+        // VP codec ISOBMFF binding: a full box, version 1, its initialization data last.
+        b"vpcC" => body.len() >= 12 && byte(0) == 1 && body.len() == 12 + (byte(10) << 8 | byte(11)),
+        b"av1C" => body.len() >= 4 && byte(0) == 0x81,
+        b"avcC" => avc_config(body),
+        // MPEG-4 systems: a full box, version 0, holding an ES_Descriptor.
+        b"esds" => body.len() > 5 && byte(0) == 0 && byte(4) == 0x03,
+        _ => true,
+    })
+}
+
+/// An `AVCDecoderConfigurationRecord`: version 1, then its SPS and PPS, each whole.
+fn avc_config(body: &[u8]) -> bool {
+    if body.len() < 7 || body[0] != 1 {
+        return false;
+    }
+    let mut at = 5;
+    for count_mask in [0x1f, 0xff] {
+        let Some(&count) = body.get(at) else { return false };
+        at += 1;
+        for _ in 0..(count & count_mask) {
+            let Some(len) = body.get(at..at + 2) else { return false };
+            at += 2 + (u16::from_be_bytes([len[0], len[1]]) as usize);
+            if at > body.len() {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// What our own reader makes of a faststart file: `ftyp`, a `moov` whose boxes are whole and
