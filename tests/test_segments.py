@@ -55,7 +55,10 @@ def test_start_time_names_never_collide_however_fast_media_is_written(tmp_path: 
 
 def test_an_index_wider_than_a_u64_is_refused_at_start(tmp_path: Path) -> None:
     src, rec, col = setup()
-    with pytest.raises(ValueError, match=r"^file: the segment template .* pads \{index\} to 100000 digits \(at most 20\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"^file: the segment template .* pads \{index\} to 100000 digits \(at most 20\)",
+    ):
         rec.start(file=str(tmp_path / "x{index:0100000d}.webm"), segment=1)
     assert rec.state == "inactive"
     assert list(tmp_path.iterdir()) == []
@@ -82,9 +85,7 @@ def test_a_panic_on_the_session_thread_ends_the_recording_the_specs_way(
     assert col.types[-3:] == ["error", "dataavailable", "stop"]
     error = col.events[-3].error
     assert isinstance(error, mr.UnknownError)
-    assert error.message == (
-        "internal error: the recording thread panicked: injected for the test"
-    )
+    assert error.message == ("internal error: the recording thread panicked: injected for the test")
     assert rec.state == "inactive"
     # Everything written before the panic is in the chunks, and in the finished file.
     np.testing.assert_array_equal(decode(col.data()).samples[0], written)
@@ -118,17 +119,13 @@ def test_media_far_ahead_crosses_its_boundaries_by_arithmetic(tmp_path: Path) ->
     assert "error" not in col.types
     assert [e.timecode for e in segments][:1] == [0.0]
     assert segments[1].timecode == pytest.approx(9.9e11, rel=1e-9)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        Path(e.name).name for e in segments
-    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(Path(e.name).name for e in segments)
 
 
 @pytest.mark.parametrize(
     "segment", [1e10, 1e300, 10**30, 10**400, float("inf"), float("nan"), 0.001, 0, -1]
 )
-def test_a_segment_out_of_range_raises_value_error_naming_it(
-    tmp_path: Path, segment: Any
-) -> None:
+def test_a_segment_out_of_range_raises_value_error_naming_it(tmp_path: Path, segment: Any) -> None:
     src, rec, _ = setup()
     with pytest.raises(
         ValueError, match=r"^segment: expected a number of seconds from 0\.01 to 1e\+09, got "

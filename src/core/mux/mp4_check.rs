@@ -77,15 +77,20 @@ fn entries(buf: &[u8], b: &Bx, least: usize) -> Result<()> {
     }
     let found = children(buf, &inner)?;
     // Sized explicitly (players read an entry's size field as it is: 0 is no "to the end").
-    let too_short = |e: &&Bx| e.end - e.start < least || {
-        let raw = u32::from_be_bytes(buf[e.start..e.start + 4].try_into().expect("4 bytes"));
-        raw < least as u32
+    let too_short = |e: &&Bx| {
+        e.end - e.start < least || {
+            let raw = u32::from_be_bytes(buf[e.start..e.start + 4].try_into().expect("4 bytes"));
+            raw < least as u32
+        }
     };
     if let Some(e) = found.iter().find(too_short) {
         return Err(bad(e.start, &format!("{} entry too short", name(b))));
     }
     if found.len() as u64 != count || count == 0 {
-        return Err(bad(b.start, &format!("{} counts {count} entries, holds {}", name(b), found.len())));
+        return Err(bad(
+            b.start,
+            &format!("{} counts {count} entries, holds {}", name(b), found.len()),
+        ));
     }
     Ok(())
 }
@@ -143,7 +148,9 @@ fn decoder_config(buf: &[u8], b: &Bx) -> Result<bool> {
             body.len() == len && byte(0) == 0 && byte(1) > 0
         }
         // VP codec ISOBMFF binding: a full box, version 1, its initialization data last.
-        b"vpcC" => body.len() >= 12 && byte(0) == 1 && body.len() == 12 + (byte(10) << 8 | byte(11)),
+        b"vpcC" => {
+            body.len() >= 12 && byte(0) == 1 && body.len() == 12 + (byte(10) << 8 | byte(11))
+        }
         b"av1C" => body.len() >= 4 && byte(0) == 0x81,
         b"avcC" => avc_config(body),
         // MPEG-4 systems: a full box, version 0, holding an ES_Descriptor.
@@ -200,7 +207,8 @@ pub fn check_faststart(buf: &[u8]) -> Result<()> {
 /// chunks of `stsc`, each chunk's samples inside the file.
 fn tables(buf: &[u8], stbl: &Bx) -> Result<()> {
     let get = |kind: &[u8; 4]| {
-        child(buf, stbl, kind)?.ok_or_else(|| bad(stbl.start, &format!("no {}", String::from_utf8_lossy(kind))))
+        child(buf, stbl, kind)?
+            .ok_or_else(|| bad(stbl.start, &format!("no {}", String::from_utf8_lossy(kind))))
     };
     let (stts, stsc, stsz) = (get(b"stts")?, get(b"stsc")?, get(b"stsz")?);
     let (offsets, wide) = match child(buf, stbl, b"stco")? {
@@ -228,11 +236,17 @@ fn tables(buf: &[u8], stbl: &Bx) -> Result<()> {
     let n_stsc = count(&stsc, 12)?;
     let (mut sample, mut entry) = (0usize, 0usize);
     for chunk in 0..n_chunks {
-        while entry + 1 < n_stsc && field(buf, &stsc, 8 + (entry + 1) * 12, 4)? as usize <= chunk + 1 {
+        while entry + 1 < n_stsc
+            && field(buf, &stsc, 8 + (entry + 1) * 12, 4)? as usize <= chunk + 1
+        {
             entry += 1;
         }
         let per = if n_stsc == 0 { 0 } else { field(buf, &stsc, 8 + entry * 12 + 4, 4)? as usize };
-        let at = if wide { field(buf, &offsets, 8 + chunk * 8, 8)? } else { field(buf, &offsets, 8 + chunk * 4, 4)? };
+        let at = if wide {
+            field(buf, &offsets, 8 + chunk * 8, 8)?
+        } else {
+            field(buf, &offsets, 8 + chunk * 4, 4)?
+        };
         let mut end = at;
         for i in sample..sample.saturating_add(per) {
             if i >= n_sizes {

@@ -355,3 +355,25 @@ fn rewrite_pid(name: &str) -> Option<u32> {
     }
     pid.parse().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_rewrites_of_processes_that_are_gone_are_removed() {
+        let dir = std::env::temp_dir().join(format!("mr-stale-rewrites-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Above any pid_max (2^22): no such process.
+        let gone = dir.join(".take.mp4.faststart-4294967");
+        let running = dir.join(format!(".other.mp4.faststart-{}", std::process::id()));
+        let kept = ["take.mp4.faststart-1", ".faststart-1", ".x.faststart-12a", ".x.faststart-"];
+        for name in kept.iter().map(|n| dir.join(n)).chain([gone.clone(), running.clone()]) {
+            std::fs::write(name, b"x").unwrap();
+        }
+        assert_eq!(remove_stale_rewrites(&dir), vec![gone.clone()]);
+        assert!(!gone.exists() && running.exists());
+        assert!(kept.iter().all(|n| dir.join(n).exists()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

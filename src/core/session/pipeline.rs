@@ -505,15 +505,16 @@ impl Session {
         let mut error = error;
         // A panic while finishing (after one in the loop, the state may be half-updated)
         // costs the last blob and the file's finishing, never the events.
-        let data = catch_unwind(AssertUnwindSafe(|| self.finish_media(&mut error)))
-            .unwrap_or_else(|panic| {
+        let data = catch_unwind(AssertUnwindSafe(|| self.finish_media(&mut error))).unwrap_or_else(
+            |panic| {
                 error.get_or_insert(panicked(panic));
                 if let Some(t) = self.target.take() {
                     t.abandon();
                 }
                 self.segments = None;
                 Vec::new()
-            });
+            },
+        );
         self.ensure_started();
         if teardown || error.is_some() {
             self.post.post(Posted::Teardown(error));
