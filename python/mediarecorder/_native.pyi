@@ -21,6 +21,7 @@ __all__ = [
     "enumerate_devices",
     "is_type_supported",
     "make_seekable",
+    "remove_stale_rewrites",
     "report_unraisable",
     "encode_opus_only",
     "shutdown",

@@ -7,9 +7,9 @@
 use crate::core::mux::mp4_read::{bad, child, children, field, scan, Bx, Scan};
 use crate::core::Result;
 
-/// Boxes made of boxes (ISO/IEC 14496-12), checked child by child.
-const CONTAINERS: [&[u8; 4]; 8] =
-    [b"moov", b"trak", b"mdia", b"minf", b"dinf", b"stbl", b"edts", b"udta"];
+/// Boxes made of boxes (ISO/IEC 14496-12), checked child by child (not `udta`: QuickTime
+/// ends it with four zero bytes, which players accept).
+const CONTAINERS: [&[u8; 4]; 7] = [b"moov", b"trak", b"mdia", b"minf", b"dinf", b"stbl", b"edts"];
 
 /// The least payload a full box of each kind has, by version (0, 1).
 fn least_body(kind: &[u8; 4]) -> Option<(usize, usize)> {

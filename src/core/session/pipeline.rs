@@ -559,7 +559,7 @@ impl Session {
 fn panicked(panic: Box<dyn std::any::Any + Send>) -> Error {
     let message = panic
         .downcast_ref::<&str>()
-        .map(|s| s.to_string())
+        .map(ToString::to_string)
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "(no message)".into());
     Error::Unknown(format!("internal error: the recording thread panicked: {message}"))
