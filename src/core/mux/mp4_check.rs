@@ -192,15 +192,20 @@ pub fn check_faststart(buf: &[u8]) -> Result<()> {
         check_box(buf, c, false)?;
     }
     for t in &tracks {
-        let within = |b: Option<Bx>, kind: &[u8; 4]| -> Result<Option<Bx>> {
-            b.map_or(Ok(None), |b| child(buf, &b, kind))
-        };
-        let stbl = within(within(within(Some(t.trak), b"mdia")?, b"minf")?, b"stbl")?;
-        let stbl = stbl.ok_or_else(|| bad(t.trak.start, "trak without stbl"))?;
+        let stbl = stbl_of(buf, &t.trak)?;
         check_box(buf, &t.trak, false)?;
         tables(buf, &stbl)?;
     }
     Ok(())
+}
+
+/// A track's sample table box (`mdia`/`minf`/`stbl`), which every track must have.
+pub(super) fn stbl_of(buf: &[u8], trak: &Bx) -> Result<Bx> {
+    let within = |b: Option<Bx>, kind: &[u8; 4]| -> Result<Option<Bx>> {
+        b.map_or(Ok(None), |b| child(buf, &b, kind))
+    };
+    let stbl = within(within(within(Some(*trak), b"mdia")?, b"minf")?, b"stbl")?;
+    stbl.ok_or_else(|| bad(trak.start, "trak without stbl"))
 }
 
 /// The sample tables of a rewritten `stbl` agree: as many samples in `stts`, `stsz` and the

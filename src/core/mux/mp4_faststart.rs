@@ -12,7 +12,7 @@ use std::path::Path;
 
 use crate::core::mux::mp4::mdat_header;
 use crate::core::mux::mp4_boxes::{bx, edts, full, u32be, u64be};
-use crate::core::mux::mp4_check::{check_box, check_faststart};
+use crate::core::mux::mp4_check::{check_box, check_faststart, stbl_of};
 use crate::core::mux::mp4_read::{
     bad, child, children, field, run_len, scan, Bx, Run, Scan, Track,
 };
@@ -33,6 +33,9 @@ pub fn faststart(buf: &[u8]) -> Result<Vec<u8>> {
     // What is copied as it is must be whole: players refuse a file with a damaged box.
     check_box(buf, &ftyp, true)?;
     check_box(buf, &moov, true)?;
+    for t in &tracks {
+        stbl_of(buf, &t.trak)?;
+    }
     Ok(rebuild(buf, &ftyp, &moov, &tracks, &mut runs))
 }
 
@@ -279,7 +282,8 @@ fn stbl(out: &mut Vec<u8>, buf: &[u8], old: &Bx, tb: &Tables, chunk_offsets: &[u
             }
         });
         full(o, b"stsz", 0, 0, |o| {
-            let same = tb.sizes.first().filter(|&&s| tb.sizes.iter().all(|&x| x == s));
+            // One size for all, unless that size is 0 (which says a table follows).
+            let same = tb.sizes.first().filter(|&&s| s != 0 && tb.sizes.iter().all(|&x| x == s));
             u32be(o, same.copied().unwrap_or(0));
             u32be(o, tb.sizes.len() as u32);
             if same.is_none() {
