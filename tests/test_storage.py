@@ -451,7 +451,7 @@ def test_segment_argument_errors(tmp_path: Path) -> None:
     src, rec, _ = setup()
     with pytest.raises(ValueError, match="segment: expected file to be a name template"):
         rec.start(file=io.BytesIO(), segment=1)
-    with pytest.raises(ValueError, match="segment: expected a number of seconds > 0, got -1"):
+    with pytest.raises(ValueError, match="segment: expected a number of seconds from 0.01 to"):
         rec.start(file=str(tmp_path / "{index}.webm"), segment=-1)
     with pytest.raises(TypeError, match="segment: expected a number of seconds, got str"):
         rec.start(file=str(tmp_path / "{index}.webm"), segment="1")  # type: ignore[arg-type]

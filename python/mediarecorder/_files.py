@@ -44,6 +44,8 @@ def make_seekable(
     out = _native.make_seekable(data)
     if dst is None:
         return out
+    # What a faststart rewrite killed mid-way left in that folder (see docs/files.md).
+    _native.remove_stale_rewrites(os.path.dirname(os.fspath(dst)) or ".")
     with open(dst, "wb") as f:
         f.write(out)
     return None

@@ -24,6 +24,10 @@ __all__ = ["MediaRecorder"]
 
 log = logging.getLogger("mediarecorder")
 
+#: The shortest and longest ``segment`` (seconds of media).
+MIN_SEGMENT = 0.01
+MAX_SEGMENT = 1e9
+
 _EVENT_TYPES = ("start", "stop", "dataavailable", "pause", "resume", "error", "segment")
 _HANDLER_ATTRIBUTES = frozenset("on" + t for t in _EVENT_TYPES)
 
@@ -221,11 +225,13 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         30; object URLs and file objects), ends the recording the spec's way (``error``, then
         ``dataavailable`` with everything gathered, then ``stop``).
 
-        ``segment`` (seconds of media): write a series of independent, finished files instead
-        of one, each starting on a keyframe; ``file`` is then a name template, a path or URL
-        with ``{index}`` (``{index:04d}``) and/or ``{start_time}`` (the segment's UTC start,
-        ``20261128T101500.123Z``). A ``segment`` event (:class:`SegmentEvent`) reports each
-        finished file.
+        ``segment`` (seconds of media, 0.01 to 1e9, taken to the millisecond): write a series
+        of independent, finished files instead of one, each starting on a keyframe; ``file`` is
+        then a name template, a path or URL with ``{index}`` (``{index:04d}``, at most 20
+        digits) and/or ``{start_time}`` (the recording's UTC start plus the segment's media
+        time, ``20261128T101500.123Z``: no two segments of a recording share a name). The
+        first file is created now (``OSError`` if it cannot be, as for a path). A ``segment``
+        event (:class:`SegmentEvent`) reports each finished file.
         """
         check_uint(timeslice, "timeslice")
         target: object = None
@@ -250,14 +256,21 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         if segment is not None:
             if isinstance(segment, bool) or not isinstance(segment, (int, float)):
                 raise TypeError(f"segment: expected a number of seconds, got {type_name(segment)}")
-            if not math.isfinite(segment) or segment <= 0:
-                raise ValueError(f"segment: expected a number of seconds > 0, got {segment}")
+            # Compared before any conversion: an int too large for a float is out of range too.
+            if (isinstance(segment, float) and math.isnan(segment)) or not (
+                MIN_SEGMENT <= segment <= MAX_SEGMENT
+            ):
+                raise ValueError(
+                    f"segment: expected a number of seconds from {MIN_SEGMENT} to "
+                    f"{MAX_SEGMENT:.0e}, got {segment!r}"
+                )
             if not isinstance(target, str):
                 raise ValueError(
                     "segment: expected file to be a name template (a path or URL with "
                     "{index} or {start_time})"
                 )
-            segment_ns = max(1, round(segment * 1e9))
+            # Whole milliseconds: segment boundaries, and so start times, never share one.
+            segment_ns = round(segment * 1000) * 1_000_000
         options = _storage_options(storage_options)
         if options and (target is None or (isinstance(target, str) and "://" not in target)):
             raise ValueError(
@@ -322,6 +335,10 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         """Test hook: fail the session as an encoder ("EncodingError") or muxer
         ("UnknownError") failure would."""
         self._native.inject_failure(name, message)
+
+    def _inject_panic(self, message: str = "injected") -> None:
+        """Test hook: panic on the session's thread, as a bug in the core would."""
+        self._native.inject_panic(message)
 
     @property
     def _session(self) -> int:

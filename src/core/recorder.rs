@@ -387,7 +387,10 @@ impl Recorder {
         let (target, segments) = match output {
             None => (None, None),
             Some(Output::Target(open)) => (Some(open()?), None),
-            Some(Output::Segments(plan)) => (None, Some(plan)),
+            Some(Output::Segments(mut plan)) => {
+                plan.open_first()?;
+                (None, Some(plan))
+            }
         };
         // Process-unique: tracks tell sessions apart by id, across recorders.
         let id = NEXT_SESSION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -508,6 +511,19 @@ impl Recorder {
             None => Err(Error::InvalidState("inject_failure: the recorder is inactive".into())),
             Some(s) => {
                 s.send(Command::Abort(error));
+                Ok(())
+            }
+        }
+    }
+
+    /// Panics on the active session's thread (a test hook, as `inject_failure`): the
+    /// recording must end with `error`, the last `dataavailable`, then `stop`.
+    pub fn inject_panic(&self, message: String) -> Result<()> {
+        let inner = self.shared.inner.lock();
+        match &inner.session {
+            None => Err(Error::InvalidState("inject_panic: the recorder is inactive".into())),
+            Some(s) => {
+                s.send(Command::Panic(message));
                 Ok(())
             }
         }

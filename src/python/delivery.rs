@@ -41,7 +41,9 @@ fn start_delivery(pid: u32) -> Box<Delivery> {
             // A handler that writes to a source must not wait for this very thread.
             wait::never_wait_here();
             for job in rx {
-                job();
+                // A job that panics loses its own event only: the thread lives on for the
+                // events after it (a `stop` that never came would hang every waiter).
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
             }
         })
         .expect("cannot start the mediarecorder delivery thread");

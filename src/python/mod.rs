@@ -33,6 +33,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(devices::enumerate_devices, m)?)?;
     m.add_function(wrap_pyfunction!(recorder::is_type_supported, m)?)?;
     m.add_function(wrap_pyfunction!(recorder::make_seekable, m)?)?;
+    m.add_function(wrap_pyfunction!(recorder::remove_stale_rewrites, m)?)?;
     m.add_function(wrap_pyfunction!(delivery::report_unraisable, m)?)?;
     m.add_function(wrap_pyfunction!(sources::encode_opus_only, m)?)?;
     m.add_function(wrap_pyfunction!(delivery::shutdown, m)?)?;

@@ -164,6 +164,12 @@ impl Recorder {
         }
         self.inner.inject_failure(error).py(py)
     }
+
+    /// Panics on the active session's thread with `message`: for testing that a panic ends
+    /// the recording the spec's way (`error`, `dataavailable`, `stop`).
+    fn inject_panic(&self, py: Python<'_>, message: String) -> PyResult<()> {
+        self.inner.inject_panic(message).py(py)
+    }
 }
 
 /// What `start()` opens once the recorder has accepted the call. A path or URL is parsed and
@@ -196,11 +202,8 @@ fn segments(
     })?;
     let template = Template::parse(&template).py(py)?;
     Destination::parse(&template.format(0, 0), &options).py(py)?;
-    Ok(SegmentPlan {
-        every_ns,
-        template,
-        open: Box::new(move |name: &str| sink::open(name, &options)),
-    })
+    let open = Box::new(move |name: &str| sink::open(name, &options));
+    Ok(SegmentPlan::new(every_ns, template, open))
 }
 
 #[pyfunction]
@@ -218,4 +221,14 @@ pub fn make_seekable<'py>(
     let out =
         crate::python::gil::detach(py, || crate::core::mux::seekable::make_seekable(src)).py(py)?;
     Ok(pyo3::types::PyBytes::new(py, &out))
+}
+
+/// Removes from `folder` what faststart rewrites killed mid-way left (`.NAME.faststart-PID`
+/// of processes that are gone); returns their paths.
+#[pyfunction]
+pub fn remove_stale_rewrites(py: Python<'_>, folder: std::path::PathBuf) -> Vec<String> {
+    let removed = crate::python::gil::detach(py, || {
+        crate::core::mux::mp4_faststart::remove_stale_rewrites(&folder)
+    });
+    removed.into_iter().map(|p| p.to_string_lossy().into_owned()).collect()
 }

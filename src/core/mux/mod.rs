@@ -8,6 +8,7 @@ pub mod ebml;
 pub mod interleave;
 pub mod mp4;
 pub mod mp4_boxes;
+pub mod mp4_check;
 pub mod mp4_faststart;
 mod mp4_read;
 pub mod ogg;
@@ -87,6 +88,17 @@ impl Muxer {
             Muxer::Ogg(m) => m.flush(),
             Muxer::Wav(m) => m.flush(),
             Muxer::Mp4(m) => m.flush(),
+        }
+    }
+
+    /// The bytes produced since the last flush that are already final (closed Clusters,
+    /// fragments, pages), which [`Muxer::flush`] will return first.
+    pub fn pending(&self) -> &[u8] {
+        match self {
+            Muxer::Webm(m) => m.pending(),
+            Muxer::Ogg(m) => m.pending(),
+            Muxer::Wav(m) => m.pending(),
+            Muxer::Mp4(m) => m.pending(),
         }
     }
 

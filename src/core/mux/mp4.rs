@@ -1,7 +1,8 @@
 //! Fragmented MP4 in Chrome's layout: the first bytes are `ftyp` + `moov` (empty sample
 //! tables, `mvex`), then `moof` + `mdat` fragments, each with one `trun` per track and that
 //! track's samples contiguous in the `mdat`. A fragment ends before every video keyframe
-//! (audio only: every [`AUDIO_FRAGMENT_SAMPLES`] samples) and at every [`Mp4Muxer::flush`],
+//! (audio only: every [`AUDIO_FRAGMENT_SAMPLES`] samples), once it spans [`MAX_FRAGMENT_NS`],
+//! and at every [`Mp4Muxer::flush`],
 //! so every chunk is whole fragments and any prefix of whole chunks is a playable file.
 //!
 //! Our own box writer (`mp4_boxes.rs`) rather than a crate: the fragment must close exactly at
@@ -15,6 +16,10 @@ use crate::core::packet::Packet;
 
 /// An audio-only recording starts a fragment every this many samples (1 s of 20 ms Opus).
 pub const AUDIO_FRAGMENT_SAMPLES: usize = 50;
+
+/// A fragment spans at most this much media (ns), keyframes or not: a file is written a
+/// fragment at a time, so this is what a crash can lose.
+pub const MAX_FRAGMENT_NS: i64 = 1_000_000_000;
 
 /// `trun` sample flags: a sync sample, and a sample that depends on others.
 pub const SYNC: u32 = 0x0200_0000;
@@ -36,6 +41,8 @@ pub struct Mp4Muxer {
     out: Vec<u8>,
     /// The open fragment's samples, per track.
     open: Vec<Vec<Sample>>,
+    /// The `pts` (ns) of the open fragment's first packet.
+    open_start: Option<i64>,
     sequence: u32,
     has_video: bool,
 }
@@ -55,6 +62,7 @@ impl Mp4Muxer {
             movie_timescale,
             header_written: false,
             out: Vec::new(),
+            open_start: None,
             sequence: 0,
             has_video,
         }
@@ -69,9 +77,11 @@ impl Mp4Muxer {
         }
         let n: usize = self.open.iter().map(Vec::len).sum();
         let audio_full = !self.has_video && n >= AUDIO_FRAGMENT_SAMPLES;
-        if n > 0 && ((video && p.keyframe) || audio_full) {
+        let long = self.open_start.is_some_and(|start| p.pts - start >= MAX_FRAGMENT_NS);
+        if n > 0 && ((video && p.keyframe) || audio_full || long) {
             self.close_fragment();
         }
+        self.open_start.get_or_insert(p.pts);
         let ts = self.tracks[p.track].timescale;
         let time = ticks(p.pts, ts).max(0) as u64;
         // The sample ends where the packet does, less what the decoder drops at the end (the
@@ -95,6 +105,11 @@ impl Mp4Muxer {
     pub fn flush(&mut self) -> Vec<u8> {
         self.close_fragment();
         std::mem::take(&mut self.out)
+    }
+
+    /// The bytes produced since the last flush (whole fragments, after the header).
+    pub fn pending(&self) -> &[u8] {
+        &self.out
     }
 
     /// Whether any byte has been produced (a finished file can be made of the stream).
@@ -129,6 +144,7 @@ impl Mp4Muxer {
             return;
         }
         self.sequence += 1;
+        self.open_start = None;
         let open =
             std::mem::replace(&mut self.open, self.tracks.iter().map(|_| Vec::new()).collect());
         // The moof's size does not depend on the offsets it holds: build it once to learn it.

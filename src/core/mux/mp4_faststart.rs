@@ -12,6 +12,7 @@ use std::path::Path;
 
 use crate::core::mux::mp4::mdat_header;
 use crate::core::mux::mp4_boxes::{bx, edts, full, u32be, u64be};
+use crate::core::mux::mp4_check::{check_box, check_faststart, stbl_of};
 use crate::core::mux::mp4_read::{
     bad, child, children, field, run_len, scan, Bx, Run, Scan, Track,
 };
@@ -22,11 +23,18 @@ pub fn faststart(buf: &[u8]) -> Result<Vec<u8>> {
     let Scan { ftyp, moov, tracks, mut runs, mdat_seen } = scan(buf)?;
     let moov = moov.ok_or_else(|| bad(ftyp.end, "no moov box"))?;
     if runs.is_empty() && mdat_seen && moov.start < ftyp.end + 16 {
-        // Not fragmented and its index first already: nothing to do.
+        // Not fragmented and its index first already: nothing to do, if it is whole.
+        check_faststart(buf)?;
         return Ok(buf.to_vec());
     }
     if runs.is_empty() && mdat_seen {
         return Err(bad(moov.start, "an unfragmented MP4 (its index is complete already)"));
+    }
+    // What is copied as it is must be whole: players refuse a file with a damaged box.
+    check_box(buf, &ftyp, true)?;
+    check_box(buf, &moov, true)?;
+    for t in &tracks {
+        stbl_of(buf, &t.trak)?;
     }
     Ok(rebuild(buf, &ftyp, &moov, &tracks, &mut runs))
 }
@@ -274,7 +282,8 @@ fn stbl(out: &mut Vec<u8>, buf: &[u8], old: &Bx, tb: &Tables, chunk_offsets: &[u
             }
         });
         full(o, b"stsz", 0, 0, |o| {
-            let same = tb.sizes.first().filter(|&&s| tb.sizes.iter().all(|&x| x == s));
+            // One size for all, unless that size is 0 (which says a table follows).
+            let same = tb.sizes.first().filter(|&&s| s != 0 && tb.sizes.iter().all(|&x| x == s));
             u32be(o, same.copied().unwrap_or(0));
             u32be(o, tb.sizes.len() as u32);
             if same.is_none() {
@@ -298,10 +307,13 @@ fn stbl(out: &mut Vec<u8>, buf: &[u8], old: &Bx, tb: &Tables, chunk_offsets: &[u
 /// Rewrites the fragmented MP4 at `path` as a faststart one: written to a temporary file next
 /// to it, synced, then renamed over it, so that the fragmented file stays if anything fails.
 pub fn rewrite_file(path: &Path) -> Result<()> {
+    if let Some(folder) = path.parent() {
+        remove_stale_rewrites(folder);
+    }
     let data = std::fs::read(path).map_err(|e| Error::io("read", path, &e))?;
     let out = faststart(&data)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.faststart-{}", std::process::id()));
+    let tmp = path.with_file_name(format!(".{name}{REWRITE_TAG}{}", std::process::id()));
     let written = (|| {
         use std::io::Write;
         let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io("create", &tmp, &e))?;
@@ -313,4 +325,59 @@ pub fn rewrite_file(path: &Path) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     written
+}
+
+/// The temporary file of a rewrite is `.NAME` + this + the process id.
+const REWRITE_TAG: &str = ".faststart-";
+
+/// Removes from `folder` the temporary files of rewrites whose process is gone (killed
+/// mid-rewrite: the recording itself is still the fragmented file, whole). Returns them.
+/// A process is known gone by its missing `/proc` entry: without `/proc`, nothing is removed.
+pub fn remove_stale_rewrites(folder: &Path) -> Vec<std::path::PathBuf> {
+    let folder = if folder.as_os_str().is_empty() { Path::new(".") } else { folder };
+    let mut removed = Vec::new();
+    let Ok(entries) = std::fs::read_dir(folder) else { return removed };
+    if !Path::new("/proc/self").exists() {
+        return removed;
+    }
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(rewrite_pid) else { continue };
+        let gone = pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists();
+        if gone && std::fs::remove_file(entry.path()).is_ok() {
+            removed.push(entry.path());
+        }
+    }
+    removed
+}
+
+/// The process id in the name of a rewrite's temporary file.
+fn rewrite_pid(name: &str) -> Option<u32> {
+    let (stem, pid) = name.rsplit_once(REWRITE_TAG)?;
+    if !stem.starts_with('.') || stem.len() < 2 || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_rewrites_of_processes_that_are_gone_are_removed() {
+        let dir = std::env::temp_dir().join(format!("mr-stale-rewrites-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Above any pid_max (2^22): no such process.
+        let gone = dir.join(".take.mp4.faststart-4294967");
+        let running = dir.join(format!(".other.mp4.faststart-{}", std::process::id()));
+        let kept = ["take.mp4.faststart-1", ".faststart-1", ".x.faststart-12a", ".x.faststart-"];
+        for name in kept.iter().map(|n| dir.join(n)).chain([gone.clone(), running.clone()]) {
+            std::fs::write(name, b"x").unwrap();
+        }
+        assert_eq!(remove_stale_rewrites(&dir), vec![gone.clone()]);
+        assert!(!gone.exists() && running.exists());
+        assert!(kept.iter().all(|n| dir.join(n).exists()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -193,3 +193,51 @@ fn bad_input_names_the_offset() {
     let e = faststart(&stream).unwrap_err().to_string();
     assert!(e.contains(&format!("unknown track at byte offset {}", at + 16)), "{e}");
 }
+
+#[test]
+fn a_fragment_closes_once_it_spans_a_second_without_keyframes() {
+    let mut m = Mp4Muxer::new(&[vp9()]);
+    m.write(&packet(0, true, 1));
+    for i in 1..=30 {
+        m.write(&packet(i * 40, false, 2));
+    }
+    // 0..960 ms is closed (and final: the file gets it now); 1000..1200 ms is still open.
+    let closed = m.pending().to_vec();
+    assert_eq!(kinds(&closed), ["ftyp", "moov", "moof", "mdat"]);
+    assert_eq!(be32(payload(&closed, b"trun"), 4), 25);
+    let all = m.flush();
+    assert!(all.starts_with(&closed));
+    assert_eq!(kinds(&all[closed.len()..]), ["moof", "mdat"]);
+}
+
+#[test]
+fn damaged_copied_boxes_are_refused_naming_their_offset() {
+    use crate::core::mux::mp4_check::check_faststart;
+    let mut m = Mp4Muxer::new(&[vp9()]);
+    m.write(&packet(0, true, 1));
+    m.write(&packet(40, false, 2));
+    let good = m.flush();
+    check_faststart(&faststart(&good).unwrap()).unwrap();
+    let at = |kind: &[u8; 4]| good.windows(4).position(|w| w == kind).unwrap() - 4;
+    let refused = |offset: usize, bytes: &[u8]| {
+        let mut bad = good.clone();
+        bad[offset..offset + bytes.len()].copy_from_slice(bytes);
+        faststart(&bad).unwrap_err().to_string()
+    };
+    // A dref entry sized 0 ("to the end" for a reader of boxes, too short for a player).
+    let url = at(b"url ");
+    assert_eq!(
+        refused(url, &[0; 4]),
+        format!("src: not a valid MP4 file: dref entry too short at byte offset {url}")
+    );
+    // vpcC claiming initialization data it does not hold.
+    let vpcc = at(b"vpcC");
+    assert_eq!(
+        refused(vpcc + 8 + 11, &[1]),
+        format!("src: not a valid MP4 file: a damaged vpcC at byte offset {vpcc}")
+    );
+    // A version no player knows: refused (here by the parser of the moov itself).
+    let mdhd = at(b"mdhd");
+    let e = refused(mdhd + 8, &[2]);
+    assert!(e.ends_with(&format!("at byte offset {mdhd}")), "{e}");
+}

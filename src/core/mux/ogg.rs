@@ -67,6 +67,12 @@ impl OggMuxer {
         self.packets.push(data);
     }
 
+    /// The bytes produced since the last flush that are final: [`Self::flush`] returns them
+    /// first.
+    pub fn pending(&self) -> &[u8] {
+        &self.out
+    }
+
     /// Whole pages of every packet but the newest.
     pub fn flush(&mut self) -> Vec<u8> {
         if !self.packets.is_empty() {

@@ -28,6 +28,12 @@ impl WavMuxer {
         self.data_bytes += p.data.len() as u64;
     }
 
+    /// The bytes produced since the last flush that are final: [`Self::flush`] returns them
+    /// first.
+    pub fn pending(&self) -> &[u8] {
+        &self.out
+    }
+
     pub fn flush(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.out)
     }

@@ -172,6 +172,12 @@ impl WebmMuxer {
         }
     }
 
+    /// The bytes produced since the last flush that are final: [`Self::flush`] returns them
+    /// first.
+    pub fn pending(&self) -> &[u8] {
+        &self.out
+    }
+
     /// Closes the open cluster and hands over every byte produced since the last flush.
     pub fn flush(&mut self) -> Vec<u8> {
         self.close_cluster();

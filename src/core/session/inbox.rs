@@ -54,6 +54,9 @@ pub(crate) enum Command {
     RequestData,
     Stop,
     Abort(Error),
+    /// A test hook: panics on the session thread, to check that a panic ends the recording
+    /// the spec's way (`Recorder::inject_panic`).
+    Panic(String),
 }
 
 pub(crate) struct Control {
@@ -286,6 +289,7 @@ mod tests {
             Next::Command(Command::RequestData) => "request".into(),
             Next::Command(Command::Stop) => "stop".into(),
             Next::Command(Command::Abort(_)) => "abort".into(),
+            Next::Command(Command::Panic(_)) => "panic".into(),
             Next::Closed => "closed".into(),
         }
     }

@@ -1,6 +1,7 @@
 //! One recording session's thread: media in, encode, interleave, mux, cut blobs, post what
 //! happened. What arrives, and in which order, is `inbox.rs`'s business.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread;
@@ -138,6 +139,8 @@ struct Session {
     cut_due: Option<bool>,
     setup_error: Option<Error>,
     target: Option<Box<dyn Target>>,
+    /// Bytes of the muxer's unflushed output already written to the target.
+    target_sent: usize,
     segments: Option<Segments>,
     /// The full codecs parameter the start reports (MP4), from the encoders' descriptions.
     codecs: Option<String>,
@@ -156,7 +159,12 @@ impl Session {
             .tracks
             .iter()
             .enumerate()
-            .map(|(i, plan)| encode::create(i, stream_params(plan), &config.encoders))
+            .map(|(i, plan)| {
+                catch_unwind(AssertUnwindSafe(|| {
+                    encode::create(i, stream_params(plan), &config.encoders)
+                }))
+                .unwrap_or_else(|panic| Err(panicked(panic)))
+            })
             .collect();
         let (encoders, setup_error) = match encoders {
             Ok(encoders) => (encoders, None),
@@ -202,16 +210,26 @@ impl Session {
             cut_due: (config.independent_chunks && has_video).then_some(false),
             setup_error,
             target: config.target,
+            target_sent: 0,
             segments: config
                 .segments
                 .map(|plan| Segments::new(plan, config.container, descriptions.clone())),
         }
     }
 
+    /// Runs the session to its end. A panic anywhere in it ends the recording as an error
+    /// does (`error`, the last `dataavailable`, `stop`): a recorder never waits forever for a
+    /// thread that is gone.
     fn run(mut self, mut inbox: Inbox) {
-        if let Some(e) = self.setup_error.take() {
-            return self.finish(Some(e), true);
-        }
+        let (error, teardown) = match self.setup_error.take() {
+            Some(e) => (Some(e), true),
+            None => catch_unwind(AssertUnwindSafe(|| self.take_all(&mut inbox)))
+                .unwrap_or_else(|panic| (Some(panicked(panic)), true)),
+        };
+        self.finish(error, teardown);
+    }
+
+    fn take_all(&mut self, inbox: &mut Inbox) -> (Option<Error>, bool) {
         loop {
             let flow = match inbox.next() {
                 Next::Media(track, media) => self.on_media(track, media),
@@ -220,7 +238,7 @@ impl Session {
                 Next::Closed => Flow::Finish(None, false),
             };
             if let Flow::Finish(error, teardown) = flow {
-                return self.finish(error, teardown);
+                return (error, teardown);
             }
         }
     }
@@ -343,6 +361,7 @@ impl Session {
             }
             Command::Stop => return Flow::Finish(None, false),
             Command::Abort(e) => return Flow::Finish(Some(e), true),
+            Command::Panic(message) => panic!("{message}"),
         }
         Flow::Continue
     }
@@ -395,7 +414,25 @@ impl Session {
                 }
             }
         }
-        result
+        result.and(self.write_closed())
+    }
+
+    /// Writes what the muxer has closed (Clusters, fragments, pages) to the target now,
+    /// whatever the timeslice: a crash loses at most the open Cluster or fragment.
+    fn write_closed(&mut self) -> Result<()> {
+        let Some(target) = self.target.as_mut() else { return Ok(()) };
+        let pending = self.muxer.pending();
+        if pending.len() <= self.target_sent {
+            return Ok(());
+        }
+        let written = target.write(&pending[self.target_sent..]);
+        self.target_sent = pending.len();
+        if written.is_err() {
+            if let Some(t) = self.target.take() {
+                t.abandon();
+            }
+        }
+        written
     }
 
     fn ensure_started(&mut self) {
@@ -412,7 +449,7 @@ impl Session {
             *due = false;
         }
         let data = self.muxer.flush();
-        let mut written = self.append_to_file(&data);
+        let mut written = self.append_unsent(&data);
         if let Some(s) = &mut self.segments {
             if let Err(e) = s.flush() {
                 self.segments = None;
@@ -446,8 +483,14 @@ impl Session {
         }
     }
 
-    fn append_to_file(&mut self, data: &[u8]) -> Result<()> {
+    /// Appends to the file what of `data` (the muxer's flushed output) it has not had yet.
+    fn append_unsent(&mut self, data: &[u8]) -> Result<()> {
+        let sent = std::mem::take(&mut self.target_sent).min(data.len());
         let Some(target) = self.target.as_mut() else { return Ok(()) };
+        let data = &data[sent..];
+        if data.is_empty() {
+            return Ok(());
+        }
         let written = target.write(data);
         if written.is_err() {
             if let Some(t) = self.target.take() {
@@ -473,6 +516,29 @@ impl Session {
     /// frame and look-ahead too). The first error is the one reported.
     fn finish(&mut self, error: Option<Error>, teardown: bool) {
         let mut error = error;
+        // A panic while finishing (after one in the loop, the state may be half-updated)
+        // costs the last blob and the file's finishing, never the events.
+        let data = catch_unwind(AssertUnwindSafe(|| self.finish_media(&mut error))).unwrap_or_else(
+            |panic| {
+                error.get_or_insert(panicked(panic));
+                if let Some(t) = self.target.take() {
+                    t.abandon();
+                }
+                self.segments = None;
+                Vec::new()
+            },
+        );
+        self.ensure_started();
+        if teardown || error.is_some() {
+            self.post.post(Posted::Teardown(error));
+        }
+        self.post_blob(data);
+        self.post.post(Posted::Stop { media_ms: self.cutter.media_end_ms() });
+    }
+
+    /// Flushes the encoders, muxes the rest, finishes the file and the segment; returns the
+    /// last blob's bytes. The first error is kept in `error`.
+    fn finish_media(&mut self, error: &mut Option<Error>) -> Vec<u8> {
         for i in 0..self.lanes.len() {
             if !self.lanes[i].ended {
                 self.lanes[i].ended = true;
@@ -486,7 +552,7 @@ impl Session {
         }
         // The last blob carries the Cues; the file gets them and the header patches too.
         let (data, finish) = self.muxer.finalize();
-        let written = self.append_to_file(&data);
+        let written = self.append_unsent(&data);
         if let Err(e) = written.and_then(|()| self.finish_target(finish)) {
             error.get_or_insert(e);
         }
@@ -499,10 +565,16 @@ impl Session {
                 error.get_or_insert(e);
             }
         }
-        if teardown || error.is_some() {
-            self.post.post(Posted::Teardown(error));
-        }
-        self.post_blob(data);
-        self.post.post(Posted::Stop { media_ms: self.cutter.media_end_ms() });
+        data
     }
+}
+
+/// The error a panic on the session thread ends the recording with.
+fn panicked(panic: Box<dyn std::any::Any + Send>) -> Error {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(ToString::to_string)
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into());
+    Error::Unknown(format!("internal error: the recording thread panicked: {message}"))
 }

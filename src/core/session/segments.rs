@@ -51,6 +51,8 @@ pub(crate) struct Segments {
     current: Option<Current>,
     /// Segments ended whose files are being finished, oldest first (`size` still 0).
     finishing: VecDeque<(SegmentDone, PendingFinish)>,
+    /// The name of the last segment opened (a template must not repeat it).
+    last_name: Option<String>,
 }
 
 impl Segments {
@@ -71,6 +73,7 @@ impl Segments {
             keyframe_asked: false,
             current: None,
             finishing: VecDeque::new(),
+            last_name: None,
         }
     }
 
@@ -89,9 +92,10 @@ impl Segments {
         if self.current.is_some() && media >= self.boundary {
             if !self.has_video || video_key {
                 self.close()?;
-                while self.boundary <= media {
-                    self.boundary += self.plan.every_ns;
-                }
+                // The first boundary after this packet, computed: media may jump far ahead
+                // (a source's timestamps), past more boundaries than could be stepped through.
+                let every = self.plan.every_ns;
+                self.boundary = (media / every).saturating_add(1).saturating_mul(every);
                 self.keyframe_asked = false;
             } else if !self.keyframe_asked {
                 self.keyframe_asked = true;
@@ -99,7 +103,7 @@ impl Segments {
             }
         }
         if self.current.is_none() {
-            self.open(p.pts)?;
+            self.open(p.pts, media)?;
         }
         if let Some(c) = &mut self.current {
             let mut q = p.clone();
@@ -124,13 +128,27 @@ impl Segments {
         Ok(out)
     }
 
-    fn open(&mut self, pts: i64) -> Result<()> {
+    fn open(&mut self, pts: i64, media: i64) -> Result<()> {
         let index = self.next_index;
-        let wall = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as i64);
-        let name = self.plan.template.format(index, wall);
-        let target = (self.plan.open)(&name)?;
+        let (name, target) = match self.plan.take_first() {
+            Some(first) if index == 0 => first,
+            _ => {
+                // The first segment starts the recording, at media time 0.
+                let name = self.plan.name(index, if index == 0 { 0 } else { media });
+                // Both fields only grow, so a repeat could only be the previous name; it
+                // would overwrite that segment, which is worse than ending the recording.
+                if self.last_name.as_deref() == Some(name.as_str()) {
+                    return Err(Error::Unknown(format!(
+                        "segment: the template gives segment {index} the name of segment {} \
+                         ({name:?})",
+                        index - 1
+                    )));
+                }
+                let target = (self.plan.open)(&name)?;
+                (name, target)
+            }
+        };
+        self.last_name = Some(name.clone());
         // The first segment starts the recording (time 0, the encoders' delay in front); a
         // later one starts at its first packet, and its decoder has no delay to drop.
         let (start, descriptions) = if index == 0 {
@@ -166,6 +184,10 @@ impl Segments {
 
     /// Ends the current segment, if any; its file is finished in the background.
     fn close(&mut self) -> Result<()> {
+        // No media at all: the first file, opened by start(), stays empty, as a plain path's.
+        if let Some((_, target)) = self.plan.take_first() {
+            target.abandon();
+        }
         let Some(mut c) = self.current.take() else { return Ok(()) };
         let (data, patches) = c.muxer.finalize();
         c.target.write(&data)?;

@@ -184,7 +184,14 @@ impl Destination {
     /// starts the upload.
     pub fn open(&self, options: &StorageOptions) -> Result<Box<dyn Target>> {
         match self {
-            Destination::Path(p) | Destination::FileUrl(p) => Ok(Box::new(FileTarget::create(p)?)),
+            Destination::Path(p) | Destination::FileUrl(p) => {
+                // What an MP4 rewrite killed mid-way left next to it goes with the next
+                // recording into that folder.
+                if let Some(folder) = p.parent() {
+                    crate::core::mux::mp4_faststart::remove_stale_rewrites(folder);
+                }
+                Ok(Box::new(FileTarget::create(p)?))
+            }
             Destination::Object(d) => store::open(d, options),
         }
     }

@@ -11,7 +11,9 @@ mod template;
 
 pub use destination::{open, Destination, StorageOptions};
 pub use file::FileTarget;
-pub use target::{Finishing, Opener, Output, PendingFinish, SegmentPlan, Target};
+pub use target::{
+    Finishing, Opener, Output, PendingFinish, SegmentOpener, SegmentPlan, Target, MIN_SEGMENT_NS,
+};
 pub use template::Template;
 
 use std::sync::Arc;

@@ -1,6 +1,8 @@
 //! Names of segmented recordings: `"take-{index:04d}.webm"`, `"{start_time}.webm"`. Python's
 //! format syntax, the two fields and the integer specs that make sense for them only, so that
 //! names are formatted in the core, on the session thread, without calling Python.
+//!
+//! Every spec is checked here, at `start()`: formatting a name never fails later.
 
 use crate::core::{Error, Result};
 
@@ -9,7 +11,7 @@ enum Piece {
     Text(String),
     /// `{index}`, `{index:Nd}`, `{index:0Nd}`: (width, zero padded).
     Index(usize, bool),
-    /// `{start_time}`: the segment's wall-clock start, UTC, `20261128T101500.123Z`.
+    /// `{start_time}`: the segment's start, UTC, to the millisecond, `20261128T101500.123Z`.
     StartTime,
 }
 
@@ -17,6 +19,9 @@ enum Piece {
 pub struct Template {
     pieces: Vec<Piece>,
 }
+
+/// The widest `{index}`: a u64 has 20 digits, and a wider field only pads the name.
+pub const MAX_INDEX_WIDTH: usize = 20;
 
 impl Template {
     /// Parses `s`; a template must name `{index}` or `{start_time}`, so that the segments of
@@ -59,11 +64,16 @@ impl Template {
                         ("index", spec) => {
                             let digits = spec.strip_suffix('d').unwrap_or(spec);
                             let zero = digits.starts_with('0') && digits.len() > 1;
-                            let width = if digits.is_empty() {
+                            let width: usize = if digits.is_empty() {
                                 0
                             } else {
                                 digits.parse().map_err(|_| bad("has a format spec for index"))?
                             };
+                            if width > MAX_INDEX_WIDTH {
+                                return Err(bad(&format!(
+                                    "pads {{index}} to {width} digits (at most {MAX_INDEX_WIDTH})"
+                                )));
+                            }
                             Piece::Index(width, zero)
                         }
                         _ => return Err(bad(&format!("has the field {{{field}}}"))),
@@ -82,7 +92,7 @@ impl Template {
         Ok(Template { pieces })
     }
 
-    /// The name of segment `index`, started at `unix_ns` (wall clock).
+    /// The name of segment `index`, started at `unix_ns` (UTC; shown to the millisecond).
     pub fn format(&self, index: u64, unix_ns: i64) -> String {
         let mut out = String::new();
         for p in &self.pieces {
@@ -115,10 +125,21 @@ mod tests {
 
     #[test]
     fn templates_without_a_field_or_with_unknown_ones_are_refused() {
-        for bad in ["take.webm", "{name}.webm", "{index:x}.webm", "{index", "a}b{index}"] {
+        for bad in [
+            "take.webm",
+            "{name}.webm",
+            "{index:x}.webm",
+            "{index",
+            "a}b{index}",
+            "x{index:0100000d}.webm",
+            "{index:21d}",
+            "{index:099999999999999999999999d}",
+        ] {
             let e = Template::parse(bad).unwrap_err();
             assert!(matches!(e, Error::InvalidValue(_)), "{bad}: {e:?}");
             assert!(e.to_string().starts_with("file: the segment template"), "{e}");
         }
+        let widest = Template::parse("{index:020d}").unwrap();
+        assert_eq!(widest.format(u64::MAX, 0), u64::MAX.to_string());
     }
 }
