@@ -183,22 +183,28 @@ impl Track {
     }
 
     /// Waits until every attached session has room for this track's media (see
-    /// `inbox.rs`); false if the wait was interrupted (`wait.rs`). Sources call it before they
-    /// take their own locks, so a source never waits while holding one, then push.
-    pub fn wait_room(&self) -> bool {
+    /// `inbox.rs`); `None` if the wait was interrupted (`wait.rs`). Sources call it before
+    /// they take their own locks, so a source never waits while holding one, then push. The
+    /// admission names the sessions the media was meant for: [`Admission::check`] tells
+    /// whether they all got it.
+    pub fn wait_room(&self) -> Option<Admission> {
+        let (sessions, targets): (Vec<u64>, Vec<SessionInput>) =
+            self.attached.lock().iter().map(|a| (a.session, a.input.clone())).unzip();
+        let admission = Admission { sessions };
         if self.kind == TrackKind::Video && *self.overflow.lock() == Overflow::Drop {
-            return true;
+            return Some(admission);
         }
-        let targets: Vec<SessionInput> =
-            self.attached.lock().iter().map(|a| a.input.clone()).collect();
-        targets.iter().all(|input| input.wait_room(self.kind, &|| !self.is_live()))
+        targets
+            .iter()
+            .all(|input| input.wait_room(self.kind, &|| !self.is_live()))
+            .then_some(admission)
     }
 
     /// Pushes audio to every attached session. A disabled or muted track records silence of the
     /// same length, so the timeline keeps moving. Never waits: see [`Self::wait_room`].
-    pub fn push_audio(&self, mut block: AudioBlock) {
+    pub fn push_audio(&self, mut block: AudioBlock) -> Pushed {
         if !self.is_live() {
-            return;
+            return Pushed::default();
         }
         if !self.enabled() || self.muted() {
             block.samples.fill(0.0);
@@ -210,22 +216,25 @@ impl Track {
         self.position.store(block.time + block.duration_ns(), Ordering::Release);
         // Clone the senders out of the lock: a blocking send must not hold it, or a session
         // that ends (and detaches) while we wait would deadlock against us.
-        let targets: Vec<(usize, SessionInput)> =
-            self.attached.lock().iter().map(|a| (a.index, a.input.clone())).collect();
+        let targets: Vec<(u64, usize, SessionInput)> =
+            self.attached.lock().iter().map(|a| (a.session, a.index, a.input.clone())).collect();
         let n = targets.len();
-        for (i, (index, input)) in targets.into_iter().enumerate() {
+        let mut pushed = Pushed::default();
+        for (i, (session, index, input)) in targets.into_iter().enumerate() {
             let block = if i + 1 == n { std::mem::take(&mut block) } else { block.clone() };
             input.send_media(TrackKind::Audio, index, Media::Audio(block));
+            pushed.0.push(session);
         }
+        pushed
     }
 
     /// Pushes a picture to every attached session. It is also kept as the track's current
     /// frame, which a recorder that starts later receives first (the browser's refresh frame).
     /// A session that is behind gets the frame anyway (the caller waited for room, see
     /// [`Self::wait_room`]), or drops it and counts it, as the track's [`Overflow`] policy says.
-    pub fn push_video(&self, mut frame: VideoFrame) {
+    pub fn push_video(&self, mut frame: VideoFrame) -> Pushed {
         if !self.is_live() {
-            return;
+            return Pushed::default();
         }
         self.position.store(frame.time, Ordering::Release);
         // Every session decides for itself which stand-ins it records (one per second of its
@@ -237,18 +246,21 @@ impl Track {
         self.stats.delivered_frames.fetch_add(1, Ordering::Relaxed);
         // The refresh frame is replaced under the lock `attach` takes: a session attaching
         // now gets this frame either as its refresh frame or as a target, never as both.
-        let targets: Vec<(usize, SessionInput)> = {
+        let targets: Vec<(u64, usize, SessionInput)> = {
             let attached = self.attached.lock();
             *self.last_frame.lock() = Some(frame.clone());
-            attached.iter().map(|a| (a.index, a.input.clone())).collect()
+            attached.iter().map(|a| (a.session, a.index, a.input.clone())).collect()
         };
         let policy = *self.overflow.lock();
-        for (index, input) in targets {
+        let mut pushed = Pushed::default();
+        for (session, index, input) in targets {
             match policy {
                 Overflow::Wait => input.send_video(index, frame.clone()),
                 Overflow::Drop => input.offer_video(index, frame.clone()),
             }
+            pushed.0.push(session);
         }
+        pushed
     }
 
     /// Whether the embedder's writes set this track's times (not the wall clock).
@@ -297,6 +309,36 @@ impl Track {
 
     pub(crate) fn detach(&self, session: u64) {
         self.attached.lock().retain(|a| a.session != session);
+    }
+}
+
+/// The sessions attached when a write began (see [`Track::wait_room`]).
+#[derive(Debug)]
+pub struct Admission {
+    sessions: Vec<u64>,
+}
+
+/// The sessions a push reached.
+#[derive(Debug, Default)]
+#[must_use = "a write checks that its media reached every session it waited for"]
+pub struct Pushed(Vec<u64>);
+
+impl Admission {
+    /// `Ok` when every session attached at the start of the write got its media. A write
+    /// that waited for room while a recorder stopped (or the source was closed) was not
+    /// recorded by it, and must not return as if it had been: InvalidStateError.
+    pub fn check(&self, track: &Track, pushed: &Pushed) -> crate::core::Result<()> {
+        if self.sessions.iter().all(|s| pushed.0.contains(s)) {
+            return Ok(());
+        }
+        let why = if track.is_live() {
+            "a recorder of this source stopped while the write waited for room"
+        } else {
+            "the source was closed while the write waited for room"
+        };
+        Err(crate::core::Error::InvalidState(format!(
+            "write: {why}; the media of this call was not recorded by it"
+        )))
     }
 }
 

@@ -80,6 +80,35 @@ impl Muxer {
         }
     }
 
+    /// Writes the container's header now (it needs no packet): the recording has begun.
+    pub fn begin(&mut self) {
+        match self {
+            Muxer::Webm(m) => m.begin(),
+            Muxer::Ogg(m) => m.begin(),
+            Muxer::Wav(m) => m.begin(),
+            Muxer::Mp4(m) => m.begin(),
+        }
+    }
+
+    /// Muxes for a file written as it goes: no more than about a second of media is held
+    /// back (WebM clusters close every second).
+    pub fn write_as_you_go(&mut self) {
+        if let Muxer::Webm(m) = self {
+            m.set_max_cluster_ms(1_000);
+        }
+    }
+
+    /// The bytes completed so far (whole clusters, pages, fragments), without ending the open
+    /// one as [`Self::flush`] does: what a file written as it goes can take now.
+    pub fn take_ready(&mut self) -> Vec<u8> {
+        match self {
+            Muxer::Webm(m) => m.take_ready(),
+            Muxer::Ogg(m) => m.take_ready(),
+            Muxer::Wav(m) => m.flush(),
+            Muxer::Mp4(m) => m.take_ready(),
+        }
+    }
+
     /// Every byte produced since the last flush, ending on a boundary a chunk may end on.
     pub fn flush(&mut self) -> Vec<u8> {
         match self {

@@ -63,10 +63,7 @@ impl Mp4Muxer {
     /// Adds one packet (packets come in non-decreasing `pts` order across tracks).
     pub fn write(&mut self, p: &Packet) {
         let Some(video) = self.tracks.get(p.track).map(TrackBox::is_video) else { return };
-        if !self.header_written {
-            self.header_written = true;
-            self.init_segment();
-        }
+        self.begin();
         let n: usize = self.open.iter().map(Vec::len).sum();
         let audio_full = !self.has_video && n >= AUDIO_FRAGMENT_SAMPLES;
         if n > 0 && ((video && p.keyframe) || audio_full) {
@@ -89,6 +86,19 @@ impl Mp4Muxer {
             flags: if p.keyframe || !video { SYNC } else { NON_SYNC },
             data: p.data.clone(),
         });
+    }
+
+    /// Writes the header (`ftyp` + `moov`) unless it is written.
+    pub fn begin(&mut self) {
+        if !self.header_written {
+            self.header_written = true;
+            self.init_segment();
+        }
+    }
+
+    /// The fragments completed so far (the header included).
+    pub fn take_ready(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
     }
 
     /// Closes the open fragment and hands over every byte produced since the last flush.

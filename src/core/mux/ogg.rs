@@ -68,6 +68,16 @@ impl OggMuxer {
     }
 
     /// Whole pages of every packet but the newest.
+    /// Writes the header pages (OpusHead, OpusTags) unless they are written.
+    pub fn begin(&mut self) {
+        self.ensure_header();
+    }
+
+    /// The pages completed so far.
+    pub fn take_ready(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
+    }
+
     pub fn flush(&mut self) -> Vec<u8> {
         if !self.packets.is_empty() {
             self.page(false);

@@ -19,11 +19,16 @@ impl WavMuxer {
     }
 
     /// `p.data` holds little-endian 16-bit samples (the PCM encoder quantised them).
-    pub fn write(&mut self, p: &Packet) {
+    /// Writes the header (sizes unknown: patched at the end) unless it is written.
+    pub fn begin(&mut self) {
         if !self.header_written {
             self.header_written = true;
             self.header(u32::MAX, u32::MAX);
         }
+    }
+
+    pub fn write(&mut self, p: &Packet) {
+        self.begin();
         self.out.extend_from_slice(&p.data);
         self.data_bytes += p.data.len() as u64;
     }

@@ -65,6 +65,8 @@ pub struct WebmMuxer {
     end_ns: i64,
     /// Per track, the timestamp (ms) of its previous block, which a delta frame references.
     previous_ms: Vec<Option<i64>>,
+    /// The longest a cluster lasts (ms).
+    max_cluster_ms: i64,
 }
 
 /// Where the header's patchable parts are, in stream offsets.
@@ -100,7 +102,14 @@ impl WebmMuxer {
             cues: Vec::new(),
             end_ns: 0,
             previous_ms: vec![None; n_tracks],
+            max_cluster_ms: MAX_CLUSTER_MS,
         }
+    }
+
+    /// Closes clusters after `ms` of media at most (a file written as it goes loses no more
+    /// than that if the process dies).
+    pub fn set_max_cluster_ms(&mut self, ms: i64) {
+        self.max_cluster_ms = ms.clamp(1, MAX_CLUSTER_MS);
     }
 
     /// Whether any byte (the header included) has been produced.
@@ -112,18 +121,13 @@ impl WebmMuxer {
     /// packet of its track is known, so its duration is written (a BlockGroup with
     /// BlockDuration); players take the end of the track from it.
     pub fn write(&mut self, p: &Packet, last: bool) {
-        if self.header.is_none() {
-            let (header, layout) = self.header_bytes();
-            self.layout = layout;
-            self.out.extend_from_slice(&header);
-            self.header = Some(header);
-        }
+        self.begin();
         let ms = p.pts.div_euclid(NS_PER_MS);
         let video_key = p.keyframe
             && matches!(self.tracks.get(p.track).map(|t| t.kind), Some(TrackFormat::Video { .. }));
         if let Some((start, _, has_blocks)) = &self.cluster {
             // Clusters start on video keyframes, so that a player can seek to any of them.
-            if ms - start > MAX_CLUSTER_MS || ms < *start || (video_key && *has_blocks) {
+            if ms - start > self.max_cluster_ms || ms < *start || (video_key && *has_blocks) {
                 self.close_cluster();
             }
         }
@@ -170,6 +174,22 @@ impl WebmMuxer {
                 }
             });
         }
+    }
+
+    /// Writes the header (EBML, Segment, Info, Tracks) unless it is written.
+    pub fn begin(&mut self) {
+        if self.header.is_none() {
+            let (header, layout) = self.header_bytes();
+            self.layout = layout;
+            self.out.extend_from_slice(&header);
+            self.header = Some(header);
+        }
+    }
+
+    /// Hands over the bytes of the clusters closed so far, leaving the open one open.
+    pub fn take_ready(&mut self) -> Vec<u8> {
+        self.flushed += self.out.len() as u64;
+        std::mem::take(&mut self.out)
     }
 
     /// Closes the open cluster and hands over every byte produced since the last flush.

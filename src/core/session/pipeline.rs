@@ -138,6 +138,9 @@ struct Session {
     cut_due: Option<bool>,
     setup_error: Option<Error>,
     target: Option<Box<dyn Target>>,
+    /// Bytes of the current blob that already went to the target (written as they are
+    /// complete, so that a process killed while it records leaves a file that plays).
+    written_ahead: Vec<u8>,
     segments: Option<Segments>,
     /// The full codecs parameter the start reports (MP4), from the encoders' descriptions.
     codecs: Option<String>,
@@ -192,7 +195,13 @@ impl Session {
                 pushed_only,
             ),
             lanes,
-            muxer: Muxer::new(config.container, &descriptions),
+            muxer: {
+                let mut muxer = Muxer::new(config.container, &descriptions);
+                if config.target.is_some() {
+                    muxer.write_as_you_go();
+                }
+                muxer
+            },
             codecs: mime::codec_strings(config.container, &descriptions),
             cutter: ChunkCutter::new(config.timeslice_ms),
             started: false,
@@ -202,6 +211,7 @@ impl Session {
             cut_due: (config.independent_chunks && has_video).then_some(false),
             setup_error,
             target: config.target,
+            written_ahead: Vec::new(),
             segments: config
                 .segments
                 .map(|plan| Segments::new(plan, config.container, descriptions.clone())),
@@ -244,6 +254,7 @@ impl Session {
             }
             _ if self.paused => Ok(()),
             Media::Audio(block) => {
+                self.begin();
                 let pts = self.place(track, block.time, block.duration_ns());
                 let input = Input::Audio { samples: &block.samples, pts };
                 self.lanes[track].encoder.encode(input, &mut self.packets)
@@ -254,6 +265,7 @@ impl Session {
                 Ok(())
             }
             Media::Video(frame) => {
+                self.begin();
                 let duration = self.lanes[track].frame_ns;
                 let pts = self.place(track, frame.time, duration).max(0);
                 // Two frames within 1 ms would share a Matroska timestamp (1 ms scale), which
@@ -382,7 +394,38 @@ impl Session {
                 }
             }
         }
-        result
+        result.and(self.write_ahead())
+    }
+
+    /// Hands the target what the muxer has completed, ahead of the blob's cut.
+    fn write_ahead(&mut self) -> Result<()> {
+        if self.target.is_none() {
+            return Ok(());
+        }
+        let ready = self.muxer.take_ready();
+        let written = self.append_to_file(&ready);
+        self.written_ahead.extend_from_slice(&ready);
+        written
+    }
+
+    /// The rest of the current blob (from the muxer) goes to the target; returns the whole
+    /// blob.
+    fn complete_blob(&mut self, rest: Vec<u8>) -> (Vec<u8>, Result<()>) {
+        let written = self.append_to_file(&rest);
+        let mut data = std::mem::take(&mut self.written_ahead);
+        if data.is_empty() {
+            return (rest, written);
+        }
+        data.extend_from_slice(&rest);
+        (data, written)
+    }
+
+    /// The first media the session records begins it, whatever the codecs (an encoder may
+    /// hold its first packets back): `start` goes out, and the container's header is the
+    /// first thing the blob holds.
+    fn begin(&mut self) {
+        self.ensure_started();
+        self.muxer.begin();
     }
 
     fn ensure_started(&mut self) {
@@ -398,8 +441,8 @@ impl Session {
         if let Some(due) = &mut self.cut_due {
             *due = false;
         }
-        let data = self.muxer.flush();
-        let mut written = self.append_to_file(&data);
+        let rest = self.muxer.flush();
+        let (data, mut written) = self.complete_blob(rest);
         if let Some(s) = &mut self.segments {
             if let Err(e) = s.flush() {
                 self.segments = None;
@@ -472,8 +515,8 @@ impl Session {
             error.get_or_insert(e);
         }
         // The last blob carries the Cues; the file gets them and the header patches too.
-        let (data, finish) = self.muxer.finalize();
-        let written = self.append_to_file(&data);
+        let (rest, finish) = self.muxer.finalize();
+        let (data, written) = self.complete_blob(rest);
         if let Err(e) = written.and_then(|()| self.finish_target(finish)) {
             error.get_or_insert(e);
         }

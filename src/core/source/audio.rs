@@ -93,21 +93,20 @@ impl AudioInput {
         // Wait before taking `written`: a writer never waits while holding it, so a writer that
         // must not wait (the delivery thread) never waits for one that does. Interrupted, the
         // call records nothing.
-        if !self.track.wait_room() {
-            return Ok(());
-        }
+        let Some(admission) = self.track.wait_room() else { return Ok(()) };
         let frames = (converted.len() / self.channels as usize) as u64;
         self.track.stats().total_frames.fetch_add(frames, std::sync::atomic::Ordering::Relaxed);
         let mut written = self.written.lock();
         let time = (*written as u128 * 1_000_000_000 / self.sample_rate as u128) as i64;
         *written += frames;
-        self.track.push_audio(AudioBlock {
+        let pushed = self.track.push_audio(AudioBlock {
             sample_rate: self.sample_rate,
             channels: self.channels,
             time,
             samples: converted,
         });
-        Ok(())
+        drop(written);
+        admission.check(&self.track, &pushed)
     }
 
     pub fn close(&self) {

@@ -404,7 +404,9 @@ fn capture(mut stream: MmapStream<'static>, track: Arc<Track>, s: Setup) {
         let used = (meta.bytesused as usize).min(data.len());
         let bad = meta.flags.contains(BufFlags::ERROR);
         match to_frame(s.format, s.width, s.height, s.stride, &data[..used], time) {
-            Ok(frame) if !bad => track.push_video(frame),
+            Ok(frame) if !bad => {
+                let _ = track.push_video(frame);
+            }
             // A corrupt buffer (the driver's ERROR flag, an undecodable JPEG) is lost.
             _ => {
                 stats.dropped_frames.fetch_add(1, Ordering::Relaxed);

@@ -224,8 +224,8 @@ impl SampleClock {
         let time = anchor + (self.frames as u128 * 1_000_000_000 / rate as u128) as i64;
         self.frames += frames;
         // The ring (2 s) absorbs the wait; this thread has no interrupt check installed.
-        track.wait_room();
-        track.push_audio(AudioBlock {
+        let _ = track.wait_room();
+        let _ = track.push_audio(AudioBlock {
             sample_rate: rate,
             channels,
             time,

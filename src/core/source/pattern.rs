@@ -118,7 +118,7 @@ impl TestPattern {
                     let time = anchor + (index as f64 * 1e9 / frame_rate) as i64;
                     if let Ok(frame) = to_i420(PixelFormat::Rgb24, width, height, &rgb, time) {
                         track.stats().total_frames.fetch_add(1, Ordering::Relaxed);
-                        track.push_video(frame);
+                        let _ = track.push_video(frame);
                     }
                     index += 1;
                     next += period;

@@ -186,7 +186,7 @@ fn run(
         };
         if let Ok(frame) = to_i420(PixelFormat::Bgra, width, height, pixels, time) {
             track.stats().total_frames.fetch_add(1, Ordering::Relaxed);
-            track.push_video(frame);
+            let _ = track.push_video(frame);
         }
         drop(track);
         next += period;

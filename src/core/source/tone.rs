@@ -76,8 +76,9 @@ impl ToneGenerator {
                     let time =
                         anchor + (produced as u128 * 1_000_000_000 / sample_rate as u128) as i64;
                     produced += frames as u64;
-                    if track.wait_room() {
-                        track.push_audio(AudioBlock { sample_rate, channels, time, samples });
+                    // A live source's media is offered, not owed: nothing to check.
+                    if track.wait_room().is_some() {
+                        let _ = track.push_audio(AudioBlock { sample_rate, channels, time, samples });
                     }
                 }
             })
