@@ -49,7 +49,12 @@ def open_source() -> tuple[Any, Callable[[], None], Any]:
         return pattern.track, lambda: None, pattern
     if SOURCE == "device":
         stream = mr.get_user_media(audio=True)
-        return stream.get_tracks()[0], lambda: None, stream
+        track = stream.get_tracks()[0]
+        # The first callback comes up to ~1.6 s after the device opens: record from there.
+        deadline = time.monotonic() + 5
+        while track.stats["total_frames"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return track, lambda: None, stream
     if SOURCE == "screen":
         stream = mr.get_display_media(video={"width": 64, "height": 48})
         return stream.get_tracks()[0], lambda: None, stream
