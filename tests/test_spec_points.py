@@ -16,7 +16,7 @@ import mediarecorder as mr
 import numpy as np
 import pytest
 
-from .conftest import EBML_MAGIC, TIMEOUT, Collector, decode, sine
+from .conftest import EBML_MAGIC, Collector, decode, sine
 
 AV_TYPES = [
     "video/webm;codecs=vp8,opus",

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+import contextlib
 from contextlib import contextmanager
 
 
@@ -63,9 +64,20 @@ class Xvfb:
             time.sleep(0.02)
 
     def kill(self) -> None:
+        """Ends the server at once (tests kill it to see a display go away). SIGTERM lets
+        Xvfb remove its lock and socket; killed (-9) it leaves them, and every run would use
+        up a display number for good, so those of a server that had to be killed go too."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
         self.proc.wait()
+        n = self.display[1:]
+        for leftover in (f"/tmp/.X{n}-lock", f"/tmp/.X11-unix/X{n}"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(leftover)
         if self.proc.stderr:
             self.proc.stderr.close()
 

@@ -174,3 +174,61 @@ fn state_errors() {
     rec.stop();
     rec.stop();
 }
+
+#[test]
+fn a_file_is_written_as_the_recording_goes() {
+    use crate::core::sink::{FileTarget, Output, Target};
+    let path = std::env::temp_dir().join(format!("mr-ahead-{}.webm", std::process::id()));
+    let (rec, rx) = recorder("audio/webm");
+    let src = AudioInput::new(48_000, 1, "t").unwrap();
+    let target = path.clone();
+    let open: crate::core::sink::Opener =
+        Box::new(move || Ok(Box::new(FileTarget::create(&target)?) as Box<dyn Target>));
+    rec.start(std::slice::from_ref(src.track()), None, Some(Output::Target(open))).unwrap();
+    for _ in 0..3 {
+        src.write(Samples::F32(&second_of_audio())).unwrap();
+    }
+    // No timeslice, no request: whole clusters (1 s each) reach the file anyway.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::metadata(&path).map_or(0, |m| m.len()) < 20_000 {
+        assert!(std::time::Instant::now() < deadline, "nothing reached the file while recording");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    rec.stop();
+    let seen = until_stop(&rx);
+    assert_eq!(types(&seen), ["start", "dataavailable", "stop"]);
+    let data = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    // The blob is the whole stream, the file the same stream finished (patched in place).
+    assert_eq!(data.len(), seen[1].1);
+    assert!(data.windows(4).any(|w| w == [0x1C, 0x53, 0xBB, 0x6B]), "no Cues");
+}
+
+#[test]
+fn a_write_that_waited_while_its_recorder_stopped_is_refused() {
+    use crate::core::track::Admission;
+    let (rec, _rx) = recorder("audio/webm");
+    let src = AudioInput::new(48_000, 1, "t").unwrap();
+    rec.start(std::slice::from_ref(src.track()), None, None).unwrap();
+    let track = src.track();
+    let admission: Admission = track.wait_room().unwrap();
+    rec.stop();
+    let block = crate::core::media::AudioBlock {
+        sample_rate: 48_000,
+        channels: 1,
+        time: 0,
+        samples: vec![0.0; 480],
+    };
+    let pushed = track.push_audio(block);
+    let err = admission.check(track, &pushed).unwrap_err();
+    assert!(matches!(err, Error::InvalidState(_)), "{err:?}");
+    // Nobody was waited for: nothing is owed.
+    let nobody = track.wait_room().unwrap();
+    let pushed = track.push_audio(crate::core::media::AudioBlock {
+        sample_rate: 48_000,
+        channels: 1,
+        time: 0,
+        samples: vec![0.0; 480],
+    });
+    assert!(nobody.check(track, &pushed).is_ok());
+}

@@ -104,7 +104,7 @@ impl Muxer {
         match self {
             Muxer::Webm(m) => m.take_ready(),
             Muxer::Ogg(m) => m.take_ready(),
-            Muxer::Wav(m) => m.flush(),
+            Muxer::Wav(m) => m.take_ready(),
             Muxer::Mp4(m) => m.take_ready(),
         }
     }

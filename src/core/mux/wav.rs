@@ -9,13 +9,22 @@ pub struct WavMuxer {
     rate: u32,
     channels: u16,
     header_written: bool,
+    /// Whether [`Self::take_ready`] has handed the header out.
+    header_taken: bool,
     data_bytes: u64,
     out: Vec<u8>,
 }
 
 impl WavMuxer {
     pub fn new(rate: u32, channels: u16) -> Self {
-        WavMuxer { rate, channels, header_written: false, data_bytes: 0, out: Vec::new() }
+        WavMuxer {
+            rate,
+            channels,
+            header_written: false,
+            header_taken: false,
+            data_bytes: 0,
+            out: Vec::new(),
+        }
     }
 
     /// `p.data` holds little-endian 16-bit samples (the PCM encoder quantised them).
@@ -31,6 +40,17 @@ impl WavMuxer {
         self.begin();
         self.out.extend_from_slice(&p.data);
         self.data_bytes += p.data.len() as u64;
+    }
+
+    /// The header at once, then the samples gathered once they make a second (a write per
+    /// packet would be a system call every 20 ms).
+    pub fn take_ready(&mut self) -> Vec<u8> {
+        let second = self.rate as u64 * self.channels as u64 * 2;
+        if (self.header_written && !self.header_taken) || self.out.len() as u64 >= second {
+            self.header_taken = true;
+            return self.flush();
+        }
+        Vec::new()
     }
 
     pub fn flush(&mut self) -> Vec<u8> {
