@@ -8,6 +8,7 @@ the client paints is exactly what a capture without the cursor sees.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
@@ -16,7 +17,6 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-import contextlib
 from contextlib import contextmanager
 
 

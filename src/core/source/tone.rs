@@ -78,7 +78,8 @@ impl ToneGenerator {
                     produced += frames as u64;
                     // A live source's media is offered, not owed: nothing to check.
                     if track.wait_room().is_some() {
-                        let _ = track.push_audio(AudioBlock { sample_rate, channels, time, samples });
+                        let _ =
+                            track.push_audio(AudioBlock { sample_rate, channels, time, samples });
                     }
                 }
             })
