@@ -134,10 +134,10 @@ def test_an_idle_recording_starts_pauses_resumes_and_stops_alike_for_every_type(
 # -- a write blocked on backpressure while another thread stops ---------------------------------
 
 
-def test_a_write_blocked_when_another_thread_stops_is_recorded_or_raises(tmp_path: Path) -> None:
+def test_a_write_blocked_when_another_thread_stops_is_recorded(tmp_path: Path) -> None:
     """A FIFO nobody reads yet blocks the session's file writes, so the session stops taking
     media and the writer blocks on backpressure; then another thread stops the recorder.
-    Every write that began before the stop and returned normally must be in the recording."""
+    Every write that began before the stop is in the recording (it returned normally)."""
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     drain_now = threading.Event()
@@ -199,12 +199,8 @@ def test_a_write_blocked_when_another_thread_stops_is_recorded_or_raises(tmp_pat
     src.close()
     recorded = decode(col.data())
     assert recorded.rate == rate
-    if outcome:
-        assert str(outcome[0]) == (
-            "write: a recorder of this source stopped while the write waited for room; the "
-            "media of this call was not recorded by it"
-        )
-    assert recorded.n >= ok_before_stop * block, (recorded.n, ok_before_stop * block, outcome)
+    assert outcome == []
+    assert recorded.n == ok_before_stop * block, (recorded.n, ok_before_stop * block)
     # The file is the same recording.
     assert b"".join(drained) == col.data()
 

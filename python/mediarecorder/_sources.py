@@ -35,9 +35,9 @@ class AudioSource:
         self.track = MediaStreamTrack(self._native.track, self)
 
     def write(self, samples: Any) -> None:
-        """Records ``samples``; raises ``InvalidStateError`` once the source is closed, and
-        when a recorder of it stopped (or the source was closed) while this call waited for
-        room: the samples were then not recorded by it."""
+        """Records ``samples``; raises ``InvalidStateError`` once the source is closed (also
+        when it is closed while this call waits for room). A call that began before a
+        recorder's ``stop()`` (another thread's) is recorded by it, even if it waited."""
         self._native.write(samples)
 
     def close(self) -> None:
@@ -118,9 +118,9 @@ class VideoSource:
         self.track = MediaStreamTrack(self._native.track, self)
 
     def write(self, frame: Any, timestamp: float | None = None) -> None:
-        """Records ``frame``; raises ``InvalidStateError`` once the source is closed, and
-        when a recorder of it stopped (or the source was closed) while this call waited for
-        room: the frame was then not recorded by it."""
+        """Records ``frame``; raises ``InvalidStateError`` once the source is closed (also
+        when it is closed while this call waits for room). A call that began before a
+        recorder's ``stop()`` (another thread's) is recorded by it, even if it waited."""
         if timestamp is not None:
             _check_number(timestamp, "timestamp")
         self._native.write(frame, None if timestamp is None else float(timestamp))

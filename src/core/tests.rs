@@ -205,30 +205,33 @@ fn a_file_is_written_as_the_recording_goes() {
 }
 
 #[test]
-fn a_write_that_waited_while_its_recorder_stopped_is_refused() {
-    use crate::core::track::Admission;
-    let (rec, _rx) = recorder("audio/webm");
+fn a_write_that_began_before_a_stop_is_recorded() {
+    let (rec, rx) = recorder("audio/webm");
     let src = AudioInput::new(48_000, 1, "t").unwrap();
     rec.start(std::slice::from_ref(src.track()), None, None).unwrap();
     let track = src.track();
-    let admission: Admission = track.wait_room().unwrap();
+    // As a write that waits for room when another thread stops the recorder.
+    let admission = track.wait_room().unwrap();
+    assert!(admission.owed());
     rec.stop();
     let block = crate::core::media::AudioBlock {
         sample_rate: 48_000,
         channels: 1,
         time: 0,
-        samples: vec![0.0; 480],
+        samples: second_of_audio(),
     };
-    let pushed = track.push_audio(block);
-    let err = admission.check(track, &pushed).unwrap_err();
-    assert!(matches!(err, Error::InvalidState(_)), "{err:?}");
-    // Nobody was waited for: nothing is owed.
-    let nobody = track.wait_room().unwrap();
-    let pushed = track.push_audio(crate::core::media::AudioBlock {
-        sample_rate: 48_000,
-        channels: 1,
-        time: 0,
-        samples: vec![0.0; 480],
-    });
-    assert!(nobody.check(track, &pushed).is_ok());
+    assert!(track.push_audio(block, admission));
+    let seen = until_stop(&rx);
+    assert_eq!(types(&seen), ["start", "dataavailable", "stop"]);
+    assert!(seen[1].1 > 10_000, "the second written is in the blob: {} bytes", seen[1].1);
+}
+
+#[test]
+fn a_write_that_gives_up_leaves_no_place_waited_for() {
+    let (rec, rx) = recorder("audio/webm");
+    let src = AudioInput::new(48_000, 1, "t").unwrap();
+    rec.start(std::slice::from_ref(src.track()), None, None).unwrap();
+    drop(src.track().wait_room().unwrap());
+    rec.stop();
+    assert_eq!(types(&until_stop(&rx)), ["start", "dataavailable", "stop"]);
 }

@@ -236,7 +236,7 @@ impl Session {
     }
 
     fn on_media(&mut self, track: usize, media: Media) -> Flow {
-        if self.lanes[track].ended {
+        if self.lanes[track].ended || matches!(media, Media::Skip) {
             return Flow::Continue;
         }
         let result = match media {
@@ -252,6 +252,7 @@ impl Session {
                 }
                 r
             }
+            Media::Skip => Ok(()),
             _ if self.paused => Ok(()),
             Media::Audio(block) => {
                 self.begin();

@@ -99,19 +99,32 @@ impl AudioInput {
         let mut written = self.written.lock();
         let time = (*written as u128 * 1_000_000_000 / self.sample_rate as u128) as i64;
         *written += frames;
-        let pushed = self.track.push_audio(AudioBlock {
+        let owed = admission.owed();
+        let block = AudioBlock {
             sample_rate: self.sample_rate,
             channels: self.channels,
             time,
             samples: converted,
-        });
-        drop(written);
-        admission.check(&self.track, &pushed)
+        };
+        if !self.track.push_audio(block, admission) && owed {
+            return Err(closed_while_waiting());
+        }
+        Ok(())
     }
 
     pub fn close(&self) {
         self.track.end();
     }
+}
+
+/// A write that waited for room while its source was closed: its media reached no recorder,
+/// and the call must not return as if it had.
+pub(crate) fn closed_while_waiting() -> Error {
+    Error::InvalidState(
+        "write: the source was closed while this call waited for room; its media was not \
+         recorded"
+            .into(),
+    )
 }
 
 fn check_finite(mut values: impl Iterator<Item = f64>) -> Result<()> {

@@ -16,7 +16,7 @@ use crate::core::media::clock_ns;
 use crate::core::source::scale::Scaler;
 use crate::core::source::video::{check_size, to_i420, PixelFormat};
 use crate::core::source::x11::{self, Grabber, Rect};
-use crate::core::track::{Track, TrackClock, TrackKind, TrackSettings};
+use crate::core::track::{Admission, Track, TrackClock, TrackKind, TrackSettings};
 use crate::core::{Error, Result};
 
 pub const DEFAULT_FRAME_RATE: f64 = 30.0;
@@ -186,7 +186,7 @@ fn run(
         };
         if let Ok(frame) = to_i420(PixelFormat::Bgra, width, height, pixels, time) {
             track.stats().total_frames.fetch_add(1, Ordering::Relaxed);
-            let _ = track.push_video(frame);
+            track.push_video(frame, Admission::none(TrackKind::Video));
         }
         drop(track);
         next += period;

@@ -205,9 +205,11 @@ impl VideoInput {
         let frame = to_i420(self.format, width, height, data, time)?;
         *clock = (clock.0 + 1, Some(time));
         self.track.stats().total_frames.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let pushed = self.track.push_video(frame);
-        drop(clock);
-        admission.check(&self.track, &pushed)
+        let owed = admission.owed();
+        if !self.track.push_video(frame, admission) && owed {
+            return Err(crate::core::source::audio::closed_while_waiting());
+        }
+        Ok(())
     }
 
     pub fn close(&self) {
