@@ -134,10 +134,17 @@ def test_an_idle_recording_starts_pauses_resumes_and_stops_alike_for_every_type(
 # -- a write blocked on backpressure while another thread stops ---------------------------------
 
 
-def test_a_write_blocked_when_another_thread_stops_is_recorded(tmp_path: Path) -> None:
+CLOSED_WHILE_WAITING = (
+    "write: the source was closed while this call waited for room; its media was not recorded"
+)
+
+
+@pytest.mark.parametrize("end", ["stop", "close"])
+def test_a_write_blocked_when_another_thread_stops_is_recorded(tmp_path: Path, end: str) -> None:
     """A FIFO nobody reads yet blocks the session's file writes, so the session stops taking
-    media and the writer blocks on backpressure; then another thread stops the recorder.
-    Every write that began before the stop is in the recording (it returned normally)."""
+    media and the writer blocks on backpressure; then another thread stops the recorder (or
+    closes the source). Every write that began before the stop is in the recording (it
+    returned normally); the one blocked when the source was closed raises."""
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     drain_now = threading.Event()
@@ -190,7 +197,10 @@ def test_a_write_blocked_when_another_thread_stops_is_recorded(tmp_path: Path) -
                 break
         time.sleep(0.01)
     stop_at.append(time.monotonic())
-    rec.stop()
+    if end == "stop":
+        rec.stop()
+    else:
+        src.close()
     drain_now.set()
     writing.join(30)
     assert not writing.is_alive()
@@ -199,7 +209,10 @@ def test_a_write_blocked_when_another_thread_stops_is_recorded(tmp_path: Path) -
     src.close()
     recorded = decode(col.data())
     assert recorded.rate == rate
-    assert outcome == []
+    if end == "stop":
+        assert outcome == []
+    else:
+        assert [str(e) for e in outcome] == [CLOSED_WHILE_WAITING]
     assert recorded.n == ok_before_stop * block, (recorded.n, ok_before_stop * block)
     # The file is the same recording.
     assert b"".join(drained) == col.data()
