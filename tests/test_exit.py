@@ -31,8 +31,9 @@ PHASES = ("opened", "recording", "stopped")
 WAYS = ("end", "sys_exit", "exception", "sigint", "sigterm")
 #: Every case must be over within this (a hang is what the matrix looks for).
 EXIT_LIMIT = 10.0
-#: How long a signalled case runs after it said ``ready`` (it records meanwhile).
-BEFORE_SIGNAL = 1.5
+#: How long a signalled case runs after it said ``ready`` (it records meanwhile): past the
+#: second keyframe (2 s), where a video recording's first Cluster is closed and written.
+BEFORE_SIGNAL = 2.5
 #: Media a recording holds: 0.5 s before the way out, less a margin for live sources.
 MIN_RECORDED = 0.3
 #: A file cut by SIGTERM holds at least this much of what was recorded before the kill.

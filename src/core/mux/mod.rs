@@ -90,11 +90,14 @@ impl Muxer {
         }
     }
 
-    /// Muxes for a file written as it goes: no more than about a second of media is held
-    /// back (WebM clusters close every second).
+    /// Muxes for a file written as it goes: an audio-only WebM closes its clusters every
+    /// second. With video they still close only before keyframes (every 2 s by default), so
+    /// that every cluster is a seek target.
     pub fn write_as_you_go(&mut self) {
         if let Muxer::Webm(m) = self {
-            m.set_max_cluster_ms(1_000);
+            if !m.has_video() {
+                m.set_max_cluster_ms(1_000);
+            }
         }
     }
 

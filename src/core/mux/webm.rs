@@ -106,6 +106,10 @@ impl WebmMuxer {
         }
     }
 
+    pub fn has_video(&self) -> bool {
+        self.tracks.iter().any(|t| matches!(t.kind, TrackFormat::Video { .. }))
+    }
+
     /// Closes clusters after `ms` of media at most (a file written as it goes loses no more
     /// than that if the process dies).
     pub fn set_max_cluster_ms(&mut self, ms: i64) {
@@ -131,9 +135,8 @@ impl WebmMuxer {
                 self.close_cluster();
             }
         }
-        let has_video = self.tracks.iter().any(|t| matches!(t.kind, TrackFormat::Video { .. }));
         if self.cluster.is_none() {
-            self.cluster_cue = !has_video || video_key;
+            self.cluster_cue = !self.has_video() || video_key;
         }
         // Where the decoded media ends: Opus decoders drop CodecDelay at the start and
         // DiscardPadding at the end.
