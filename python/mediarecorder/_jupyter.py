@@ -27,6 +27,7 @@ import numpy.typing as npt
 from ._errors import DOMException, InvalidStateError
 from ._events import type_name
 from ._files import make_seekable
+from ._pythonic import check_timeout
 from ._recorder import MediaRecorder
 from ._stream import MediaStream
 
@@ -321,7 +322,7 @@ class PendingRecording:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Waits for the ``stop`` event; False if ``timeout`` seconds passed first."""
-        return self._stopped.wait(timeout)
+        return self._stopped.wait(check_timeout(timeout))
 
     def result(self, timeout: float | None = 10.0, *, check: bool = True) -> Recording:
         """Waits for the ``stop`` event and returns the :class:`Recording`.
@@ -330,7 +331,7 @@ class PendingRecording:
         With ``check`` (the default) a recording ended by an error raises that
         ``DOMException``; with ``check=False`` it is returned, with ``.error`` set.
         """
-        if not self._stopped.wait(timeout):
+        if not self._stopped.wait(check_timeout(timeout)):
             raise TimeoutError(
                 f"the recorder's stop event did not come within {timeout} s "
                 f"(state {self.recorder.state!r}); was stop() called?"

@@ -26,7 +26,7 @@ from . import _native
 from ._errors import DOMException
 from ._events import Blob, BlobEvent, ErrorEvent, Event, type_name
 
-__all__ = ["W3CRecorder", "SyncLayer", "check_uint"]
+__all__ = ["W3CRecorder", "SyncLayer", "check_uint", "check_timeout"]
 
 log = logging.getLogger("mediarecorder")
 
@@ -75,6 +75,21 @@ def check_uint(value: object, name: str) -> None:
         raise ValueError(f"{name}: expected a non-negative int, got {value}")
     if value > _UINT32_MAX:
         raise ValueError(f"{name}: expected at most {_UINT32_MAX}, got {value}")
+
+
+def check_timeout(timeout: object, name: str = "timeout") -> float | None:
+    """A wait's ``timeout`` in seconds, checked; ``None`` (wait without a limit) for ``None``
+    and for any timeout beyond what the platform can wait (``threading.TIMEOUT_MAX``, about
+    292 years), infinity included: waiting that long is waiting without a limit."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"{name}: expected a number of seconds or None, got {type_name(timeout)}")
+    if math.isnan(timeout):
+        raise ValueError(f"{name}: expected a number of seconds, got nan")
+    if timeout > threading.TIMEOUT_MAX:
+        return None
+    return float(timeout)
 
 
 class SessionLog:
@@ -168,21 +183,14 @@ class SyncLayer:
         """Blocks until the ``stop`` event of the current (or last) session has been
         dispatched: True then, False if ``timeout`` seconds passed first. True at once if the
         recorder never started or its last session has already stopped. Does not stop the
-        recording: call :meth:`stop` first, or let the tracks end.
+        recording: call :meth:`stop` first, or let the tracks end. A ``timeout`` beyond what
+        the platform can wait (``threading.TIMEOUT_MAX``) waits without a limit, as ``None``.
 
         With ``event_loop``, "dispatched" means handed to the loop: the handlers may still be
         waiting to run there. Calling it from an event handler (the delivery thread, which
         dispatches that ``stop`` event) raises ``RuntimeError`` instead of deadlocking.
         """
-        if timeout is not None:
-            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-                raise TypeError(
-                    f"timeout: expected a number of seconds or None, got {type_name(timeout)}"
-                )
-            if math.isnan(timeout):
-                raise ValueError("timeout: expected a number of seconds, got nan")
-            if math.isinf(timeout) and timeout > 0:
-                timeout = None
+        seconds = check_timeout(timeout)
         self._check_pid("wait")
         if _native.on_delivery_thread():
             raise RuntimeError(
@@ -193,7 +201,7 @@ class SyncLayer:
         target = self._session
         log_ = self._sessions
         with log_.cond:
-            return log_.cond.wait_for(lambda: log_.stopped >= target, timeout)
+            return log_.cond.wait_for(lambda: log_.stopped >= target, seconds)
 
     def chunks(self: W3CRecorder, timeslice: int | None = 1000) -> Iterator[Blob]:
         """Iterates over the recording's blobs (``dataavailable`` data) as they arrive, until

@@ -35,7 +35,9 @@ class AudioSource:
         self.track = MediaStreamTrack(self._native.track, self)
 
     def write(self, samples: Any) -> None:
-        """Records ``samples``; raises ``InvalidStateError`` once the source is closed."""
+        """Records ``samples``; raises ``InvalidStateError`` once the source is closed (also
+        when it is closed while this call waits for room). A call that began before a
+        recorder's ``stop()`` (another thread's) is recorded by it, even if it waited."""
         self._native.write(samples)
 
     def close(self) -> None:
@@ -116,7 +118,9 @@ class VideoSource:
         self.track = MediaStreamTrack(self._native.track, self)
 
     def write(self, frame: Any, timestamp: float | None = None) -> None:
-        """Records ``frame``; raises ``InvalidStateError`` once the source is closed."""
+        """Records ``frame``; raises ``InvalidStateError`` once the source is closed (also
+        when it is closed while this call waits for room). A call that began before a
+        recorder's ``stop()`` (another thread's) is recorded by it, even if it waited."""
         if timestamp is not None:
             _check_number(timestamp, "timestamp")
         self._native.write(frame, None if timestamp is None else float(timestamp))

@@ -141,4 +141,6 @@ pub enum Media {
     Video(std::sync::Arc<VideoFrame>),
     /// The track ended; nothing more follows from it.
     End,
+    /// Fills a place a write reserved and then did not use (interrupted, refused): nothing.
+    Skip,
 }

@@ -17,6 +17,7 @@ pub mod codec;
 pub mod codec_config;
 pub mod encode;
 pub mod error;
+pub mod exit;
 pub mod level;
 pub mod media;
 pub mod mime;

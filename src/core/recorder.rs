@@ -17,6 +17,7 @@ use parking_lot::Mutex;
 use crate::core::bitrate::{self, DEFAULT_AUDIO_BPS, DEFAULT_VIDEO_BPS};
 use crate::core::encode::keyframes::KeyframeRule;
 use crate::core::encode::{self, BitrateMode, EncoderSettings};
+use crate::core::exit::{self, StopAtExit};
 use crate::core::level::Level;
 use crate::core::media::Media;
 use crate::core::mime::{self, MimeType, TopLevel};
@@ -186,6 +187,25 @@ struct Shared {
     stats: Arc<RecorderStats>,
 }
 
+impl Shared {
+    fn stop(&self) {
+        let mut inner = self.inner.lock();
+        if inner.state == RecordingState::Inactive {
+            return;
+        }
+        if let Some(s) = inner.inactivate() {
+            s.send(Command::Stop);
+        }
+    }
+}
+
+impl StopAtExit for Shared {
+    fn stop_at_exit(&self) -> Option<Receiver<()>> {
+        self.stop();
+        self.inner.lock().last_done.clone()
+    }
+}
+
 struct ActiveSession {
     id: u64,
     control: Sender<Control>,
@@ -292,6 +312,8 @@ impl Recorder {
             budget: Budget::new(BLOB_BUDGET),
             stats: Arc::default(),
         });
+        let weak: std::sync::Weak<dyn StopAtExit> = Arc::downgrade(&shared) as _;
+        exit::register(weak);
         Ok(Recorder { shared })
     }
 
@@ -438,13 +460,7 @@ impl Recorder {
 
     /// `stop()` (§2.5): never fails.
     pub fn stop(&self) {
-        let mut inner = self.shared.inner.lock();
-        if inner.state == RecordingState::Inactive {
-            return;
-        }
-        if let Some(s) = inner.inactivate() {
-            s.send(Command::Stop);
-        }
+        self.shared.stop();
     }
 
     pub fn pause(&self) -> Result<()> {

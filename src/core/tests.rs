@@ -174,3 +174,64 @@ fn state_errors() {
     rec.stop();
     rec.stop();
 }
+
+#[test]
+fn a_file_is_written_as_the_recording_goes() {
+    use crate::core::sink::{FileTarget, Output, Target};
+    let path = std::env::temp_dir().join(format!("mr-ahead-{}.webm", std::process::id()));
+    let (rec, rx) = recorder("audio/webm");
+    let src = AudioInput::new(48_000, 1, "t").unwrap();
+    let target = path.clone();
+    let open: crate::core::sink::Opener =
+        Box::new(move || Ok(Box::new(FileTarget::create(&target)?) as Box<dyn Target>));
+    rec.start(std::slice::from_ref(src.track()), None, Some(Output::Target(open))).unwrap();
+    for _ in 0..3 {
+        src.write(Samples::F32(&second_of_audio())).unwrap();
+    }
+    // No timeslice, no request: whole clusters (1 s each) reach the file anyway.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::metadata(&path).map_or(0, |m| m.len()) < 20_000 {
+        assert!(std::time::Instant::now() < deadline, "nothing reached the file while recording");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    rec.stop();
+    let seen = until_stop(&rx);
+    assert_eq!(types(&seen), ["start", "dataavailable", "stop"]);
+    let data = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    // The blob is the whole stream, the file the same stream finished (patched in place).
+    assert_eq!(data.len(), seen[1].1);
+    assert!(data.windows(4).any(|w| w == [0x1C, 0x53, 0xBB, 0x6B]), "no Cues");
+}
+
+#[test]
+fn a_write_that_began_before_a_stop_is_recorded() {
+    let (rec, rx) = recorder("audio/webm");
+    let src = AudioInput::new(48_000, 1, "t").unwrap();
+    rec.start(std::slice::from_ref(src.track()), None, None).unwrap();
+    let track = src.track();
+    // As a write that waits for room when another thread stops the recorder.
+    let admission = track.wait_room().unwrap();
+    assert!(admission.owed());
+    rec.stop();
+    let block = crate::core::media::AudioBlock {
+        sample_rate: 48_000,
+        channels: 1,
+        time: 0,
+        samples: second_of_audio(),
+    };
+    assert!(track.push_audio(block, admission));
+    let seen = until_stop(&rx);
+    assert_eq!(types(&seen), ["start", "dataavailable", "stop"]);
+    assert!(seen[1].1 > 10_000, "the second written is in the blob: {} bytes", seen[1].1);
+}
+
+#[test]
+fn a_write_that_gives_up_leaves_no_place_waited_for() {
+    let (rec, rx) = recorder("audio/webm");
+    let src = AudioInput::new(48_000, 1, "t").unwrap();
+    rec.start(std::slice::from_ref(src.track()), None, None).unwrap();
+    drop(src.track().wait_room().unwrap());
+    rec.stop();
+    assert_eq!(types(&until_stop(&rx)), ["start", "dataavailable", "stop"]);
+}

@@ -197,22 +197,40 @@ impl Track {
     }
 
     /// Waits until every attached session has room for this track's media (see
-    /// `inbox.rs`); false if the wait was interrupted (`wait.rs`). Sources call it before they
-    /// take their own locks, so a source never waits while holding one, then push.
-    pub fn wait_room(&self) -> bool {
-        if self.kind == TrackKind::Video && *self.overflow.lock() == Overflow::Drop {
-            return true;
-        }
-        let targets: Vec<SessionInput> =
-            self.attached.lock().iter().map(|a| a.input.clone()).collect();
-        targets.iter().all(|input| input.wait_room(self.kind, &|| !self.is_live()))
+    /// `inbox.rs`); `None` if the wait was interrupted (`wait.rs`). Sources call it before
+    /// they take their own locks, so a source never waits while holding one, then push with
+    /// the admission. The admission keeps the media's place in each of those sessions from
+    /// the start of the wait: a recorder stopped meanwhile still records it, as the write
+    /// began before the stop.
+    pub fn wait_room(&self) -> Option<Admission> {
+        let reserve = !(self.kind == TrackKind::Video && *self.overflow.lock() == Overflow::Drop);
+        let reserved = if reserve {
+            // Under the lock `detach` takes: a stop either sees the reservation (its command
+            // comes after it) or has detached the session before it.
+            let attached = self.attached.lock();
+            attached
+                .iter()
+                .map(|a| {
+                    a.input.reserve(self.kind);
+                    (a.session, a.index, a.input.clone())
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let admission = Admission { kind: self.kind, reserved };
+        let room = admission
+            .reserved
+            .iter()
+            .all(|(_, _, input)| input.wait_room(self.kind, &|| !self.is_live()));
+        room.then_some(admission)
     }
 
     /// Pushes audio to every attached session. A disabled or muted track records silence of the
     /// same length, so the timeline keeps moving. Never waits: see [`Self::wait_room`].
-    pub fn push_audio(&self, mut block: AudioBlock) {
+    pub fn push_audio(&self, mut block: AudioBlock, admission: Admission) -> bool {
         if !self.is_live() {
-            return;
+            return false;
         }
         if !self.enabled() || self.muted() {
             block.samples.fill(0.0);
@@ -224,22 +242,26 @@ impl Track {
         self.position.store(block.time + block.duration_ns(), Ordering::Release);
         // Clone the senders out of the lock: a blocking send must not hold it, or a session
         // that ends (and detaches) while we wait would deadlock against us.
-        let targets: Vec<(usize, SessionInput)> =
-            self.attached.lock().iter().map(|a| (a.index, a.input.clone())).collect();
-        let n = targets.len();
-        for (i, (index, input)) in targets.into_iter().enumerate() {
-            let block = if i + 1 == n { std::mem::take(&mut block) } else { block.clone() };
-            input.send_media(TrackKind::Audio, index, Media::Audio(block));
+        let (reserved, fresh) = admission.targets(&self.attached);
+        let n = reserved.len() + fresh.len();
+        let mut copies =
+            (0..n).map(|i| if i + 1 == n { std::mem::take(&mut block) } else { block.clone() });
+        for (index, input) in reserved {
+            input.send_reserved(TrackKind::Audio, index, Media::Audio(copies.next().expect("n")));
         }
+        for (index, input) in fresh {
+            input.send_media(TrackKind::Audio, index, Media::Audio(copies.next().expect("n")));
+        }
+        true
     }
 
     /// Pushes a picture to every attached session. It is also kept as the track's current
     /// frame, which a recorder that starts later receives first (the browser's refresh frame).
     /// A session that is behind gets the frame anyway (the caller waited for room, see
     /// [`Self::wait_room`]), or drops it and counts it, as the track's [`Overflow`] policy says.
-    pub fn push_video(&self, mut frame: VideoFrame) {
+    pub fn push_video(&self, mut frame: VideoFrame, admission: Admission) -> bool {
         if !self.is_live() {
-            return;
+            return false;
         }
         self.position.store(frame.time, Ordering::Release);
         // Every session decides for itself which stand-ins it records (one per second of its
@@ -251,18 +273,22 @@ impl Track {
         self.stats.delivered_frames.fetch_add(1, Ordering::Relaxed);
         // The refresh frame is replaced under the lock `attach` takes: a session attaching
         // now gets this frame either as its refresh frame or as a target, never as both.
-        let targets: Vec<(usize, SessionInput)> = {
+        let (reserved, fresh) = {
             let attached = self.attached.lock();
             *self.last_frame.lock() = Some(frame.clone());
-            attached.iter().map(|a| (a.index, a.input.clone())).collect()
+            admission.targets_locked(&attached)
         };
+        for (index, input) in reserved {
+            input.send_reserved_video(index, frame.clone());
+        }
         let policy = *self.overflow.lock();
-        for (index, input) in targets {
+        for (index, input) in fresh {
             match policy {
                 Overflow::Wait => input.send_video(index, frame.clone()),
                 Overflow::Drop => input.offer_video(index, frame.clone()),
             }
         }
+        true
     }
 
     /// Whether the embedder's writes set this track's times (not the wall clock).
@@ -311,6 +337,53 @@ impl Track {
 
     pub(crate) fn detach(&self, session: u64) {
         self.attached.lock().retain(|a| a.session != session);
+    }
+}
+
+type Targets = Vec<(usize, SessionInput)>;
+
+/// The places a write keeps in the sessions attached when it began (see
+/// [`Track::wait_room`]); each is filled by the push, or with nothing if the write gives up.
+pub struct Admission {
+    kind: TrackKind,
+    reserved: Vec<(u64, usize, SessionInput)>,
+}
+
+impl Admission {
+    /// For media that waits for no room (a live source's frames, which are dropped when a
+    /// queue is full): no places kept.
+    pub fn none(kind: TrackKind) -> Self {
+        Admission { kind, reserved: Vec::new() }
+    }
+
+    /// Whether a recorder was attached when the write began: its media is owed to it.
+    pub fn owed(&self) -> bool {
+        !self.reserved.is_empty()
+    }
+
+    fn targets(self, attached: &Mutex<Vec<Attached>>) -> (Targets, Targets) {
+        self.targets_locked(&attached.lock())
+    }
+
+    /// The places kept (stopped sessions' included), then the sessions attached since.
+    fn targets_locked(mut self, attached: &[Attached]) -> (Targets, Targets) {
+        let reserved = std::mem::take(&mut self.reserved);
+        let fresh = attached
+            .iter()
+            .filter(|a| !reserved.iter().any(|(s, _, _)| *s == a.session))
+            .map(|a| (a.index, a.input.clone()))
+            .collect();
+        (reserved.into_iter().map(|(_, index, input)| (index, input)).collect(), fresh)
+    }
+}
+
+impl Drop for Admission {
+    /// A write that gives up (interrupted, refused, its track ended) fills its places with
+    /// nothing, so no session waits for them.
+    fn drop(&mut self) {
+        for (_, index, input) in self.reserved.drain(..) {
+            input.send_reserved(self.kind, index, Media::Skip);
+        }
     }
 }
 

@@ -106,10 +106,15 @@ pub fn with_python(f: impl FnOnce(Python<'_>)) {
     crate::python::gil::attach(f);
 }
 
-/// Called from `atexit`: no callback may enter an interpreter that is finalizing.
+/// How long exit waits for the recordings it stops to finish their files.
+const EXIT_FINISH: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Called from `atexit`: no callback may enter an interpreter that is finalizing; every
+/// recording still running is stopped and its file finished (events are not delivered).
 #[pyfunction]
 pub fn shutdown(py: Python<'_>) {
     crate::python::gil::shutdown(py);
+    crate::python::gil::detach(py, || crate::core::exit::finish_all(EXIT_FINISH));
 }
 
 /// Reports an exception raised by a handler through `sys.unraisablehook`.

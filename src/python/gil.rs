@@ -11,6 +11,9 @@
 //! the `atexit` hook on ([`shutdown`]), no thread enters: the delivery thread skips its
 //! callbacks, and a daemon thread coming back from a wait parks for good (what CPython 3.14
 //! does itself). `shutdown` waits, GIL released, for the threads already on their way in.
+//! The thread that runs `shutdown` is the one finalizing the interpreter: CPython lets it
+//! take the GIL back, and it must, or the process never exits (it drops the handles the
+//! script left open, a device's among them), so it alone is let in.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
@@ -29,12 +32,15 @@ static INSIDE: AtomicUsize = AtomicUsize::new(0);
 thread_local! {
     /// This thread's share of `INSIDE` (nested attach/detach).
     static DEPTH: Cell<usize> = const { Cell::new(0) };
+    /// This thread ran [`shutdown`]: it finalizes the interpreter.
+    static FINALIZING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Counts this thread in, unless the interpreter is exiting. Paired with [`leave`].
+/// Counts this thread in, unless the interpreter is exiting (and this is not the thread
+/// that finalizes it). Paired with [`leave`].
 fn enter() -> bool {
     INSIDE.fetch_add(1, SeqCst);
-    if EXITING.load(SeqCst) {
+    if EXITING.load(SeqCst) && !FINALIZING.with(Cell::get) {
         INSIDE.fetch_sub(1, SeqCst);
         return false;
     }
@@ -68,6 +74,7 @@ pub fn attach<R>(f: impl FnOnce(Python<'_>) -> R) -> Option<R> {
 /// Called from `atexit`: from now on no thread of ours takes the GIL. Waits (up to 2 s, GIL
 /// released) for those already inside, such as a handler running on the delivery thread.
 pub fn shutdown(py: Python<'_>) {
+    FINALIZING.with(|f| f.set(true));
     EXITING.store(true, SeqCst);
     py.detach(|| {
         let deadline = Instant::now() + Duration::from_secs(2);

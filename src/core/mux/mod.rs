@@ -81,6 +81,27 @@ impl Muxer {
         }
     }
 
+    /// Writes the container's header now (it needs no packet): the recording has begun.
+    pub fn begin(&mut self) {
+        match self {
+            Muxer::Webm(m) => m.begin(),
+            Muxer::Ogg(m) => m.begin(),
+            Muxer::Wav(m) => m.begin(),
+            Muxer::Mp4(m) => m.begin(),
+        }
+    }
+
+    /// Muxes for a file written as it goes: an audio-only WebM closes its clusters every
+    /// second. With video they still close only before keyframes (every 2 s by default), so
+    /// that every cluster is a seek target.
+    pub fn write_as_you_go(&mut self) {
+        if let Muxer::Webm(m) = self {
+            if !m.has_video() {
+                m.set_max_cluster_ms(1_000);
+            }
+        }
+    }
+
     /// Every byte produced since the last flush, ending on a boundary a chunk may end on.
     pub fn flush(&mut self) -> Vec<u8> {
         match self {

@@ -71,10 +71,7 @@ impl Mp4Muxer {
     /// Adds one packet (packets come in non-decreasing `pts` order across tracks).
     pub fn write(&mut self, p: &Packet) {
         let Some(video) = self.tracks.get(p.track).map(TrackBox::is_video) else { return };
-        if !self.header_written {
-            self.header_written = true;
-            self.init_segment();
-        }
+        self.begin();
         let n: usize = self.open.iter().map(Vec::len).sum();
         let audio_full = !self.has_video && n >= AUDIO_FRAGMENT_SAMPLES;
         let long = self.open_start.is_some_and(|start| p.pts - start >= MAX_FRAGMENT_NS);
@@ -100,6 +97,15 @@ impl Mp4Muxer {
             data: p.data.clone(),
         });
     }
+
+    /// Writes the header (`ftyp` + `moov`) unless it is written.
+    pub fn begin(&mut self) {
+        if !self.header_written {
+            self.header_written = true;
+            self.init_segment();
+        }
+    }
+
 
     /// Closes the open fragment and hands over every byte produced since the last flush.
     pub fn flush(&mut self) -> Vec<u8> {

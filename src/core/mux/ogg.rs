@@ -74,6 +74,12 @@ impl OggMuxer {
     }
 
     /// Whole pages of every packet but the newest.
+    /// Writes the header pages (OpusHead, OpusTags) unless they are written.
+    pub fn begin(&mut self) {
+        self.ensure_header();
+    }
+
+
     pub fn flush(&mut self) -> Vec<u8> {
         if !self.packets.is_empty() {
             self.page(false);

@@ -9,32 +9,53 @@ pub struct WavMuxer {
     rate: u32,
     channels: u16,
     header_written: bool,
+    /// How much of `out` [`Self::pending`] offers.
+    ready: usize,
     data_bytes: u64,
     out: Vec<u8>,
 }
 
 impl WavMuxer {
     pub fn new(rate: u32, channels: u16) -> Self {
-        WavMuxer { rate, channels, header_written: false, data_bytes: 0, out: Vec::new() }
+        WavMuxer {
+            rate,
+            channels,
+            header_written: false,
+            ready: 0,
+            data_bytes: 0,
+            out: Vec::new(),
+        }
     }
 
     /// `p.data` holds little-endian 16-bit samples (the PCM encoder quantised them).
-    pub fn write(&mut self, p: &Packet) {
+    /// Writes the header (sizes unknown: patched at the end) unless it is written.
+    pub fn begin(&mut self) {
         if !self.header_written {
             self.header_written = true;
             self.header(u32::MAX, u32::MAX);
+            self.ready = self.out.len();
         }
-        self.out.extend_from_slice(&p.data);
-        self.data_bytes += p.data.len() as u64;
     }
 
-    /// The bytes produced since the last flush that are final: [`Self::flush`] returns them
-    /// first.
+    pub fn write(&mut self, p: &Packet) {
+        self.begin();
+        self.out.extend_from_slice(&p.data);
+        self.data_bytes += p.data.len() as u64;
+        let second = self.rate as usize * self.channels as usize * 2;
+        if self.out.len() - self.ready >= second {
+            self.ready = self.out.len();
+        }
+    }
+
+    /// The bytes produced since the last flush that are final, which [`Self::flush`] returns
+    /// first: the header at once, then the samples by whole seconds (a write to a file per
+    /// packet would be a system call every 20 ms).
     pub fn pending(&self) -> &[u8] {
-        &self.out
+        &self.out[..self.ready]
     }
 
     pub fn flush(&mut self) -> Vec<u8> {
+        self.ready = 0;
         std::mem::take(&mut self.out)
     }
 

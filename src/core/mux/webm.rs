@@ -65,6 +65,8 @@ pub struct WebmMuxer {
     end_ns: i64,
     /// Per track, the timestamp (ms) of its previous block, which a delta frame references.
     previous_ms: Vec<Option<i64>>,
+    /// The longest a cluster lasts (ms).
+    max_cluster_ms: i64,
 }
 
 /// Where the header's patchable parts are, in stream offsets.
@@ -100,7 +102,18 @@ impl WebmMuxer {
             cues: Vec::new(),
             end_ns: 0,
             previous_ms: vec![None; n_tracks],
+            max_cluster_ms: MAX_CLUSTER_MS,
         }
+    }
+
+    pub fn has_video(&self) -> bool {
+        self.tracks.iter().any(|t| matches!(t.kind, TrackFormat::Video { .. }))
+    }
+
+    /// Closes clusters after `ms` of media at most (a file written as it goes loses no more
+    /// than that if the process dies).
+    pub fn set_max_cluster_ms(&mut self, ms: i64) {
+        self.max_cluster_ms = ms.clamp(1, MAX_CLUSTER_MS);
     }
 
     /// Whether any byte (the header included) has been produced.
@@ -112,24 +125,18 @@ impl WebmMuxer {
     /// packet of its track is known, so its duration is written (a BlockGroup with
     /// BlockDuration); players take the end of the track from it.
     pub fn write(&mut self, p: &Packet, last: bool) {
-        if self.header.is_none() {
-            let (header, layout) = self.header_bytes();
-            self.layout = layout;
-            self.out.extend_from_slice(&header);
-            self.header = Some(header);
-        }
+        self.begin();
         let ms = p.pts.div_euclid(NS_PER_MS);
         let video_key = p.keyframe
             && matches!(self.tracks.get(p.track).map(|t| t.kind), Some(TrackFormat::Video { .. }));
         if let Some((start, _, has_blocks)) = &self.cluster {
             // Clusters start on video keyframes, so that a player can seek to any of them.
-            if ms - start > MAX_CLUSTER_MS || ms < *start || (video_key && *has_blocks) {
+            if ms - start > self.max_cluster_ms || ms < *start || (video_key && *has_blocks) {
                 self.close_cluster();
             }
         }
-        let has_video = self.tracks.iter().any(|t| matches!(t.kind, TrackFormat::Video { .. }));
         if self.cluster.is_none() {
-            self.cluster_cue = !has_video || video_key;
+            self.cluster_cue = !self.has_video() || video_key;
         }
         // Where the decoded media ends: Opus decoders drop CodecDelay at the start and
         // DiscardPadding at the end.
@@ -176,6 +183,16 @@ impl WebmMuxer {
     /// first.
     pub fn pending(&self) -> &[u8] {
         &self.out
+    }
+
+    /// Writes the header (EBML, Segment, Info, Tracks) unless it is written.
+    pub fn begin(&mut self) {
+        if self.header.is_none() {
+            let (header, layout) = self.header_bytes();
+            self.layout = layout;
+            self.out.extend_from_slice(&header);
+            self.header = Some(header);
+        }
     }
 
     /// Closes the open cluster and hands over every byte produced since the last flush.

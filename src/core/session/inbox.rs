@@ -2,14 +2,15 @@
 //! side that hands the pipeline media and commands in the order the caller issued them.
 //!
 //! A source waits for room before it sends audio ([`SessionInput::wait_room`]: one that
-//! outruns the encoder is slowed down, nothing is lost); live video never waits: a frame that
-//! finds its queue full is dropped and counted. Sends themselves never block, so a source
-//! holds no lock while it waits, end markers always go through, and a thread that must not
-//! wait (see `wait.rs`) may overfill a queue. Commands go through an unbounded queue, so
-//! recorder methods never block. Each
-//! command carries how many items each media queue had been given when it was issued; the
-//! inbox delivers it after exactly those items and before any later one, so `write(); pause();
-//! write()` pauses between the two writes.
+//! outruns the encoder is slowed down, nothing is lost), having first kept its item's place
+//! ([`SessionInput::reserve`]), so a `stop()` issued while it waits still takes the item;
+//! live video never waits: a frame that finds its queue full is dropped and counted. Sends
+//! themselves never block, so a source holds no lock while it waits, end markers always go
+//! through, and a thread that must not wait (see `wait.rs`) may overfill a queue. Commands go
+//! through an unbounded queue, so recorder methods never block. Each command carries how many
+//! items each media queue had been given when it was issued; the inbox delivers it after
+//! exactly those items and before any later one, so `write(); pause(); write()` pauses
+//! between the two writes.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -140,8 +141,20 @@ impl SessionInput {
     /// the send, so a command issued after this returns is ordered after it even while
     /// another thread's send is still in flight.
     pub(crate) fn send_media(&self, kind: TrackKind, track: usize, media: Media) {
+        self.reserve(kind);
+        self.send_reserved(kind, track, media);
+    }
+
+    /// Counts an item as given before it is sent: a command issued from now on (a `stop()`
+    /// while the writer waits for room) comes after it, and the inbox waits for it. Every
+    /// reservation is filled by exactly one [`Self::send_reserved`] (`Media::Skip` if the
+    /// write gives up).
+    pub(crate) fn reserve(&self, kind: TrackKind) {
+        self.sent[lane(kind)].fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn send_reserved(&self, kind: TrackKind, track: usize, media: Media) {
         let l = lane(kind);
-        self.sent[l].fetch_add(1, Ordering::SeqCst);
         self.room.queued.lock()[l] += 1;
         let _ = self.queues[l].send((track, media));
     }
@@ -157,6 +170,12 @@ impl SessionInput {
     pub(crate) fn send_video(&self, track: usize, frame: Arc<VideoFrame>) {
         self.count_received(&frame);
         self.send_media(TrackKind::Video, track, Media::Video(frame));
+    }
+
+    /// Queues a frame in the place [`Self::reserve`] kept for it.
+    pub(crate) fn send_reserved_video(&self, track: usize, frame: Arc<VideoFrame>) {
+        self.count_received(&frame);
+        self.send_reserved(TrackKind::Video, track, Media::Video(frame));
     }
 
     /// Queues a frame unless the video queue is full, in which case it is dropped and counted.
@@ -284,6 +303,7 @@ mod tests {
             Next::Media(_, Media::Audio(b)) => format!("a{}", b.time),
             Next::Media(_, Media::Video(f)) => format!("v{}", f.time),
             Next::Media(_, Media::End) => "end".into(),
+            Next::Media(_, Media::Skip) => "skip".into(),
             Next::Command(Command::Pause) => "pause".into(),
             Next::Command(Command::Resume) => "resume".into(),
             Next::Command(Command::RequestData) => "request".into(),

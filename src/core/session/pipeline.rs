@@ -200,7 +200,13 @@ impl Session {
                 pushed_only,
             ),
             lanes,
-            muxer: Muxer::new(config.container, &descriptions),
+            muxer: {
+                let mut muxer = Muxer::new(config.container, &descriptions);
+                if config.target.is_some() {
+                    muxer.write_as_you_go();
+                }
+                muxer
+            },
             codecs: mime::codec_strings(config.container, &descriptions),
             cutter: ChunkCutter::new(config.timeslice_ms),
             started: false,
@@ -244,7 +250,7 @@ impl Session {
     }
 
     fn on_media(&mut self, track: usize, media: Media) -> Flow {
-        if self.lanes[track].ended {
+        if self.lanes[track].ended || matches!(media, Media::Skip) {
             return Flow::Continue;
         }
         let result = match media {
@@ -260,8 +266,10 @@ impl Session {
                 }
                 r
             }
+            Media::Skip => Ok(()),
             _ if self.paused => Ok(()),
             Media::Audio(block) => {
+                self.begin();
                 let pts = self.place(track, block.time, block.duration_ns());
                 let input = Input::Audio { samples: &block.samples, pts };
                 self.lanes[track].encoder.encode(input, &mut self.packets)
@@ -272,6 +280,7 @@ impl Session {
                 Ok(())
             }
             Media::Video(frame) => {
+                self.begin();
                 let duration = self.lanes[track].frame_ns;
                 let pts = self.place(track, frame.time, duration).max(0);
                 // Two frames within 1 ms would share a Matroska timestamp (1 ms scale), which
@@ -433,6 +442,14 @@ impl Session {
             }
         }
         written
+    }
+
+    /// The first media the session records begins it, whatever the codecs (an encoder may
+    /// hold its first packets back): `start` goes out, and the container's header is the
+    /// first thing the blob holds.
+    fn begin(&mut self) {
+        self.ensure_started();
+        self.muxer.begin();
     }
 
     fn ensure_started(&mut self) {

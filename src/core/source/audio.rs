@@ -93,26 +93,38 @@ impl AudioInput {
         // Wait before taking `written`: a writer never waits while holding it, so a writer that
         // must not wait (the delivery thread) never waits for one that does. Interrupted, the
         // call records nothing.
-        if !self.track.wait_room() {
-            return Ok(());
-        }
+        let Some(admission) = self.track.wait_room() else { return Ok(()) };
         let frames = (converted.len() / self.channels as usize) as u64;
         self.track.stats().total_frames.fetch_add(frames, std::sync::atomic::Ordering::Relaxed);
         let mut written = self.written.lock();
         let time = (*written as u128 * 1_000_000_000 / self.sample_rate as u128) as i64;
         *written += frames;
-        self.track.push_audio(AudioBlock {
+        let owed = admission.owed();
+        let block = AudioBlock {
             sample_rate: self.sample_rate,
             channels: self.channels,
             time,
             samples: converted,
-        });
+        };
+        if !self.track.push_audio(block, admission) && owed {
+            return Err(closed_while_waiting());
+        }
         Ok(())
     }
 
     pub fn close(&self) {
         self.track.end();
     }
+}
+
+/// A write that waited for room while its source was closed: its media reached no recorder,
+/// and the call must not return as if it had.
+pub(crate) fn closed_while_waiting() -> Error {
+    Error::InvalidState(
+        "write: the source was closed while this call waited for room; its media was not \
+         recorded"
+            .into(),
+    )
 }
 
 fn check_finite(mut values: impl Iterator<Item = f64>) -> Result<()> {

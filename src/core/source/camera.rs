@@ -29,7 +29,7 @@ use v4l::{Format, FourCC, Fraction};
 use crate::core::media::clock_ns;
 use crate::core::source::camera_format::{to_frame, CameraFormat};
 use crate::core::source::camera_info::{hashed, CameraConstraints, CameraInfo};
-use crate::core::track::{Track, TrackClock, TrackKind, TrackSettings};
+use crate::core::track::{Admission, Track, TrackClock, TrackKind, TrackSettings};
 use crate::core::{Error, Result};
 
 /// How often the capture thread looks whether its track was stopped.
@@ -404,7 +404,9 @@ fn capture(mut stream: MmapStream<'static>, track: Arc<Track>, s: Setup) {
         let used = (meta.bytesused as usize).min(data.len());
         let bad = meta.flags.contains(BufFlags::ERROR);
         match to_frame(s.format, s.width, s.height, s.stride, &data[..used], time) {
-            Ok(frame) if !bad => track.push_video(frame),
+            Ok(frame) if !bad => {
+                track.push_video(frame, Admission::none(TrackKind::Video));
+            }
             // A corrupt buffer (the driver's ERROR flag, an undecodable JPEG) is lost.
             _ => {
                 stats.dropped_frames.fetch_add(1, Ordering::Relaxed);

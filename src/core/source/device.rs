@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use super::device_plugin::{self, PluginStream};
 use crate::core::media::{clock_ns, AudioBlock};
-use crate::core::track::{Track, TrackClock, TrackKind, TrackSettings};
+use crate::core::track::{Admission, Track, TrackClock, TrackKind, TrackSettings};
 use crate::core::{Error, Result};
 
 const DRAIN_EVERY: Duration = Duration::from_millis(5);
@@ -224,12 +224,8 @@ impl SampleClock {
         let time = anchor + (self.frames as u128 * 1_000_000_000 / rate as u128) as i64;
         self.frames += frames;
         // The ring (2 s) absorbs the wait; this thread has no interrupt check installed.
-        track.wait_room();
-        track.push_audio(AudioBlock {
-            sample_rate: rate,
-            channels,
-            time,
-            samples: samples.to_vec(),
-        });
+        let admission = track.wait_room().unwrap_or_else(|| Admission::none(TrackKind::Audio));
+        let block = AudioBlock { sample_rate: rate, channels, time, samples: samples.to_vec() };
+        track.push_audio(block, admission);
     }
 }

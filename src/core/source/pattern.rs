@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::core::media::clock_ns;
 use crate::core::source::video::{check_size, to_i420, PixelFormat};
-use crate::core::track::{Track, TrackClock, TrackKind, TrackSettings};
+use crate::core::track::{Admission, Track, TrackClock, TrackKind, TrackSettings};
 use crate::core::{Error, Result};
 
 const BARS: [[u8; 3]; 7] = [
@@ -118,7 +118,7 @@ impl TestPattern {
                     let time = anchor + (index as f64 * 1e9 / frame_rate) as i64;
                     if let Ok(frame) = to_i420(PixelFormat::Rgb24, width, height, &rgb, time) {
                         track.stats().total_frames.fetch_add(1, Ordering::Relaxed);
-                        track.push_video(frame);
+                        track.push_video(frame, Admission::none(TrackKind::Video));
                     }
                     index += 1;
                     next += period;

@@ -19,7 +19,7 @@ use crate::core::source::scale::Scaler;
 use crate::core::source::video::{check_size, to_i420, PixelFormat, MAX_AREA, MAX_SIDE, MIN_SIZE};
 use crate::core::source::x11::{Grabber, Lost, Rect};
 use crate::core::source::x11_conn;
-use crate::core::track::{Track, TrackClock, TrackKind, TrackSettings};
+use crate::core::track::{Admission, Track, TrackClock, TrackKind, TrackSettings};
 use crate::core::{Error, Result};
 
 pub const DEFAULT_FRAME_RATE: f64 = 30.0;
@@ -246,7 +246,7 @@ fn run(weak: std::sync::Weak<Track>, mut capture: Capture, rate: f64) {
         match capture.frame(time) {
             Ok(Some(frame)) => {
                 track.stats().total_frames.fetch_add(1, Ordering::Relaxed);
-                track.push_video(frame);
+                track.push_video(frame, Admission::none(TrackKind::Video));
             }
             // Resized under the grab: follow it and grab again at once.
             Ok(None) => continue,

@@ -76,8 +76,9 @@ impl ToneGenerator {
                     let time =
                         anchor + (produced as u128 * 1_000_000_000 / sample_rate as u128) as i64;
                     produced += frames as u64;
-                    if track.wait_room() {
-                        track.push_audio(AudioBlock { sample_rate, channels, time, samples });
+                    if let Some(admission) = track.wait_room() {
+                        let block = AudioBlock { sample_rate, channels, time, samples };
+                        track.push_audio(block, admission);
                     }
                 }
             })

@@ -181,9 +181,7 @@ impl VideoInput {
         }
         check_size(width, height)?;
         // As for audio: wait before taking the clock's lock; interrupted, nothing is recorded.
-        if !self.track.wait_room() {
-            return Ok(());
-        }
+        let Some(admission) = self.track.wait_room() else { return Ok(()) };
         let mut clock = self.clock.lock();
         let time = match timestamp {
             Some(t) if !(t.is_finite() && (0.0..=MAX_TIMESTAMP_S).contains(&t)) => {
@@ -207,7 +205,10 @@ impl VideoInput {
         let frame = to_i420(self.format, width, height, data, time)?;
         *clock = (clock.0 + 1, Some(time));
         self.track.stats().total_frames.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.track.push_video(frame);
+        let owed = admission.owed();
+        if !self.track.push_video(frame, admission) && owed {
+            return Err(crate::core::source::audio::closed_while_waiting());
+        }
         Ok(())
     }
 
