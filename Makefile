@@ -27,8 +27,8 @@ lint:
 	$(VENV)/bin/mypy examples
 	$(VENV)/bin/python -m mypy.stubtest mediarecorder._native
 
-# The core alone (no Python), a bounded fuzz run of make_seekable (the one parser of untrusted
-# input), the built wheel in Debian 11 and 12 roots if `make wheel` has run, then the package
+# The core alone (no Python), bounded fuzz runs of make_seekable (the one parser of untrusted
+# input; WebM and MP4 targets, 60 s each), the built wheel in Debian 11 and 12 roots if `make wheel` has run, then the package
 # through its public API (last, so its summary closes the output).
 test: test-rust test-fuzz test-wheel-if-built test-python
 

@@ -25,9 +25,16 @@ fn least_body(kind: &[u8; 4]) -> Option<(usize, usize)> {
     })
 }
 
-/// Checks `b` and, for a container, everything in it; `copied`: only the boxes the rewrite
-/// keeps (a `stbl`'s tables other than `stsd` are rebuilt, `mvex` dropped).
-pub(super) fn check_box(buf: &[u8], b: &Bx, copied: bool) -> Result<()> {
+/// Checks `b` and, for a container, everything in it; `rebuilt`: `b` is on the path the
+/// rewrite rebuilds (`moov`, `trak`, `mdia`, `minf`, `stbl`), so that only what it copies
+/// of it is checked (of a `stbl`, its `stsd`; of the `moov`, not the `mvex`). Anything
+/// else is copied whole, and checked whole.
+pub(super) fn check_box(buf: &[u8], b: &Bx, rebuilt: bool) -> Result<()> {
+    // Size 0 runs to the end of the parent: copied into a rebuilt parent, it would swallow
+    // the boxes after it.
+    if buf[b.start..b.start + 4] == [0; 4] {
+        return Err(bad(b.start, &format!("{} without a size", name(b))));
+    }
     if let Some((v0, v1)) = least_body(&b.kind) {
         let version = field(buf, b, 0, 1)?;
         let least = match version {
@@ -49,14 +56,23 @@ pub(super) fn check_box(buf: &[u8], b: &Bx, copied: bool) -> Result<()> {
             }
             Ok(())
         }
-        b"mvex" if copied => Ok(()),
-        b"stbl" if copied => match child(buf, b, b"stsd")? {
-            Some(stsd) => check_box(buf, &stsd, copied),
+        b"stbl" if rebuilt => match child(buf, b, b"stsd")? {
+            Some(stsd) => check_box(buf, &stsd, false),
             None => Err(bad(b.start, "stbl without stsd")),
         },
         k if CONTAINERS.contains(&k) => {
             for c in children(buf, b)? {
-                check_box(buf, &c, copied)?;
+                let path = matches!(
+                    (k, &c.kind),
+                    (b"moov", b"trak")
+                        | (b"trak", b"mdia")
+                        | (b"mdia", b"minf")
+                        | (b"minf", b"stbl")
+                );
+                if rebuilt && k == b"moov" && &c.kind == b"mvex" {
+                    continue;
+                }
+                check_box(buf, &c, rebuilt && path)?;
             }
             Ok(())
         }
