@@ -85,6 +85,49 @@ def test_a_kill_without_timeslice_leaves_a_file_that_plays_to_within_a_second(
     assert decoded_ends(fixed) == pytest.approx((video_end, audio_end), abs=0.002)
 
 
+SEGMENT_CHILD = r"""
+import sys, time
+import mediarecorder as mr
+pattern = mr.TestPatternSource(160, 120, 30.0)
+tone = mr.ToneSource(440.0)
+rec = mr.MediaRecorder(mr.MediaStream([pattern.track, tone.track]), mime_type=sys.argv[2])
+rec.start(file=sys.argv[1], segment=60)
+print("started", flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize(
+    ("mime", "suffix"), [("video/mp4", "mp4"), ("video/webm;codecs=vp8,opus", "webm")]
+)
+def test_a_kill_without_timeslice_leaves_a_segment_that_plays(
+    tmp_path: Path, mime: str, suffix: str
+) -> None:
+    """The open segment is written as it goes too, not only at blob cuts and at its end."""
+    template = str(tmp_path / ("seg-{index}." + suffix))
+    child = subprocess.Popen(
+        [sys.executable, "-c", SEGMENT_CHILD, template, mime], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "started"
+        started = time.monotonic()
+        time.sleep(4.0)
+        child.send_signal(signal.SIGKILL)
+        killed = time.monotonic() - started
+        assert child.wait(10) == -signal.SIGKILL
+    finally:
+        child.kill()
+        child.wait()
+        assert child.stdout is not None
+        child.stdout.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"seg-0.{suffix}"]
+    video_end, audio_end = decoded_ends(tmp_path / f"seg-0.{suffix}")
+    # WebM with video closes its Clusters on keyframes (every 2 s); MP4 fragments span 1 s.
+    for end in (video_end, audio_end):
+        assert killed - 2.6 <= end <= killed + 0.2, (video_end, audio_end, killed)
+
+
 def opens(data: bytes) -> str | None:
     """None if FFmpeg opens ``data`` and demuxes it to its end, else its error."""
     try:

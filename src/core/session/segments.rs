@@ -30,6 +30,8 @@ pub struct SegmentDone {
 
 struct Current {
     muxer: Muxer,
+    /// Bytes of the muxer's unflushed output already written to the target.
+    sent: usize,
     target: Box<dyn Target>,
     name: String,
     index: u64,
@@ -111,6 +113,13 @@ impl Segments {
             let delay = c.delays.get(p.track).copied().unwrap_or(0);
             c.end = c.end.max(q.pts + q.duration - q.discard_padding - delay);
             c.muxer.write(&q, last);
+            // What the muxer has closed goes to the file now, as the recording's own file
+            // does: a killed process leaves a segment that plays up to its last Cluster.
+            let pending = c.muxer.pending();
+            if pending.len() > c.sent {
+                c.target.write(&pending[c.sent..])?;
+                c.sent = pending.len();
+            }
         }
         Ok((force, self.finished()?))
     }
@@ -158,7 +167,12 @@ impl Segments {
         };
         let delays = descriptions.iter().map(|d| d.delay_ns).collect();
         self.current = Some(Current {
-            muxer: Muxer::new(self.container, &descriptions),
+            muxer: {
+                let mut muxer = Muxer::new(self.container, &descriptions);
+                muxer.write_as_you_go();
+                muxer
+            },
+            sent: 0,
             target,
             name,
             index,
@@ -176,7 +190,8 @@ impl Segments {
         match &mut self.current {
             Some(c) => {
                 let data = c.muxer.flush();
-                c.target.write(&data)
+                let sent = std::mem::take(&mut c.sent).min(data.len());
+                c.target.write(&data[sent..])
             }
             None => Ok(()),
         }
@@ -190,7 +205,7 @@ impl Segments {
         }
         let Some(mut c) = self.current.take() else { return Ok(()) };
         let (data, patches) = c.muxer.finalize();
-        c.target.write(&data)?;
+        c.target.write(&data[c.sent.min(data.len())..])?;
         let done = SegmentDone {
             name: c.name,
             index: c.index,
