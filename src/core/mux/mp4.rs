@@ -106,7 +106,6 @@ impl Mp4Muxer {
         }
     }
 
-
     /// Closes the open fragment and hands over every byte produced since the last flush.
     pub fn flush(&mut self) -> Vec<u8> {
         self.close_fragment();

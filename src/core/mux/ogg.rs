@@ -79,7 +79,6 @@ impl OggMuxer {
         self.ensure_header();
     }
 
-
     pub fn flush(&mut self) -> Vec<u8> {
         if !self.packets.is_empty() {
             self.page(false);

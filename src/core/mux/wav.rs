@@ -17,14 +17,7 @@ pub struct WavMuxer {
 
 impl WavMuxer {
     pub fn new(rate: u32, channels: u16) -> Self {
-        WavMuxer {
-            rate,
-            channels,
-            header_written: false,
-            ready: 0,
-            data_bytes: 0,
-            out: Vec::new(),
-        }
+        WavMuxer { rate, channels, header_written: false, ready: 0, data_bytes: 0, out: Vec::new() }
     }
 
     /// `p.data` holds little-endian 16-bit samples (the PCM encoder quantised them).
