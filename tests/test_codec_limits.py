@@ -6,6 +6,7 @@ recordings. Every recording is decoded with FFmpeg (PyAV) or played by Chromium.
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 from typing import Any
 
@@ -220,6 +221,32 @@ def test_mp4_fragments_of_a_track_follow_each_other_exactly(
     step = round((spacing or 1 / FPS) * 90000)
     durations = [d for r in runs for d in r.durations]
     assert all(abs(d - step) <= 1 for d in durations[:-1]), durations
+
+
+@pytest.mark.parametrize("mime", ["video/mp4;codecs=av01,opus", "video/mp4;codecs=vp9,opus"])
+def test_live_mp4_fragments_of_each_track_follow_each_other_exactly(mime: str) -> None:
+    """The issue's case: live video and audio, cut at every 100 ms chunk. Each track's next
+    fragment starts exactly where its previous one ended (the live clock's times are not on
+    the microsecond grid; before, a fragment's last AV1 sample was a tick short)."""
+    pattern = mr.TestPatternSource(160, 120, 30.0)
+    tone = mr.ToneSource(440.0)
+    rec = mr.MediaRecorder(mr.MediaStream([pattern.track, tone.track]), mime_type=mime)
+    col = Collector(rec)
+    rec.start(100)
+    time.sleep(4)
+    rec.stop()
+    col.wait_stop()
+    pattern.track.stop()
+    tone.track.stop()
+    assert col.count("error") == 0, col.records
+    data = col.data()
+    runs = [r for b in boxes(data) if b.kind == "moof" for r in fragment_runs(data, b)]
+    for track in (1, 2):
+        mine = [r for r in runs if r.track == track]
+        assert len(mine) > 10, (track, len(mine))
+        ends = [r.base_time + sum(r.durations) for r in mine]
+        gaps = [r.base_time - end for r, end in zip(mine[1:], ends[:-1])]
+        assert gaps == [0] * len(gaps), (track, gaps)
 
 
 # -- 5. AV1 in WebM reports its full codec string ----------------------------------------------
