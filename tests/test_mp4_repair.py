@@ -219,3 +219,12 @@ def test_what_a_killed_rewrite_left_goes_with_the_next_recording_or_make_seekabl
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["next.webm", "fixed.mp4", running.name, unrelated.name]
     )
+
+
+def test_runs_that_share_sample_data_are_refused() -> None:
+    """Found by the WebM target's fuzzing of make_seekable: fragments whose runs point at the
+    same bytes would have each copy written out, an output larger than any bound on the input
+    (77,593 bytes became 188,568). No muxer writes that; it is refused, naming the offset."""
+    data = (SEEDS / "regression-shared-sample-data.mp4").read_bytes()
+    with pytest.raises(ValueError, match=r"sample data shared by two runs at byte offset \d+"):
+        mr.make_seekable(data)

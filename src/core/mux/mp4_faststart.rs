@@ -36,7 +36,23 @@ pub fn faststart(buf: &[u8]) -> Result<Vec<u8>> {
     for t in &tracks {
         stbl_of(buf, &t.trak)?;
     }
+    check_disjoint(&runs)?;
     Ok(rebuild(buf, &ftyp, &moov, &tracks, &mut runs))
+}
+
+/// Every byte of sample data belongs to one run at most: runs that point at the same bytes
+/// would copy them once each, so a small file could ask for an output many times its size.
+/// No muxer writes that; it is refused, naming the run that overlaps.
+fn check_disjoint(runs: &[Run]) -> Result<()> {
+    let mut spans: Vec<(usize, usize)> =
+        runs.iter().map(|r| (r.offset, r.offset.saturating_add(run_len(r)))).collect();
+    spans.sort_unstable();
+    for pair in spans.windows(2) {
+        if pair[1].0 < pair[0].1 {
+            return Err(bad(pair[1].0, "sample data shared by two runs"));
+        }
+    }
+    Ok(())
 }
 
 /// Per track: the sample tables' columns, and where its decoding starts.
