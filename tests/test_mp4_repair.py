@@ -37,6 +37,28 @@ time.sleep(120)
 """
 
 
+def record_then_kill(child_code: str, file: str, mime: str, after: float) -> float:
+    """Runs ``child_code`` (which records to ``file`` and prints "started"), SIGKILLs it
+    ``after`` seconds into the recording; returns how long it had recorded."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", child_code, file, mime], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "started"
+        started = time.monotonic()
+        time.sleep(after)
+        child.send_signal(signal.SIGKILL)
+        killed = time.monotonic() - started
+        assert child.wait(10) == -signal.SIGKILL
+    finally:
+        child.kill()
+        child.wait()
+        assert child.stdout is not None
+        child.stdout.close()
+    return killed
+
+
 def decoded_ends(path: Path) -> tuple[float, float]:
     """Where the decoded video and audio of ``path`` end, in seconds."""
     with av.open(str(path)) as c:
@@ -56,22 +78,7 @@ def test_a_kill_without_timeslice_leaves_a_file_that_plays_to_within_a_second(
     tmp_path: Path, mime: str, kill_after: float
 ) -> None:
     path = tmp_path / "x.mp4"
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path), mime], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "started"
-        started = time.monotonic()
-        time.sleep(kill_after)
-        child.send_signal(signal.SIGKILL)
-        killed = time.monotonic() - started
-        assert child.wait(10) == -signal.SIGKILL
-    finally:
-        child.kill()
-        child.wait()
-        assert child.stdout is not None
-        child.stdout.close()
+    killed = record_then_kill(CHILD, str(path), mime, after=kill_after)
     assert path.stat().st_size > 0, "nothing on disk"
     assert [b.kind for b in boxes(path.read_bytes())][:2] == ["ftyp", "moov"]
     video_end, audio_end = decoded_ends(path)
@@ -105,22 +112,7 @@ def test_a_kill_without_timeslice_leaves_a_segment_that_plays(
 ) -> None:
     """The open segment is written as it goes too, not only at blob cuts and at its end."""
     template = str(tmp_path / ("seg-{index}." + suffix))
-    child = subprocess.Popen(
-        [sys.executable, "-c", SEGMENT_CHILD, template, mime], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "started"
-        started = time.monotonic()
-        time.sleep(4.0)
-        child.send_signal(signal.SIGKILL)
-        killed = time.monotonic() - started
-        assert child.wait(10) == -signal.SIGKILL
-    finally:
-        child.kill()
-        child.wait()
-        assert child.stdout is not None
-        child.stdout.close()
+    killed = record_then_kill(SEGMENT_CHILD, template, mime, after=4.0)
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"seg-0.{suffix}"]
     video_end, audio_end = decoded_ends(tmp_path / f"seg-0.{suffix}")
     # WebM with video closes its Clusters on keyframes (every 2 s); MP4 fragments span 1 s.
