@@ -11,9 +11,12 @@ Two ramps, each step a process of its own that runs N recorders at once for ``--
   ``dropped_frames`` are 0) and every recorder encoded its wall time x 30 frames within 2%
   (give or take two frames: the refresh frame at ``start()`` and the one at ``stop()``).
 
-N doubles until a step fails (or ``--max-audio`` / ``--max-video``), then the gap between the
-last pass and the first failure is bisected (``--bisect`` steps). Reported: the largest N that
-passed, the CPU it used, and N per core.
+A step that fails is run again ``--repeats`` times (issue 26: one dropped frame in one run is a
+hiccup of a loaded machine, not the capacity): the step passes when every repeat drops nothing
+and keeps time; its drop rate (frames dropped / frames due, over all its runs) is reported
+either way. N doubles until a step fails on repeat (or ``--max-audio`` / ``--max-video``), then
+the gap between the last pass and the first failure is bisected (``--bisect`` steps). Reported:
+capacity, the largest N whose steps passed, the CPU it used, N per core, and the drop rates.
 
     .venv/bin/python benchmarks/bench_scale.py [--seconds 5] [--json out.json]
 """
@@ -62,6 +65,8 @@ class StepRun:
     #: worst |recorded - wall| / wall over the recorders
     worst_error: float = 0.0
     failures: list[str] = field(default_factory=list)
+    #: frames (audio: samples) the recorders were due over their wall time
+    due: int = 0
     data: bytes | None = None
     others_cpus: float | None = None
 
@@ -128,6 +133,7 @@ def run_step(step: Step) -> StepRun:
         slack = 0.0 if step.kind == "audio" else 2 / FPS
         error = max(0.0, abs(recorded - wall) - slack) / wall
         out.dropped += dropped
+        out.due += int(wall * (48000 if step.kind == "audio" else FPS))
         out.worst_error = max(out.worst_error, error)
         if dropped:
             out.failures.append(f"recorder {i}: {dropped} frames dropped")
@@ -137,13 +143,46 @@ def run_step(step: Step) -> StepRun:
     return out
 
 
-def ramp(kind: str, seconds: float, limit: int, bisect: int) -> list[StepRun]:
-    runs: list[StepRun] = []
+@dataclass
+class StepResult:
+    """A step's runs: the first, and the repeats a failure brought."""
+
+    n: int
+    runs: list[StepRun]
+
+    @property
+    def passed(self) -> bool:
+        """The first run passed, or every repeat of a failed one did (a hiccup)."""
+        first, repeats = self.runs[0], self.runs[1:]
+        return first.passed if not repeats else all(r.passed for r in repeats)
+
+    @property
+    def drop_rate(self) -> float:
+        due = sum(r.due for r in self.runs)
+        return sum(r.dropped for r in self.runs) / due if due else 0.0
+
+    @property
+    def cpus(self) -> float:
+        return max(r.cpus for r in self.runs)
+
+
+def judge(n: int, run: Any, repeats: int) -> StepResult:
+    """Runs step ``n`` (``run(n)``), and ``repeats`` times more if it failed."""
+    runs = [run(n)]
+    if not runs[0].passed:
+        for _ in range(repeats):
+            runs.append(run(n))
+            if not runs[-1].passed:
+                break
+    return StepResult(n, runs)
+
+
+def ramp(kind: str, seconds: float, limit: int, bisect: int, repeats: int) -> list[StepResult]:
+    results: list[StepResult] = []
 
     def one(n: int) -> StepRun:
         harness.wait_for_quiet(10)
         run = harness.measure(run_step, Step(kind, n, seconds), keep=False)
-        runs.append(run)
         verdict = "pass" if run.passed else f"FAIL ({run.failures[0]}; {len(run.failures)} total)"
         print(
             f"{kind} x{n:<4} {run.cpus:5.2f} cores  worst error {run.worst_error:6.2%}  "
@@ -152,9 +191,17 @@ def ramp(kind: str, seconds: float, limit: int, bisect: int) -> list[StepRun]:
         )
         return run
 
+    def step(n: int) -> bool:
+        result = judge(n, one, repeats)
+        results.append(result)
+        if len(result.runs) > 1:
+            verdict = "passes on repeat (hiccup)" if result.passed else "fails on repeat"
+            print(f"{kind} x{n:<4} {verdict}, drop rate {result.drop_rate:.2e}", flush=True)
+        return result.passed
+
     n, good, bad = 1, 0, None
     while n <= limit:
-        if one(n).passed:
+        if step(n):
             good = n
             n *= 2
         else:
@@ -164,15 +211,17 @@ def ramp(kind: str, seconds: float, limit: int, bisect: int) -> list[StepRun]:
         if bad is None or bad - good <= 1:
             break
         mid = (good + bad) // 2
-        if one(mid).passed:
+        if step(mid):
             good = mid
         else:
             bad = mid
-    return runs
+    return results
 
 
-def best(runs: list[StepRun]) -> StepRun | None:
-    passed = [r for r in runs if r.passed]
+def best(results: list[StepResult]) -> StepResult | None:
+    """Capacity: the largest N whose step passed and below which none failed."""
+    failed = min((r.n for r in results if not r.passed), default=None)
+    passed = [r for r in results if r.passed and (failed is None or r.n < failed)]
     return max(passed, key=lambda r: r.n) if passed else None
 
 
@@ -183,18 +232,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-video", type=int, default=64, help="largest video N (64)")
     parser.add_argument("--bisect", type=int, default=3, help="bisection steps per ramp (3)")
     parser.add_argument("--kinds", default="audio,video", help="ramps to run (audio,video)")
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="runs again of a failed step before it fails (2)"
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
     args = parser.parse_args(argv)
 
     cpus = os.cpu_count() or 1
     limits = {"audio": args.max_audio, "video": args.max_video}
     results = {
-        kind: ramp(kind, args.seconds, limits[kind], args.bisect) for kind in args.kinds.split(",")
+        kind: ramp(kind, args.seconds, limits[kind], args.bisect, args.repeats)
+        for kind in args.kinds.split(",")
     }
     print()
     print(
         f"Scale: concurrent live recorders, {args.seconds:g} s per step, {cpus} CPUs; pass = no "
-        f"dropped frames and recorded duration within {TOLERANCE:.0%} of wall time"
+        f"dropped frames and recorded duration within {TOLERANCE:.0%} of wall time (a failed step "
+        f"passes if {args.repeats} repeats do)"
     )
     rows = []
     summary: list[dict[str, Any]] = []
@@ -203,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         top = best(results[kind])
         first_fail = min((r.n for r in results[kind] if not r.passed), default=None)
+        fail_rate = next((r.drop_rate for r in results[kind] if r.n == first_fail), 0.0)
         rows.append(
             [
                 label,
@@ -211,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
                 "-" if top is None else f"{top.cpus:.2f}",
                 "-" if top is None else f"{100 * top.cpus / top.n:.2f}",
                 "-" if first_fail is None else str(first_fail),
+                "-" if first_fail is None else f"{fail_rate:.1e}",
             ]
         )
         summary.append(
@@ -231,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
             ("cores at max", 14),
             ("% core per rec", 16),
             ("first fail", 12),
+            ("its drop rate", 14),
         ],
         rows,
     )
@@ -245,10 +302,19 @@ def main(argv: list[str] | None = None) -> int:
                 "versions": harness.versions(),
                 "steps": {
                     kind: [
-                        {k: v for k, v in asdict(r).items() if k != "data"} | {"passed": r.passed}
-                        for r in runs
+                        {
+                            "n": r.n,
+                            "passed": r.passed,
+                            "drop_rate": r.drop_rate,
+                            "runs": [
+                                {k: v for k, v in asdict(x).items() if k != "data"}
+                                | {"passed": x.passed}
+                                for x in r.runs
+                            ],
+                        }
+                        for r in steps
                     ]
-                    for kind, runs in results.items()
+                    for kind, steps in results.items()
                 },
                 "summary": summary,
             },

@@ -38,6 +38,9 @@ BENCHES: dict[str, tuple[str, list[str]]] = {
     "storage": ("bench_storage.py", ["--recorders", "32", "--seconds", "10"]),
     "wheel": ("bench_wheel.py", ["--repeats", "15"]),
     "codecs": ("bench_codecs.py", ["--frames", "90", "--repeats", "2"]),
+    "decode": ("bench_decode.py", ["--seconds", "600", "--repeats", "3"]),
+    "readers": ("bench_readers.py", ["--seconds", "6"]),
+    "browser": ("bench_browser.py", ["--seconds", "10"]),
 }
 
 Row = dict[str, Any]
@@ -212,7 +215,18 @@ EXTRACT: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "devices": rows_devices,
 } | {
     name: rows_summary(name)
-    for name in ("gil", "latency", "memory", "scale", "screen", "storage", "wheel", "codecs")
+    for name in (
+        "gil",
+        "latency",
+        "memory",
+        "scale",
+        "screen",
+        "storage",
+        "wheel",
+        "codecs",
+        "decode",
+        "browser",
+    )
 }
 
 

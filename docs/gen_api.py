@@ -30,7 +30,8 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("Devices", ["enumerate_devices", "get_user_media", "MediaDeviceInfo"]),
     ("The recorder", ["MediaRecorder"]),
     ("Events and blobs", ["Event", "BlobEvent", "ErrorEvent", "Blob"]),
-    ("Files", ["make_seekable", "record", "RecordingResult"]),
+    ("Files", ["make_seekable", "decode", "record", "RecordingResult"]),
+    ("Readers", ["MediaStreamTrackProcessor", "AudioData", "VideoFrame", "read_audio"]),
     ("Notebooks", ["capture", "Recording", "PendingRecording"]),
     (
         "Exceptions",
@@ -42,6 +43,7 @@ GROUPS: list[tuple[str, list[str]]] = [
             "UnknownError",
             "EncodingError",
             "SecurityError",
+            "NotAllowedError",
             "NotFoundError",
             "NotReadableError",
             "OverconstrainedError",
@@ -49,6 +51,9 @@ GROUPS: list[tuple[str, list[str]]] = [
     ),
     ("Version", ["__version__"]),
 ]
+
+#: ``mr.browser`` (docs/notebooks.md): recording in the browser showing a notebook.
+BROWSER = ["get_user_media", "get_display_media", "BrowserStream", "MediaRecorder"]
 
 #: Said for public members that have no docstring (yet): what API.md and the spec say.
 NOTES: dict[str, str] = {
@@ -123,6 +128,8 @@ def render() -> str:
         if names:
             links = ", ".join(f"[`{n}`](#{anchor('mr.' + n)})" for n in names)
             out.append(f"- {title}: {links}")
+    links = ", ".join(f"[`{n}`](#{anchor('mr.browser.' + n)})" for n in BROWSER)
+    out.append(f"- The browser (`mr.browser`, notebooks): {links}")
     out.append(f"- [The pytest plugin](#{anchor('The pytest plugin')})\n")
     for title, names in groups:
         if not names:
@@ -130,6 +137,14 @@ def render() -> str:
         out.append(f"## {title}\n")
         for name in names:
             out.extend(document(name, getattr(mr, name)))
+    out.append("## The browser (`mr.browser`, notebooks)\n")
+    out.append(
+        "Recording the microphone, camera or screen of the browser showing a notebook with "
+        "the browser's own `MediaRecorder`, streamed to the kernel (`pip install "
+        "'mediarecorder[notebook]'`); see [notebooks.md](notebooks.md).\n"
+    )
+    for name in BROWSER:
+        out.extend(document(f"browser.{name}", getattr(mr.browser, name)))
     out.extend(document_plugin())
     text = "\n".join(out)
     return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"

@@ -20,7 +20,7 @@ def chromium_page(origin: str, served: dict[str, bytes]) -> Iterator[Any]:
     )
     exe = shutil.which("chromium")
     if exe is None:
-        pytest.skip("chromium is not installed (scripts/setup.sh installs Debian's chromium)")
+        pytest.skip("chromium is not installed (scripts/setup-test.sh installs Debian's chromium)")
 
     def serve(route: Any) -> None:
         path = route.request.url[len(origin) :]

@@ -114,6 +114,7 @@ def available() -> str | None:
     for tool in ("pulseaudio", "pactl", "paplay"):
         if shutil.which(tool) is None:
             return (
-                f"{tool} is not installed (scripts/setup.sh installs pulseaudio, pulseaudio-utils)"
+                f"{tool} is not installed "
+                "(scripts/setup-test.sh installs pulseaudio, pulseaudio-utils)"
             )
     return None

@@ -136,7 +136,7 @@ def _views(r: Rec, directory: Path) -> list[Path]:
 def _tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        pytest.skip(f"{name} is not installed (scripts/setup.sh installs it)")
+        pytest.skip(f"{name} is not installed (scripts/setup-test.sh installs it)")
     return path
 
 

@@ -319,7 +319,7 @@ def _record_h264_with(library: str) -> subprocess.CompletedProcess[str]:
 )
 def test_a_library_that_is_not_ciscos_binary_is_refused_by_name(library: str, why: str) -> None:
     if not os.path.exists(library) and "nonexistent" not in library:
-        pytest.fail(f"{library} is missing: scripts/setup.sh installs libopenh264-7")
+        pytest.fail(f"{library} is missing: scripts/setup-test.sh installs libopenh264-7")
     done = _record_h264_with(library)
     assert done.returncode == 0, done.stderr
     name, _, message = done.stdout.strip().partition(" ")

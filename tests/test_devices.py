@@ -226,7 +226,8 @@ def _run_isolated(code: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_not_found_when_there_is_no_input_device(tmp_path: object) -> None:
-    # An ALSA configuration that defines no device at all: the host has no default input.
+    # An ALSA configuration that defines no device at all: the host has no default input; and
+    # no sound server, whose default output's monitor would be an input (system audio).
     empty = os.path.join(str(tmp_path), "asound.conf")
     with open(empty, "w") as f:
         f.write("\n")
@@ -240,6 +241,7 @@ def test_not_found_when_there_is_no_input_device(tmp_path: object) -> None:
             print("NotFoundError", e.name)
         """,
         ALSA_CONFIG_PATH=empty,
+        PULSE_SERVER="unix:" + os.path.join(str(tmp_path), "no-server"),
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "NotFoundError NotFoundError"

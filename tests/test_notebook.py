@@ -50,6 +50,8 @@ def outputs(nb: Any) -> list[dict[str, Any]]:
 
 def test_the_notebook_runs_and_shows_a_player_and_a_plot(kernel: str, tmp_path: Path) -> None:
     nb = nbformat.read(NOTEBOOK, as_version=4)
+    # No browser shows this notebook: its browser cells run in test_browser_widget.py.
+    nb.cells = [c for c in nb.cells if "browser" not in c.metadata.get("tags", [])]
     work = tmp_path / "run"
     work.mkdir()
     client = nbclient.NotebookClient(
@@ -220,10 +222,28 @@ def test_without_matplotlib_or_pyav(monkeypatch: pytest.MonkeyPatch) -> None:
         recording.plot()
     monkeypatch.setitem(sys.modules, "av", None)
     assert mr.Recording(recording.data, recording.mime_type).duration is None
-    with pytest.raises(ImportError, match="needs av"):
-        recording.decode_audio()
+    # Opus and PCM decode without PyAV (mr.decode); MP4 still needs it.
+    samples, rate = recording.decode_audio()
+    assert (rate, samples.shape) == (48000, (1, 9600))
+    mp4 = mr.Recording(b"\0\0\0\x18ftypisom\0\0\0\0isomiso2", "audio/mp4")
+    with pytest.raises(ImportError, match=r"decode_audio\(\) of this recording needs av"):
+        mp4.decode_audio()
     # Without PyAV the player is still there; it just has no duration in its caption.
     assert "<audio controls" in mr.Recording(recording.data, recording.mime_type)._repr_html_()
+
+
+def test_plot_needs_only_matplotlib(monkeypatch: pytest.MonkeyPatch) -> None:
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    recording = collected(seconds=0.5)
+    monkeypatch.setitem(sys.modules, "av", None)
+    fig = recording.plot()
+    wave_ax, _ = fig.axes
+    wave = np.asarray(wave_ax.lines[0].get_ydata())
+    assert wave.size == 24000
+    assert np.max(np.abs(wave[4800:])) == pytest.approx(0.5, abs=0.03)
+    plt.close(fig)
 
 
 def test_recording_checks_its_arguments() -> None:

@@ -101,13 +101,15 @@ def test_notebook_helpers_without_pyav_name_the_extra() -> None:
         sys.modules["av"] = None  # as if it were not installed
         import mediarecorder as mr
         try:
-            mr.Recording(b"").decode_audio()
+            # Opus and PCM decode without PyAV (mr.decode); an MP4 still needs it.
+            mp4 = b"\\0\\0\\0\\x18ftypisom\\0\\0\\0\\0isomiso2"
+            mr.Recording(mp4, "audio/mp4").decode_audio()
         except ImportError as e:
             print(e)
         """
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == (
-        "Recording.decode_audio() needs av (PyAV), which is not installed: "
+        "Recording.decode_audio() of this recording needs av (PyAV), which is not installed: "
         "pip install 'mediarecorder[notebook]' (or pip install av)"
     )

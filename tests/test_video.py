@@ -203,6 +203,7 @@ def test_sixty_frames_round_trip_with_size_timing_and_quality(codec: str) -> Non
         "video_frames_dropped": 0,
         "video_frames_encoded": n,
         "packets_dropped_late": 0,
+        "audio_samples_clipped": 0,
     }
 
 

@@ -27,14 +27,19 @@ int run(void) { pthread_t t; pthread_create(&t, 0, echo, 0); return pthread_join
 """
 
 
-def compile_so(tmp: Path, name: str, compiler: str, libs: tuple[str, ...] = ()) -> bytes:
+def compile_so(
+    tmp: Path, name: str, compiler: str, libs: tuple[str, ...] = (), arch: str = "x86_64"
+) -> bytes:
     src = tmp / "lib.c"
     src.write_text(C_SOURCE)
     out = tmp / name
     if compiler == "zig":
-        cc = [sys.executable, "-m", "ziglang", "cc", "-target", "x86_64-linux-gnu.2.28"]
-        # zig links against its own glibc stubs; a system library is found where it lives.
-        libs = tuple(f"/usr/lib/x86_64-linux-gnu/lib{lib}.so" for lib in libs)
+        cc = [sys.executable, "-m", "ziglang", "cc", "-target", f"{arch}-linux-gnu.2.28"]
+        # zig links against its own glibc stubs; a system library is found where it lives
+        # (for aarch64: linker options given, for a library made by this module).
+        libs = tuple(
+            lib if lib.startswith("-") else f"/usr/lib/x86_64-linux-gnu/lib{lib}.so" for lib in libs
+        )
     else:
         cc = ["gcc"]
         libs = tuple(f"-l{lib}" for lib in libs)
@@ -80,9 +85,9 @@ def make_wheel(tmp: Path, name: str, files: dict[str, bytes]) -> Path:
     return wheel
 
 
-def run_check(wheel: Path) -> tuple[int, list[str]]:
+def run_check(wheel: Path, arch: str = "x86_64") -> tuple[int, list[str]]:
     out = subprocess.run(
-        [sys.executable, str(CHECK), "--allow", "libasound.so.2", str(wheel)],
+        [sys.executable, str(CHECK), "--arch", arch, "--allow", "libasound.so.2", str(wheel)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -167,3 +172,65 @@ def test_a_newer_or_non_abi3_tag_fails(tmp_path: Path, libs: dict[str, bytes]) -
         f"not an abi3 wheel: {name}",
         "platform tag manylinux_2_34_x86_64 is not manylinux_2_28 or older",
     ], problems
+
+
+# -- aarch64 (make wheel ARCH=aarch64) -----------------------------------------------------------
+
+ARM_NAME = "mediarecorder-0.1.0-cp39-abi3-manylinux_2_28_aarch64.whl"
+
+
+@pytest.fixture(scope="module")
+def arm_libs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    tmp = tmp_path_factory.mktemp("arm")
+    # A library no manylinux policy lists, for aarch64, for the extension to need.
+    (tmp / "libnotinpolicy.so").write_bytes(
+        compile_so(tmp, "libnotinpolicy.so", "zig", arch="aarch64")
+    )
+    return {
+        "ext": compile_so(tmp, "ext.so", "zig", arch="aarch64"),
+        "plugin": compile_so(tmp, "plugin.so", "zig", arch="aarch64"),
+        "ext_outside": compile_so(
+            tmp, "ext_outside.so", "zig", (f"-L{tmp}", "-lnotinpolicy"), arch="aarch64"
+        ),
+    }
+
+
+def test_an_aarch64_wheel_built_the_make_wheel_way_passes(
+    tmp_path: Path, arm_libs: dict[str, bytes]
+) -> None:
+    wheel = make_wheel(tmp_path, ARM_NAME, package(arm_libs["ext"], arm_libs["plugin"]))
+    assert run_check(wheel, "aarch64") == (0, [])
+
+
+def test_an_aarch64_wheel_needing_a_library_outside_the_policy_fails(
+    tmp_path: Path, arm_libs: dict[str, bytes]
+) -> None:
+    # The policy's library list is per architecture: it was only ever read for x86_64.
+    wheel = make_wheel(tmp_path, ARM_NAME, package(arm_libs["ext_outside"], arm_libs["plugin"]))
+    assert run_check(wheel, "aarch64") == (
+        1,
+        ["libraries outside the manylinux_2_28 policy: ['libnotinpolicy.so']"],
+    )
+
+
+def test_a_wheel_for_another_machine_fails(tmp_path: Path, libs: dict[str, bytes]) -> None:
+    wheel = make_wheel(tmp_path, GOOD_NAME, package(libs["ext"], libs["plugin"]))
+    assert run_check(wheel, "aarch64") == (
+        1,
+        ["platform tag manylinux_2_28_x86_64 is not for aarch64"],
+    )
+
+
+def test_a_library_bundled_by_auditwheel_fails(tmp_path: Path, libs: dict[str, bytes]) -> None:
+    # A codec library linked shared by mistake (an empty staged .pc did it) gets bundled by
+    # maturin's auditwheel repair and the policy check alone passes.
+    files = package(libs["ext"], libs["plugin"])
+    files["mediarecorder.libs/libvo-aacenc-dc68e223.so.0"] = libs["ext"]
+    wheel = make_wheel(tmp_path, GOOD_NAME, files)
+    assert run_check(wheel) == (
+        1,
+        [
+            "mediarecorder.libs/libvo-aacenc-dc68e223.so.0 is bundled: it was linked shared,"
+            " not static"
+        ],
+    )

@@ -2,7 +2,7 @@
 //!
 //! This library is the only part of mediarecorder that links libasound: the extension loads it
 //! on the first device call, so `import mediarecorder` works on machines without a sound stack.
-//! The other side is `src/core/source/device_plugin.rs`; both follow `ABI_VERSION`.
+//! The other side is `src/core/source/sound/plugin.rs`; both follow `devices/abi`.
 //!
 //! Real-time contract: the cpal data callback only copies whole frames into a pre-sized
 //! lock-free SPSC ring (ringbuf) and bumps atomic counters. No lock, no allocation, no Python.
@@ -18,29 +18,23 @@ use cpal::{ErrorKind, SampleFormat};
 use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use ringbuf::HeapRb;
 
-/// Bumped whenever a signature or a struct below changes.
-pub const ABI_VERSION: u32 = 1;
-
-pub const OK: c_int = 0;
-pub const NOT_READABLE: c_int = 1;
-pub const NOT_FOUND: c_int = 2;
-/// The error text is "constraint\tmessage".
-pub const OVERCONSTRAINED: c_int = 3;
+// The ABI both sides share (devices/abi): codes, counters, format limits, signatures.
+pub use abi::{Counters, ABI_VERSION, NOT_FOUND, NOT_READABLE, OK, OVERCONSTRAINED};
+use abi::{MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
+use mediarecorder_device_abi as abi;
 
 const RING_SECONDS: usize = 2;
-const MIN_SAMPLE_RATE: u32 = 8_000;
-const MAX_SAMPLE_RATE: u32 = 192_000;
-const MAX_CHANNELS: u16 = 8;
 
-/// Counters the callbacks bump; the capture thread copies them into the track's stats.
-#[repr(C)]
-#[derive(Default)]
-pub struct Counters {
-    pub total_frames: u64,
-    pub dropped_frames: u64,
-    pub device_overruns: u64,
-    pub failed: u8,
-}
+// Every export has the type the loader reads its symbol as: a mismatch does not compile.
+const _: abi::AbiVersionFn = mrd_abi_version;
+const _: abi::FreeFn = mrd_free;
+const _: abi::EnumerateFn = mrd_enumerate;
+const _: abi::OpenFn<Stream> = mrd_open;
+const _: abi::InfoFn<Stream> = mrd_stream_info;
+const _: abi::ReadFn<Stream> = mrd_stream_read;
+const _: abi::CapacityFn<Stream> = mrd_stream_capacity;
+const _: abi::CountersFn<Stream> = mrd_stream_counters;
+const _: abi::CloseFn<Stream> = mrd_stream_close;
 
 #[derive(Default)]
 struct Shared {
@@ -374,3 +368,7 @@ fn buffer_size(supported: &cpal::SupportedBufferSize, rate: u32) -> cpal::Buffer
         cpal::SupportedBufferSize::Unknown => cpal::BufferSize::Default,
     }
 }
+
+#[cfg(test)]
+#[path = "capture_test.rs"]
+mod capture_test;

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mediarecorder::core::mux::seekable::make_seekable;
+use mediarecorder::core::mux::matroska::seekable::make_seekable;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(out) = make_seekable(data) {

@@ -5,8 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mediarecorder::core::mux::mp4_check::check_faststart;
-use mediarecorder::core::mux::seekable::make_seekable;
+use mediarecorder::core::mux::mp4::check::check_faststart;
+use mediarecorder::core::mux::matroska::seekable::make_seekable;
 
 fuzz_target!(|data: &[u8]| {
     // Only MP4 (an ftyp first): the WebM target covers the rest.

@@ -17,13 +17,16 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from . import browser as browser
     from ._capture import get_display_media
+    from ._decode import decode
     from ._devices import MediaDeviceInfo, enumerate_devices, get_user_media
     from ._errors import (
         DOMException,
         EncodingError,
         InvalidModificationError,
         InvalidStateError,
+        NotAllowedError,
         NotFoundError,
         NotReadableError,
         NotSupportedError,
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
     from ._events import Blob, BlobEvent, ErrorEvent, Event, SegmentEvent
     from ._files import make_seekable
     from ._jupyter import PendingRecording, Recording, capture
+    from ._readers import AudioData, MediaStreamTrackProcessor, VideoFrame, read_audio
     from ._record import RecordingResult, record
     from ._recorder import MediaRecorder
     from ._sources import AudioSource, TestPatternSource, ToneSource, VideoSource
@@ -44,6 +48,7 @@ if TYPE_CHECKING:
 #: Where each public name lives.
 _MODULES = {
     "get_display_media": "_capture",
+    "decode": "_decode",
     "MediaDeviceInfo": "_devices",
     "enumerate_devices": "_devices",
     "get_user_media": "_devices",
@@ -51,6 +56,7 @@ _MODULES = {
     "EncodingError": "_errors",
     "InvalidModificationError": "_errors",
     "InvalidStateError": "_errors",
+    "NotAllowedError": "_errors",
     "NotFoundError": "_errors",
     "NotReadableError": "_errors",
     "NotSupportedError": "_errors",
@@ -66,6 +72,10 @@ _MODULES = {
     "PendingRecording": "_jupyter",
     "Recording": "_jupyter",
     "capture": "_jupyter",
+    "AudioData": "_readers",
+    "MediaStreamTrackProcessor": "_readers",
+    "VideoFrame": "_readers",
+    "read_audio": "_readers",
     "RecordingResult": "_record",
     "record": "_record",
     "MediaRecorder": "_recorder",
@@ -79,6 +89,7 @@ _MODULES = {
 }
 
 __all__ = [
+    "AudioData",
     "AudioSource",
     "Blob",
     "BlobEvent",
@@ -92,6 +103,8 @@ __all__ = [
     "MediaRecorder",
     "MediaStream",
     "MediaStreamTrack",
+    "MediaStreamTrackProcessor",
+    "NotAllowedError",
     "NotFoundError",
     "NotReadableError",
     "NotSupportedError",
@@ -104,18 +117,23 @@ __all__ = [
     "TestPatternSource",
     "ToneSource",
     "UnknownError",
+    "VideoFrame",
     "VideoSource",
     "__version__",
     "capture",
+    "decode",
     "enumerate_devices",
     "get_display_media",
     "get_user_media",
     "make_seekable",
+    "read_audio",
     "record",
 ]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "browser":  # the subpackage (issue 27), loaded on first use as the rest
+        return import_module(".browser", __name__)
     module = _MODULES.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -125,4 +143,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_MODULES))
+    return sorted(set(globals()) | set(_MODULES) | {"browser"})

@@ -9,15 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import weakref
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
-from typing import BinaryIO, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from . import _native
 from ._events import Blob, Event, type_name
-from ._pythonic import Chunk, End, W3CRecorder, attach_chunk_tap, check_uint, take
+from ._pythonic import (
+    Chunk,
+    End,
+    StartOptions,
+    W3CRecorder,
+    attach_chunk_tap,
+    check_uint,
+    take,
+)
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 R = TypeVar("R", bound=W3CRecorder)
 
@@ -86,12 +96,7 @@ class AsyncLayer:
         return AsyncLayer.achunks(self)
 
     async def astart(
-        self: W3CRecorder,
-        timeslice: int | None = None,
-        *,
-        file: str | os.PathLike[str] | BinaryIO | None = None,
-        storage_options: Mapping[str, str | bool | float] | None = None,
-        segment: float | None = None,
+        self: W3CRecorder, timeslice: int | None = None, **options: Unpack[StartOptions]
     ) -> None:
         """Starts (as :meth:`start`, with the same arguments) and waits for the ``start``
         event without blocking the loop. With ``event_loop`` being this loop, the ``onstart``
@@ -103,7 +108,7 @@ class AsyncLayer:
         ``started = asyncio.ensure_future(rec.astart()); source.write(...); await started``.
         """
         loop = asyncio.get_running_loop()
-        self.start(timeslice, file=file, storage_options=storage_options, segment=segment)
+        self.start(timeslice, **options)
         target, log_ = self._session, self._sessions
         await _until(self, loop, lambda: log_.started >= target or log_.stopped >= target)
 

@@ -6,21 +6,29 @@ from __future__ import annotations
 from typing import Any
 
 from . import _native
-from ._errors import NotSupportedError, OverconstrainedError
+from ._errors import OverconstrainedError
 from ._events import type_name
 from ._stream import MediaStream, MediaStreamTrack
 
 __all__ = ["get_display_media"]
 
 _SCREEN_INTS = ("x", "y", "region_width", "region_height", "width", "height")
-_SCREEN = (*_SCREEN_INTS, "frame_rate", "cursor", "display_surface", "display")
+_SCREEN = (
+    *_SCREEN_INTS,
+    *("frame_rate", "cursor", "display_surface", "display", "backend", "persist_mode"),
+)
+_BACKENDS = ("x11", "wayland")
+# The ScreenCast portal's persist modes, by the portal's numbers.
+_PERSIST_MODES = {"none": 0, "application": 1, "persistent": 2}
 _CAMERA = ("device_id", "width", "height", "frame_rate", "pixel_format")
 _PIXEL_FORMATS = ("yuyv", "nv12", "mjpeg")
 
 
 def get_display_media(video: bool | dict[str, Any] = True, audio: bool = False) -> MediaStream:
-    """Captures the screen (an X11 display: Linux, or XWayland) and returns a stream with its
-    live video track.
+    """Captures the screen and returns a stream with its live video track: in a Wayland
+    session (``$WAYLAND_DISPLAY`` set) through the ScreenCast portal and PipeWire, elsewhere
+    (or where no portal answers) an X11 display. ``track.get_settings()["backend"]`` says
+    which: ``"wayland"`` or ``"x11"``.
 
     ``video`` is ``True`` (the whole screen of ``$DISPLAY`` at 30 frames a second) or a dict
     of constraints: ``x``, ``y``, ``region_width``, ``region_height`` (the captured rectangle;
@@ -28,22 +36,25 @@ def get_display_media(video: bool | dict[str, Any] = True, audio: bool = False) 
     smaller than the rectangle downscales it; one alone keeps the aspect ratio), ``frame_rate``
     (default 30, at most 120), ``cursor`` (``True``/``"always"`` draws the pointer in;
     default ``False``/``"never"``), ``display_surface`` (``"monitor"``, the only one) and
-    ``display`` (default ``$DISPLAY``). A constraint that cannot be met raises
+    ``display`` (default ``$DISPLAY``; naming one chooses X11), ``backend`` (``"wayland"`` or
+    ``"x11"`` forces one; a Wayland capture where there is no portal or no libpipewire raises
+    ``NotSupportedError``) and ``persist_mode`` (``"none"``, the default, ``"application"`` or
+    ``"persistent"``: the portal's restore token is kept, and the next capture of this process
+    offers it, so the portal can skip its chooser). On Wayland the sizes and positions are in
+    pixels of the output the portal's chooser picked, and a cancelled chooser raises
+    ``NotReadableError``. A constraint that cannot be met raises
     ``OverconstrainedError`` naming it. Where no X display is named, ``NotSupportedError``
     says what is missing; a display that cannot be reached raises ``NotFoundError``, one that
     does not answer within 5 seconds ``NotReadableError`` (Ctrl-C interrupts the wait). When
     the screen is resized the capture goes on at the new size (the same constraints applied to
     the new screen; a rectangle no longer inside it is clipped), which ``get_settings()``
     reports. When the display goes away, or stops answering for 5 seconds, the track ends.
-    ``audio=True`` (system audio) is not supported.
+    ``audio=True`` adds system audio, what the machine plays: the default output's monitor
+    through PulseAudio or PipeWire (48 kHz stereo; silence while nothing plays), as
+    ``enumerate_devices()`` lists it; ``NotReadableError`` where no sound server answers.
     """
-    if audio is not False:
-        if not isinstance(audio, bool):
-            raise TypeError(f"audio: expected bool, got {type_name(audio)}")
-        raise NotSupportedError(
-            "get_display_media: system audio is not captured; add a microphone's track "
-            "from get_user_media(audio=True) to the stream instead"
-        )
+    if not isinstance(audio, bool):
+        raise TypeError(f"audio: expected bool, got {type_name(audio)}")
     if video is True:
         c: dict[str, Any] = {}
     elif isinstance(video, dict):
@@ -77,6 +88,21 @@ def get_display_media(video: bool | dict[str, Any] = True, audio: bool = False) 
     display = c.get("display")
     if display is not None and not isinstance(display, str):
         raise TypeError(f"video['display']: expected str, got {type_name(display)}")
+    backend = c.get("backend")
+    if backend is not None and not isinstance(backend, str):
+        raise TypeError(f"video['backend']: expected str, got {type_name(backend)}")
+    if backend is not None and backend not in _BACKENDS:
+        raise ValueError(f"video['backend']: expected 'x11' or 'wayland', got {backend!r}")
+    if display is not None and backend is None:
+        backend = "x11"
+    persist = c.get("persist_mode", "none")
+    if not isinstance(persist, str):
+        raise TypeError(f"video['persist_mode']: expected str, got {type_name(persist)}")
+    if persist not in _PERSIST_MODES:
+        raise ValueError(
+            "video['persist_mode']: expected 'none', 'application' or 'persistent', "
+            f"got {persist!r}"
+        )
     native = _native.ScreenInput(
         display,
         ints["x"],
@@ -87,8 +113,19 @@ def get_display_media(video: bool | dict[str, Any] = True, audio: bool = False) 
         ints["height"],
         frame_rate,
         cursor,
+        backend,
+        _PERSIST_MODES[persist],
     )
-    return MediaStream([MediaStreamTrack(native.track, native)])
+    video_track = MediaStreamTrack(native.track, native)
+    if not audio:
+        return MediaStream([video_track])
+    from ._devices import system_audio_track
+
+    try:
+        return MediaStream([video_track, system_audio_track()])
+    except BaseException:
+        video_track.stop()
+        raise
 
 
 def camera_track(video: bool | dict[str, Any]) -> MediaStreamTrack:

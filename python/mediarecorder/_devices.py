@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from . import _native
 from ._capture import camera_track, enumerate_cameras
+from ._errors import OverconstrainedError
 from ._events import type_name
 from ._stream import MediaStream, MediaStreamTrack
 
@@ -27,14 +28,24 @@ class MediaDeviceInfo:
 
 
 def enumerate_devices() -> list[MediaDeviceInfo]:
-    """The sound devices and cameras present now (re-scanned on every call)."""
+    """The sound devices and cameras present now (re-scanned on every call), and, where a
+    PulseAudio or PipeWire server answers, the default output's monitor: an ``audioinput``
+    whose ``device_id`` records what the machine plays (system audio)."""
+    monitor = _native.monitor_device()
     return [
         MediaDeviceInfo(device_id, kind, label, group_id)  # type: ignore[arg-type]
         for device_id, kind, label, group_id in [
             *_native.enumerate_devices(),
+            *([(monitor[0], "audioinput", monitor[1], monitor[0])] if monitor else []),
             *enumerate_cameras(),
         ]
     ]
+
+
+def system_audio_track() -> MediaStreamTrack:
+    """The default output's monitor (``get_display_media(audio=True)``)."""
+    native = _native.MonitorInput()
+    return MediaStreamTrack(native.track, native)
 
 
 def get_user_media(
@@ -84,10 +95,23 @@ def get_user_media(
             raise ValueError(f"audio[{name!r}]: expected a positive int, got {value}")
         numbers[name] = min(value, 2**31)
     camera = camera_track(video) if want_video else None
+    monitor = _native.monitor_device() if device_id is not None else None
     try:
-        native = _native.DeviceInput(
-            device_id, numbers.get("sample_rate"), numbers.get("channel_count")
-        )
+        if monitor is not None and device_id == monitor[0]:
+            if numbers.get("sample_rate", 48000) != 48000:
+                raise OverconstrainedError(
+                    "sample_rate: the system audio monitor records at 48000 Hz", "sample_rate"
+                )
+            if numbers.get("channel_count", 2) != 2:
+                raise OverconstrainedError(
+                    "channel_count: the system audio monitor records 2 channels",
+                    "channel_count",
+                )
+            native: _native.DeviceInput | _native.MonitorInput = _native.MonitorInput()
+        else:
+            native = _native.DeviceInput(
+                device_id, numbers.get("sample_rate"), numbers.get("channel_count")
+            )
     except BaseException:
         if camera is not None:
             camera.stop()

@@ -11,6 +11,7 @@ __all__ = [
     "EncodingError",
     "InvalidModificationError",
     "InvalidStateError",
+    "NotAllowedError",
     "NotFoundError",
     "NotReadableError",
     "NotSupportedError",
@@ -82,6 +83,12 @@ class NotFoundError(_Named):
     """No device matches the request."""
 
     _NAME = "NotFoundError"
+
+
+class NotAllowedError(_Named):
+    """The user or the browser refused access to a device (``mediarecorder.browser``)."""
+
+    _NAME = "NotAllowedError"
 
 
 class NotReadableError(_Named):

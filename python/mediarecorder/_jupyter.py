@@ -2,9 +2,10 @@
 :func:`capture`, which records a live stream for a number of seconds.
 
 In Jupyter a :class:`Recording` renders as an ``<audio controls>`` (or ``<video controls>``)
-element playing the recording from a ``data:`` URL. ``duration`` and the audio methods decode
-with PyAV; :meth:`Recording.plot` draws with matplotlib: ``pip install
-'mediarecorder[notebook]'`` brings both. Neither is needed to record.
+element playing the recording from a ``data:`` URL. The audio methods decode with
+:func:`mediarecorder.decode` (libopus in the core; PyAV only for what it does not decode: MP4,
+AAC); :meth:`Recording.plot` draws with matplotlib, its only extra. ``duration`` uses PyAV
+(video too). ``pip install 'mediarecorder[notebook]'`` brings both. Neither is needed to record.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from ._errors import DOMException, InvalidStateError
+from ._decode import decode
+from ._errors import DOMException, InvalidStateError, NotSupportedError
 from ._events import type_name
 from ._files import make_seekable
 from ._pythonic import check_timeout
@@ -173,13 +175,21 @@ class Recording:
         return out
 
     def decode_audio(self) -> tuple[npt.NDArray[np.float32], int]:
-        """Decodes the first audio stream with PyAV: ``(samples, sample_rate)``, samples as
-        float32 in [-1, 1] shaped ``(channels, n)``.
+        """Decodes the first audio stream: ``(samples, sample_rate)``, samples as float32 in
+        [-1, 1] shaped ``(channels, n)``. Opus and PCM (WebM, Matroska, Ogg, WAV) go through
+        :func:`mediarecorder.decode`; what it does not decode (MP4, AAC) through PyAV.
 
-        Raises ``ImportError`` without PyAV and ``ValueError`` when there is no audio stream.
+        Raises ``ValueError`` when the recording cannot be decoded or has no audio stream, and
+        ``ImportError`` when it needs PyAV and PyAV is not installed.
         """
-        _require("av", "Recording.decode_audio()")
-        return _decode_audio(self.data)
+        try:
+            samples, rate = decode(self.data)
+        except NotSupportedError:
+            _require("av", "Recording.decode_audio() of this recording")
+            return _decode_audio(self.data)
+        except ValueError as exc:
+            raise ValueError(f"the recording cannot be decoded: {exc}") from exc
+        return np.ascontiguousarray(samples.T), rate
 
     def levels(
         self, window: float = 0.05
@@ -199,8 +209,8 @@ class Recording:
         50 ms by default) and returns the matplotlib ``Figure``. A notebook shows it once, as
         the cell's value; in a script ``plt.show()`` shows it, or ``fig.savefig(path)``.
 
-        Needs matplotlib and PyAV (``ImportError`` says which is missing); ``ValueError``
-        when the recording has no audio.
+        Needs matplotlib (``ImportError`` says so when it is missing; PyAV only for MP4 or
+        AAC recordings); ``ValueError`` when the recording has no audio.
         """
         _require("matplotlib", "Recording.plot()")
         import matplotlib.pyplot as plt

@@ -1,10 +1,12 @@
 """The Rust binding. Private: use the classes of ``mediarecorder`` instead."""
 
 from collections.abc import Callable
-from typing import Any, final
+from typing import Any, TypedDict, final
 
 import numpy as np
 import numpy.typing as npt
+
+from ._errors import DOMException
 
 __all__ = [
     "Track",
@@ -16,11 +18,17 @@ __all__ = [
     "Pattern",
     "render_test_pattern",
     "ScreenInput",
+    "MonitorInput",
+    "monitor_device",
     "CameraInput",
     "enumerate_cameras",
     "enumerate_devices",
     "is_type_supported",
     "make_seekable",
+    "decode",
+    "read_object",
+    "Reader",
+    "Picture",
     "remove_stale_rewrites",
     "report_unraisable",
     "encode_opus_only",
@@ -28,10 +36,20 @@ __all__ = [
     "on_delivery_thread",
     "set_handler_thread",
     "BlobTicket",
+    "RecorderEvent",
+    "ByteSink",
+    "call_on_delivery_thread",
+    "segment_name",
     "__version__",
+    "MIN_SAMPLE_RATE",
+    "MAX_SAMPLE_RATE",
+    "MAX_CHANNELS",
 ]
 
 __version__: str
+MIN_SAMPLE_RATE: int
+MAX_SAMPLE_RATE: int
+MAX_CHANNELS: int
 
 @final
 class Track:
@@ -51,6 +69,7 @@ class Track:
     def ready_state(self) -> str: ...
     def stop(self) -> None: ...
     def settings(self) -> dict[str, Any]: ...
+    def on_voice(self, callback: Callable[[str, int], None], silence_limit_ns: int = 0) -> None: ...
     def on_end(self, callback: Callable[[], object]) -> None: ...
     def stats(self) -> dict[str, float]: ...
 
@@ -77,11 +96,23 @@ class ScreenInput:
         height: int | None,
         frame_rate: float | None,
         cursor: bool,
+        backend: str | None = None,
+        persist_mode: int = 0,
     ) -> ScreenInput: ...
     @property
     def track(self) -> Track: ...
     @property
+    def restore_token(self) -> str | None: ...
+    @property
     def uses_shm(self) -> bool: ...
+
+@final
+class MonitorInput:
+    def __new__(cls) -> MonitorInput: ...
+    @property
+    def track(self) -> Track: ...
+
+def monitor_device() -> tuple[str, str] | None: ...
 
 @final
 class CameraInput:
@@ -114,19 +145,51 @@ class Tone:
     @property
     def track(self) -> Track: ...
 
+class _RecorderOptions(TypedDict):
+    """``MediaRecorder``'s options, checked by the Python layer (src/python/options.rs)."""
+
+    mime_type: str
+    audio_bits_per_second: int | None
+    video_bits_per_second: int | None
+    bits_per_second: int | None
+    audio_bitrate_mode: str
+    video_key_frame_interval_duration: float | None
+    video_key_frame_interval_count: int | None
+    independent_chunks: bool
+    audio_tracks: str
+    start_on_speech: float | None
+
+@final
+class RecorderEvent:
+    @property
+    def type(self) -> str: ...
+    @property
+    def session(self) -> int: ...
+    @property
+    def data(self) -> bytes | None: ...
+    @property
+    def mime_type(self) -> str | None: ...
+    @property
+    def timecode(self) -> float | None: ...
+    @property
+    def error(self) -> DOMException | None: ...
+    @property
+    def ticket(self) -> BlobTicket | None: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def index(self) -> int | None: ...
+    @property
+    def duration(self) -> float | None: ...
+    @property
+    def size(self) -> int | None: ...
+
 @final
 class Recorder:
     def __new__(
         cls,
-        dispatch: Callable[[], Callable[..., object] | None],
-        mime_type: str,
-        audio_bits_per_second: int | None,
-        video_bits_per_second: int | None,
-        bits_per_second: int | None,
-        audio_bitrate_mode: str,
-        video_key_frame_interval_duration: float | None,
-        video_key_frame_interval_count: int | None,
-        independent_chunks: bool = False,
+        dispatch: Callable[[], Callable[[RecorderEvent], object] | None],
+        options: _RecorderOptions,
     ) -> Recorder: ...
     @property
     def state(self) -> str: ...
@@ -142,7 +205,7 @@ class Recorder:
     def session(self) -> int: ...
     @property
     def pending_bytes(self) -> int: ...
-    def stats(self) -> tuple[int, int, int, int, tuple[float, float] | None]: ...
+    def stats(self) -> dict[str, float]: ...
     def start(
         self,
         tracks: list[Track],
@@ -184,6 +247,24 @@ class Pattern:
 def render_test_pattern(width: int, height: int, index: int) -> npt.NDArray[np.uint8]: ...
 def is_type_supported(mime_type: str) -> bool: ...
 def make_seekable(src: bytes) -> bytes: ...
+
+@final
+class Reader:
+    def __new__(cls, track: Track, capacity: int) -> Reader: ...
+    def read(self, timeout: float | None = None) -> tuple[Any, ...] | None: ...
+    def close(self) -> None: ...
+    def stats(self) -> dict[str, int]: ...
+
+@final
+class Picture:
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    def to_numpy(self, format: str) -> npt.NDArray[np.uint8]: ...
+
+def decode(src: bytes) -> tuple[npt.NDArray[np.float32], int]: ...
+def read_object(url: str, options: list[tuple[str, str]] = ...) -> bytes: ...
 def remove_stale_rewrites(folder: str) -> list[str]: ...
 def report_unraisable(exc: BaseException, obj: object) -> None: ...
 def shutdown() -> None: ...
@@ -197,3 +278,14 @@ class BlobTicket:
 def encode_opus_only(
     samples: npt.NDArray[np.float32], sample_rate: int, channels: int, bits_per_second: int = 128000
 ) -> int: ...
+
+@final
+class ByteSink:
+    def __new__(
+        cls, file: object, storage_options: list[tuple[str, str]] | None = None
+    ) -> ByteSink: ...
+    def write(self, data: bytes) -> None: ...
+    def finish(self, seekable: bool) -> int: ...
+
+def call_on_delivery_thread(callback: Callable[[], object]) -> None: ...
+def segment_name(template: str, index: int, unix_ns: int, media_ns: int) -> str: ...

@@ -20,13 +20,16 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
-from typing import BinaryIO, Protocol, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, Protocol, TypedDict, TypeVar
 
 from . import _native
 from ._errors import DOMException
 from ._events import Blob, BlobEvent, ErrorEvent, Event, type_name
 
-__all__ = ["W3CRecorder", "SyncLayer", "check_uint", "check_timeout"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["StartOptions", "W3CRecorder", "SyncLayer", "check_uint", "check_timeout"]
 
 log = logging.getLogger("mediarecorder")
 
@@ -36,6 +39,15 @@ _EXIT_TIMEOUT = 30.0
 
 #: Sees every event of a recorder on the delivery thread: (event, session id, blob ticket).
 Tap = Callable[[Event, int, "_native.BlobTicket | None"], None]
+
+
+class StartOptions(TypedDict, total=False):
+    """The keyword arguments of :meth:`MediaRecorder.start` (documented there), written out
+    once for the layers that pass them on (``astart``)."""
+
+    file: str | os.PathLike[str] | BinaryIO | None
+    storage_options: Mapping[str, str | bool | float] | None
+    segment: float | None
 
 
 class W3CRecorder(Protocol):
@@ -48,14 +60,7 @@ class W3CRecorder(Protocol):
     def state(self) -> str: ...
     @property
     def _session(self) -> int: ...
-    def start(
-        self,
-        timeslice: int | None = None,
-        *,
-        file: str | os.PathLike[str] | BinaryIO | None = None,
-        storage_options: Mapping[str, str | bool | float] | None = None,
-        segment: float | None = None,
-    ) -> None: ...
+    def start(self, timeslice: int | None = None, **options: Unpack[StartOptions]) -> None: ...
     def stop(self) -> None: ...
     def wait(self, timeout: float | None = None) -> bool: ...
     def _check_pid(self, method: str) -> None: ...

@@ -5,17 +5,19 @@ context manager, :meth:`MediaRecorder.wait`, chunk iterators: ``_pythonic.py``; 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import io
 import logging
 import math
 import os
+import sys
 import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO, Literal
 
-from . import _native
+from . import _native, _voice
 from ._aio import AsyncLayer, check_event_loop, deliver_on_loop
-from ._errors import DOMException, InvalidStateError, NotSupportedError
+from ._errors import InvalidStateError, NotSupportedError
 from ._events import Blob, BlobEvent, ErrorEvent, Event, EventHandler, SegmentEvent, type_name
 from ._pythonic import SyncLayer, check_uint
 from ._stream import MediaStream
@@ -48,10 +50,40 @@ class MediaRecorder(SyncLayer, AsyncLayer):
     ``timeslice`` of media and the chunk ends just before it. It costs the extra keyframes (see
     the README for figures). Audio-only recordings need nothing: every chunk is independent.
 
+    With ``stop_after_silence=seconds``, the recording stops by itself once its first audio
+    track has carried no speech for that many seconds of media (from the first sample after
+    ``start()`` or from where the last speech ended; the track's voice activity detector, see
+    ``track.add_event_listener("speech", ...)``).
+
+    With ``start_on_speech=True``, :meth:`start` arms the recorder: ``state`` is
+    ``"recording"`` at once (the spec's ``start()`` sets it synchronously), but nothing is
+    gathered until speech starts on its audio track. The recording, and its ``start`` event,
+    then begin ``pre_roll`` seconds (default 0.5, at most 30) before the detected onset,
+    taken from a ring of the track's recent audio, so the first syllable is kept; the file
+    starts at the audio block that holds that moment. A :meth:`stop` before any speech ends
+    it as a recorder stopped before any media (``start``, ``dataavailable`` with an empty
+    blob, ``stop``). It records one audio track only (``NotSupportedError`` at :meth:`start`
+    otherwise). With ``stop_after_silence``, each recording is one utterance: the silence
+    before the onset does not count.
+
+    ``audio_tracks`` says what becomes of a stream's several audio tracks (a microphone and
+    system audio, say): ``"first"`` (the default, as browsers do) records the first live one;
+    ``"separate"`` records each as its own track of the file (WebM, Matroska or MP4; Ogg and
+    WAV hold one, and ``start()`` raises ``NotSupportedError`` there), all on one timeline;
+    ``"mix"`` mixes them into one track, in any container: each is resampled to 48 kHz and the
+    widest one's channels, placed on the shared clock (the drift of a device's clock corrected,
+    see the README), and summed with 3 dB of headroom per doubling of the inputs (two inputs
+    are each scaled by 1/√2). What still exceeds full scale is clamped and counted in
+    :attr:`stats` (``audio_samples_clipped``), never wrapped.
+
     Beyond the spec: ``with MediaRecorder(stream) as rec:`` stops the recording and waits for
     its ``stop`` event on the way out; :meth:`wait` blocks until the session has stopped;
     :meth:`chunks` and :meth:`achunks` iterate over the recorded blobs; :meth:`astart` and
     :meth:`astop` await the ``start`` and ``stop`` events.
+
+    Given a stream of the browser showing a notebook (:mod:`mediarecorder.browser`), it
+    makes a :class:`mediarecorder.browser.MediaRecorder`: the browser's own recorder, with
+    this API and these events.
     """
 
     onstart: EventHandler | None
@@ -61,6 +93,17 @@ class MediaRecorder(SyncLayer, AsyncLayer):
     onresume: EventHandler | None
     onerror: EventHandler | None
     onsegment: EventHandler | None
+
+    def __new__(cls, stream: object = None, *args: Any, **kwargs: Any) -> MediaRecorder:
+        # A stream in the browser showing a notebook (mediarecorder.browser) is recorded by
+        # the browser's own recorder, with this API and these events.
+        browser = sys.modules.get("mediarecorder.browser._stream")
+        if cls is MediaRecorder and browser is not None:
+            if isinstance(stream, browser.BrowserStream):
+                from .browser import MediaRecorder as BrowserRecorder
+
+                return BrowserRecorder(stream, *args, **kwargs)  # type: ignore[return-value]
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -75,9 +118,20 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         *,
         event_loop: asyncio.AbstractEventLoop | None = None,
         independent_chunks: bool = False,
+        stop_after_silence: float | None = None,
+        audio_tracks: Literal["first", "separate", "mix"] = "first",
+        start_on_speech: bool = False,
+        pre_roll: float = _voice.DEFAULT_PRE_ROLL,
     ) -> None:
         if not isinstance(stream, MediaStream):
-            raise TypeError(f"stream: expected MediaStream, got {type_name(stream)}")
+            raise TypeError(
+                f"stream: expected MediaStream (or a mediarecorder.browser stream), got "
+                f"{type_name(stream)}"
+            )
+        # Issue 26: stop once the audio has been silent this long (_voice.py).
+        self._stop_after_silence = _voice.check_seconds(stop_after_silence, "stop_after_silence")
+        armed = _voice.check_start_on_speech(start_on_speech, pre_roll)
+        self._armed = armed is not None
         if not isinstance(mime_type, str):
             raise TypeError(f"mime_type: expected str, got {type_name(mime_type)}")
         if not _encodable(mime_type):
@@ -96,6 +150,12 @@ class MediaRecorder(SyncLayer, AsyncLayer):
             raise TypeError(
                 f"independent_chunks: expected a bool, got {type_name(independent_chunks)}"
             )
+        if not isinstance(audio_tracks, str):
+            raise TypeError(f"audio_tracks: expected str, got {type_name(audio_tracks)}")
+        if audio_tracks not in ("first", "separate", "mix"):
+            raise ValueError(
+                f"audio_tracks: expected 'first', 'separate' or 'mix', got {audio_tracks!r}"
+            )
         self._event_loop = check_event_loop(event_loop)
         super().__init__()
         self._stream = stream
@@ -106,16 +166,20 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         self.onpause = self.onresume = self.onerror = self.onsegment = None
         self._native = _native.Recorder(
             weakref.WeakMethod(self._dispatch),
-            mime_type,
-            audio_bits_per_second,
-            video_bits_per_second,
-            bits_per_second,
-            audio_bitrate_mode,
-            None
-            if video_key_frame_interval_duration is None
-            else float(video_key_frame_interval_duration),
-            video_key_frame_interval_count,
-            independent_chunks,
+            {
+                "mime_type": mime_type,
+                "audio_bits_per_second": audio_bits_per_second,
+                "video_bits_per_second": video_bits_per_second,
+                "bits_per_second": bits_per_second,
+                "audio_bitrate_mode": audio_bitrate_mode,
+                "video_key_frame_interval_duration": None
+                if video_key_frame_interval_duration is None
+                else float(video_key_frame_interval_duration),
+                "video_key_frame_interval_count": video_key_frame_interval_count,
+                "independent_chunks": independent_chunks,
+                "audio_tracks": audio_tracks,
+                "start_on_speech": armed,
+            },
         )
         stream._watch(self)
 
@@ -178,19 +242,12 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         ``video_frames_encoded`` (frames written to the recording: the frames it decodes to
         plus the dropped ones are the frames received) and ``packets_dropped_late`` (a live
         track stalled for more than 500 ms of media: its packets that then arrived earlier
-        than what had been written were dropped, not written out of order); and, when the
+        than what had been written were dropped, not written out of order),
+        ``audio_samples_clipped`` (``audio_tracks="mix"``: samples of the mix beyond full
+        scale, clamped to it; each channel's sample counts); and, when the
         current (or last) session records audio, that track's level over its newest 100 ms:
         ``audio_peak_dbfs`` and ``audio_rms_dbfs`` (see :attr:`MediaStreamTrack.stats`)."""
-        received, dropped, encoded, late, level = self._native.stats()
-        out: dict[str, float] = {
-            "video_frames_received": received,
-            "video_frames_dropped": dropped,
-            "video_frames_encoded": encoded,
-            "packets_dropped_late": late,
-        }
-        if level is not None:
-            out["audio_peak_dbfs"], out["audio_rms_dbfs"] = level
-        return out
+        return self._native.stats()
 
     # -- methods ----------------------------------------------------------------------------
 
@@ -279,6 +336,8 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         self._check_pid("start")
         tracks = [t._native for t in self._stream.get_tracks()]
         self._native.start(tracks, timeslice, target, options, segment_ns)
+        if self._stop_after_silence is not None:
+            _voice.stop_after_silence(self, self._stop_after_silence, self._armed)
 
     def stop(self) -> None:
         """Stops recording; returns at once. Everything written before the call is encoded and
@@ -346,29 +405,31 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         ``start()`` to the next, and every event is dispatched with its session's id."""
         return self._native.session
 
-    def _dispatch(
-        self,
-        type: str,
-        data: bytes | None,
-        mime_type: str | None,
-        timecode: float | None,
-        error: DOMException | None,
-        ticket: _native.BlobTicket | None,
-        session: int,
-        segment: tuple[str, int, float, float, int] | None = None,
-    ) -> None:
+    def _dispatch(self, native: _native.RecorderEvent) -> None:
         # `ticket` holds the blob's bytes in the recorder's budget until every consumer has
         # taken the blob: the handlers (here, or on `event_loop` when it runs them) and the
         # chunk iterators (when they yield it); it is released when the last reference goes.
+        type, ticket = native.type, native.ticket
         event: Event
         if type == "dataavailable":
             event = BlobEvent(
-                type, Blob(data or b"", mime_type or ""), timecode or 0.0, target=self
+                type,
+                Blob(native.data or b"", native.mime_type or ""),
+                native.timecode or 0.0,
+                target=self,
             )
         elif type == "error":
-            event = ErrorEvent(type, error, target=self)
-        elif type == "segment" and segment is not None:
-            event = SegmentEvent(type, *segment, target=self)
+            event = ErrorEvent(type, native.error, target=self)
+        elif type == "segment":
+            event = SegmentEvent(
+                type,
+                native.name or "",
+                native.index or 0,
+                native.timecode or 0.0,
+                native.duration or 0.0,
+                native.size or 0,
+                target=self,
+            )
         else:
             event = Event(type, target=self)
         log.debug("dispatching %s", event)
@@ -376,7 +437,7 @@ class MediaRecorder(SyncLayer, AsyncLayer):
             self._fire(event)
         else:
             deliver_on_loop(self._event_loop, self._fire, event, ticket)
-        self._after_dispatch(event, session, ticket)
+        self._after_dispatch(event, native.session, ticket)
 
     def _fire(self, event: Event) -> None:
         handler = getattr(self, "on" + event.type, None)
@@ -392,6 +453,15 @@ class MediaRecorder(SyncLayer, AsyncLayer):
 
     def __repr__(self) -> str:
         return f"<MediaRecorder state={self.state!r} mime_type={self.mime_type!r}>"
+
+
+# The documented signature is __init__'s (inspect prefers a class's own __new__).
+_INIT = inspect.signature(MediaRecorder.__init__)
+setattr(  # noqa: B010 - a class attribute mypy does not know
+    MediaRecorder,
+    "__signature__",
+    _INIT.replace(parameters=list(_INIT.parameters.values())[1:]),
+)
 
 
 def _encodable(text: str) -> bool:

@@ -170,9 +170,12 @@ def _check_format(sample_rate: int, channels: int) -> None:
     # The native layer checks the exact ranges; values that do not even fit its integer types
     # are refused here with the same message.
     if not 0 <= sample_rate < 2**32:
-        raise ValueError(f"sample_rate: expected 8000 to 192000 Hz, got {sample_rate}")
+        raise ValueError(
+            f"sample_rate: expected {_native.MIN_SAMPLE_RATE} to {_native.MAX_SAMPLE_RATE} Hz,"
+            f" got {sample_rate}"
+        )
     if not 0 <= channels < 2**16:
-        raise ValueError(f"channels: expected 1 to 8, got {channels}")
+        raise ValueError(f"channels: expected 1 to {_native.MAX_CHANNELS}, got {channels}")
 
 
 def _check_int(value: object, name: str) -> None:

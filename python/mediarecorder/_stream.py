@@ -81,6 +81,19 @@ class MediaStreamTrack:
         silence)."""
         return dict(self._native.stats())
 
+    def add_event_listener(self, type: str, listener: Callable[[Any], object]) -> None:
+        """Listens to ``"speech"`` and ``"silence"`` (audio tracks: a voice activity detector
+        runs while someone listens; the event's ``time`` is where the change happened, in
+        seconds on the track's clock). Listeners run on the library's delivery thread."""
+        from ._voice import add_listener
+
+        add_listener(self, type, listener)
+
+    def remove_event_listener(self, type: str, listener: Callable[[Any], object]) -> None:
+        from ._voice import remove_listener
+
+        remove_listener(self, type, listener)
+
     def _fire_ended(self) -> None:
         # As on the web, `ended` fires when the source ends the track, not on track.stop().
         if getattr(self, "_stopped_by_user", False):

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make wheel: a portable Linux x86_64 abi3 wheel (manylinux_2_28) built on Debian 12.
+# make wheel: a portable Linux abi3 wheel (manylinux_2_28) built on Debian 12, for the machine's
+# architecture or the one ARCH names (x86_64, aarch64: cross-built here, the same way).
 #
 # How the older glibc is reached: zig (ziglang from PyPI) is the C compiler and linker, and it
 # links against its own glibc 2.28 stubs instead of the build machine's glibc 2.36, so nothing
@@ -28,8 +29,22 @@ case "$VENV" in /*) ;; *) VENV=$PWD/$VENV ;; esac
 PY=$VENV/bin/python
 OUT=${WHEEL_DIR:-target/wheels/dist}
 POLICY=manylinux_2_28
-RUST_TARGET=x86_64-unknown-linux-gnu
+ARCH=${ARCH:-$(uname -m)}
+case "$ARCH" in x86_64 | aarch64) ;; arm64) ARCH=aarch64 ;; *)
+    echo "wheel: no Linux recipe for ARCH=$ARCH (x86_64, aarch64)" >&2; exit 1 ;;
+esac
+RUST_TARGET=$ARCH-unknown-linux-gnu
+# One stage per architecture (x86_64 keeps the folder it always had, so its cache stays valid).
 STAGE=${XDG_CACHE_HOME:-$HOME/.cache}/mediarecorder-build/static
+[ "$ARCH" = x86_64 ] || STAGE=$STAGE-$ARCH
+# A cross build takes the target's Debian packages from codec_libs.sh's sysroot, not from the
+# build machine's installed ones; pkg-config is allowed to answer for another target then.
+SYSROOT=
+if [ "$ARCH" != "$(uname -m)" ]; then
+    SYSROOT=$STAGE/sysroot
+    export PKG_CONFIG_ALLOW_CROSS=1
+    rustup target list --installed | grep -qx "$RUST_TARGET" || rustup target add "$RUST_TARGET"
+fi
 
 # Debian's static archives, one line each: "<pkg-config name> <Debian -dev package>".
 STATIC_LIBS=(
@@ -45,7 +60,7 @@ SYSTEM_LIBS=(
 
 export PATH="$VENV/bin:$PATH"
 mkdir -p "$STAGE/lib/pkgconfig" "$STAGE/shared/pkgconfig"
-bash scripts/wheel/codec_libs.sh "$STAGE"
+bash scripts/wheel/codec_libs.sh "$STAGE" "$ARCH"
 
 # The -sys crate must be told "static" by the environment: <NAME>_STATIC=1 (pkg-config-rs) and
 # SYSTEM_DEPS_<NAME>_LINK=static (system-deps) are both set.
@@ -63,16 +78,32 @@ export PKG_CONFIG_PATH
 
 # Copies a library's .pc with its libdir pointing at the staging folder, where only the named
 # library is: the linker then cannot pick up anything else of the build machine's.
+# pc_file <name>: the build machine's .pc of an installed package, or the sysroot's.
+pc_file() {
+    if [ -n "$SYSROOT" ]; then
+        echo "$SYSROOT/usr/lib/$ARCH-linux-gnu/pkgconfig/$1.pc"
+    else
+        # The system's own: the stage, first on PKG_CONFIG_PATH, holds the copy made from it,
+        # which sed would otherwise read while truncating it (an empty .pc: AAC linked shared).
+        echo "$(PKG_CONFIG_PATH= pkg-config --variable=pcfiledir "$1")/$1.pc"
+    fi
+}
 stage_pc() {
     local name=$1 dir=$2
-    local pc
-    pc=$(pkg-config --variable=pcfiledir "$name")/$name.pc
-    sed -e "s|^libdir=.*|libdir=$dir|" "$pc" >"$dir/pkgconfig/$name.pc"
+    sed -e "s|^libdir=.*|libdir=$dir|" "$(pc_file "$name")" >"$dir/pkgconfig/$name.pc"
+}
+# pkg_file <Debian package> <library file>: where that package put that file.
+pkg_file() {
+    if [ -n "$SYSROOT" ]; then
+        find "$SYSROOT/usr/lib/$ARCH-linux-gnu" -name "$2" | head -n 1
+    else
+        dpkg -L "$1" | grep -E "/$2\$" | head -n 1
+    fi
 }
 
 for entry in "${STATIC_LIBS[@]}"; do
     read -r name pkg <<<"$entry"
-    archive=$(dpkg -L "$pkg" | grep -E "/lib$name\.a$" | head -n 1)
+    archive=$(pkg_file "$pkg" "lib$name.a")
     [ -n "$archive" ] || { echo "wheel: $pkg has no lib$name.a" >&2; exit 1; }
     cp -u "$archive" "$STAGE/lib/"
     stage_pc "$name" "$STAGE/lib"
@@ -80,7 +111,7 @@ for entry in "${STATIC_LIBS[@]}"; do
 done
 for entry in "${SYSTEM_LIBS[@]}"; do
     read -r name lib <<<"$entry"
-    ln -sf "$(pkg-config --variable=libdir "$name")/lib$lib.so" "$STAGE/shared/"
+    ln -sf "$(readlink -f "$(dirname "$(pc_file "$name")")/../lib$lib.so")" "$STAGE/shared/lib$lib.so"
     stage_pc "$name" "$STAGE/shared"
 done
 
@@ -102,10 +133,18 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 # the rest (7 minutes for a build with nothing changed).
 (cd / && CARGO_TARGET_DIR=$TARGET_DIR/wheel-plugin cargo zigbuild --release --quiet \
     --manifest-path "$ROOT/Cargo.toml" -p mediarecorder-devices --target "$RUST_TARGET.2.28")
+# The package folder's own plugin is the development build's (make build): a cross build's
+# takes its place for the wheel only and is put back after.
+PLUGIN=python/mediarecorder/libmediarecorder_devices.so
+if [ -n "$SYSROOT" ] && [ -f "$PLUGIN" ]; then
+    cp "$PLUGIN" "$TARGET_DIR/wheel-plugin/host-plugin.so"
+    trap 'mv "$TARGET_DIR/wheel-plugin/host-plugin.so" "$ROOT/$PLUGIN"' EXIT
+fi
 cp "$TARGET_DIR/wheel-plugin/$RUST_TARGET/release/libmediarecorder_devices.so" python/mediarecorder/
 
-rm -rf "$OUT"
+# Only this architecture's wheel is replaced: the other's may be waiting for make wheel-test.
+mkdir -p "$OUT" && rm -f "$OUT"/mediarecorder-*_"$ARCH".whl
 (cd / && maturin build --release --zig --manifest-path "$ROOT/Cargo.toml" --target "$RUST_TARGET" \
     --compatibility "$POLICY" --out "$OUT")
 
-"$PY" scripts/wheel/check.py --policy "$POLICY" --allow libasound.so.2 "$OUT"/*.whl
+"$PY" scripts/wheel/check.py --policy "$POLICY" --arch "$ARCH" --allow libasound.so.2 "$OUT"/mediarecorder-*_"$ARCH".whl

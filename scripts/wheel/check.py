@@ -29,11 +29,11 @@ PLUGIN = "libmediarecorder_devices.so"
 
 
 def glibc_minor(tag: str) -> int:
-    m = re.match(r"manylinux_2_(\d+)_", tag)
+    m = re.match(r"manylinux_2_(\d+)(_|$)", tag)
     if m:
         return int(m.group(1))
     legacy = {"manylinux1": 5, "manylinux2010": 12, "manylinux2014": 17}
-    return legacy.get(tag.split("_x86_64")[0], 10**6)
+    return legacy.get(tag.split("_", 1)[0], 10**6)
 
 
 def needed(data: bytes) -> list[str]:
@@ -45,9 +45,9 @@ def needed(data: bytes) -> list[str]:
     return out
 
 
-def check(wheel: Path, policy: str, allow: set[str]) -> list[str]:
+def check(wheel: Path, policy: str, arch: str, allow: set[str]) -> list[str]:
     problems: list[str] = []
-    limit = glibc_minor(policy + "_x86_64")
+    limit = glibc_minor(policy)
     name_tags = wheel.name[: -len(".whl")].split("-")
     py_tag, abi_tag, plat_tag = name_tags[-3:]
     if abi_tag != "abi3":
@@ -55,6 +55,8 @@ def check(wheel: Path, policy: str, allow: set[str]) -> list[str]:
     plats = plat_tag.split(".")
     if not all(p.startswith("manylinux") and glibc_minor(p) <= limit for p in plats):
         problems.append(f"platform tag {plat_tag} is not {policy} or older")
+    if not all(p.endswith(f"_{arch}") for p in plats):
+        problems.append(f"platform tag {plat_tag} is not for {arch}")
 
     # An empty library path: auditwheel would otherwise also read the build machine's own
     # libasound (glibc 2.36, needing GLIBC_2.34) and charge its symbols to the wheel; on the
@@ -82,7 +84,7 @@ def check(wheel: Path, policy: str, allow: set[str]) -> list[str]:
         print(f"  {lib}: {', '.join(sorted(versions))}")
     if glibc_minor(report["sym_tag"]) > limit:
         problems.append(f"symbol versions need {report['sym_tag']}, newer than {policy}")
-    upgrade = report["policy_upgrades"].get(f"{policy}_x86_64")
+    upgrade = report["policy_upgrades"].get(f"{policy}_{arch}")
     if upgrade is not None:
         outside = set(upgrade.get("libs_to_eliminate", [])) - allow
         if outside:
@@ -97,6 +99,9 @@ def check(wheel: Path, policy: str, allow: set[str]) -> list[str]:
             base = info.filename.rsplit("/", 1)[-1]
             if any(base.startswith(a.split(".so")[0] + ".so") for a in allow):
                 problems.append(f"{info.filename} is in the wheel: it must come from the system")
+            elif info.filename.startswith("mediarecorder.libs/"):
+                # What auditwheel bundles was linked shared: every codec library is static.
+                problems.append(f"{info.filename} is bundled: it was linked shared, not static")
             if not (base.endswith(".so") or ".so." in base):
                 continue
             for lib in needed(z.read(info)):
@@ -110,12 +115,13 @@ def check(wheel: Path, policy: str, allow: set[str]) -> list[str]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--policy", default="manylinux_2_28")
+    ap.add_argument("--arch", default="x86_64", help="the machine the wheel is for (aarch64)")
     ap.add_argument("--allow", action="append", default=[], help="a library the system provides")
     ap.add_argument("wheels", nargs="+", type=Path)
     args = ap.parse_args()
     failed = False
     for wheel in args.wheels:
-        for problem in check(wheel, args.policy, set(args.allow)):
+        for problem in check(wheel, args.policy, args.arch, set(args.allow)):
             print(f"wheel check FAILED: {problem}", file=sys.stderr)
             failed = True
     return 1 if failed else 0

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # The wheel's libvpx and libaom: encoder-only, real-time-only static libraries built from
-# Debian 12's own sources, cached. Usage: codec_libs.sh <stage folder>; each library is
-# installed under <stage>/<name> with its headers and a .pc file in <stage>/<name>/lib/pkgconfig.
+# Debian 12's own sources, cached. Usage: codec_libs.sh <stage folder> [x86_64|aarch64]; each
+# library is installed under <stage>/<name> with its headers and a .pc file in
+# <stage>/<name>/lib/pkgconfig. For win64 (Windows x64, mingw-w64) libvo-aacenc is built here
+# too (Debian ships no Windows archive of it). For aarch64 they are cross-compiled by Debian's
+# gcc-aarch64-linux-gnu with their NEON code (libvpx's arm64-linux-gcc target, libaom's
+# arm64-linux-gcc cmake toolchain), and the Debian packages the wheel links that are not built
+# here (libvo-aacenc's static archive, libasound for the device plugin) are downloaded for arm64
+# by `apt-get download` and unpacked into <stage>/sysroot (see target_debs).
 #
 # Why not Debian's own libvpx.a / libaom.a (which build.sh used before): they carry decoders,
 # two-pass and "good quality" modes and the high-bit-depth paths, none of which a real-time
@@ -32,7 +38,8 @@
 # check.py fails the wheel if anything newer is referenced.
 set -euo pipefail
 
-STAGE=${1:?usage: codec_libs.sh <stage folder>}
+STAGE=${1:?usage: codec_libs.sh <stage folder> [x86_64|aarch64|win64]}
+ARCH=${2:-$(uname -m)}
 SRC=$STAGE/src
 APT_DIR=$SRC/apt
 JOBS=$(nproc)
@@ -139,6 +146,8 @@ unpack() {
     tar -xf "$orig" -C "$work/source" --strip-components=1
     tar -xf "$debian" -C "$work"
     local patch
+    # vo-aacenc's Debian packaging has no patches at all.
+    [ -f "$work/debian/patches/series" ] || return 0
     while read -r patch; do
         case "$patch" in ''|'#'*) continue ;; esac
         if [[ " $* " == *" $patch "* ]]; then continue; fi
@@ -163,15 +172,25 @@ build_once() {
 }
 
 VPX_UPSTREAM=(libvpx 1.12.0 f1acc15d0fd0cb431f4bf6eac32d5e932e40ea1186fe78e074254d6d003957bb)
-VPX_FLAGS=(--target=x86_64-linux-gcc --enable-pic --enable-static --disable-shared
+VPX_FLAGS=(--enable-pic --enable-static --disable-shared
            --disable-vp8-decoder --disable-vp9-decoder --enable-realtime-only
            --disable-examples --disable-tools --disable-docs --disable-unit-tests
-           --disable-install-docs --disable-install-bins --disable-install-srcs --as=nasm)
+           --disable-install-docs --disable-install-bins --disable-install-srcs)
+# libvpx's configure takes the cross compiler's prefix from CROSS; libaom's toolchain file too.
+case "$ARCH" in
+    x86_64) VPX_FLAGS+=(--target=x86_64-linux-gcc --as=nasm) CROSS_PREFIX= AOM_TOOLCHAIN= ;;
+    aarch64) VPX_FLAGS+=(--target=arm64-linux-gcc) CROSS_PREFIX=aarch64-linux-gnu-
+             AOM_TOOLCHAIN=build/cmake/toolchains/arm64-linux-gcc.cmake ;;
+    # Windows x64 (make wheel-windows): mingw-w64's gcc, the x86_64-pc-windows-gnu target's.
+    win64) VPX_FLAGS+=(--target=x86_64-win64-gcc --as=nasm) CROSS_PREFIX=x86_64-w64-mingw32-
+           AOM_TOOLCHAIN=build/cmake/toolchains/x86_64-mingw-gcc.cmake ;;
+    *) fail "no recipe for $ARCH" ;;
+esac
 build_vpx() {
     unpack vpx "${VPX_UPSTREAM[@]:0:2}" "$VPX_VERSION" "${VPX_UPSTREAM[2]}"
     local work=$SRC/vpx-work
     mkdir -p "$work/build"
-    (cd "$work/build" && ../source/configure "${VPX_FLAGS[@]}" --prefix="$STAGE/vpx" \
+    (cd "$work/build" && CROSS=$CROSS_PREFIX ../source/configure "${VPX_FLAGS[@]}" --prefix="$STAGE/vpx" \
         --extra-cflags="$CFLAGS_SECTIONS" >configure.log 2>&1 \
         && make -j"$JOBS" >make.log 2>&1 && make install >install.log 2>&1) \
         || { echo "codec_libs: libvpx failed; logs in $work/build" >&2; exit 1; }
@@ -190,7 +209,10 @@ AOM_FLAGS=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_POSITION_INDEPENDENT_CODE=ON
 build_aom() {
     unpack aom "${AOM_UPSTREAM[@]:0:2}" "$AOM_VERSION" "${AOM_UPSTREAM[2]}" "${AOM_SKIP[@]}"
     local work=$SRC/aom-work
-    (cmake -S "$work/source" -B "$work/build" -G "Unix Makefiles" "${AOM_FLAGS[@]}" \
+    local toolchain=()
+    [ -z "$AOM_TOOLCHAIN" ] || toolchain=(-DCMAKE_TOOLCHAIN_FILE="$work/source/$AOM_TOOLCHAIN")
+    (CROSS=$CROSS_PREFIX cmake -S "$work/source" -B "$work/build" -G "Unix Makefiles" "${AOM_FLAGS[@]}" \
+        "${toolchain[@]}" \
         -DCMAKE_INSTALL_PREFIX="$STAGE/aom" -DCMAKE_INSTALL_LIBDIR=lib \
         -DCMAKE_C_FLAGS="$CFLAGS_SECTIONS" -DCMAKE_CXX_FLAGS="$CFLAGS_SECTIONS" \
         >"$work/cmake.log" 2>&1 \
@@ -204,9 +226,67 @@ build_aom() {
     rm -rf "$work"
 }
 
+# target_debs <Debian architecture> <package...>: those binary packages of the system's own
+# Debian release for another architecture, downloaded by `apt-get download` through the same
+# private apt state idea as above (the system's deb entries, an index of that architecture
+# only, no dpkg status), checked by apt against the signed indexes and unpacked (dpkg-deb -x,
+# nothing is installed) into <stage>/sysroot. Their versions are the cache key.
+target_debs() {
+    local arch=$1 dir=$STAGE/debs sysroot=$STAGE/sysroot list parts f
+    shift
+    local opts=(-o "Dir::Etc::SourceList=$dir/apt/sources.list"
+                -o "Dir::Etc::SourceParts=$dir/apt/sources.list.d"
+                -o "Dir::State::Lists=$dir/apt/lists" -o "Dir::Cache=$dir/apt/cache"
+                -o "Dir::State::status=$dir/apt/status"
+                -o "APT::Architecture=$arch" -o "APT::Architectures::=$arch")
+    [ "$(id -u)" -ne 0 ] || opts+=(-o APT::Sandbox::User=root)
+    eval "$(apt-config shell list Dir::Etc::SourceList/f parts Dir::Etc::SourceParts/d)"
+    rm -rf "$dir/apt/sources.list.d"
+    mkdir -p "$dir/apt/sources.list.d" "$dir/apt/lists/partial" "$dir/apt/cache/archives/partial"
+    : >"$dir/apt/status"
+    : >"$dir/apt/sources.list"
+    for f in "$list" "$parts"*.list; do
+        [ -f "$f" ] && grep -E '^[[:space:]]*deb[[:space:]]' "$f" >>"$dir/apt/sources.list"
+    done
+    for f in "$parts"*.sources; do
+        [ -f "$f" ] && grep -qiE '^Types:.*\bdeb\b' "$f" && cp "$f" "$dir/apt/sources.list.d/"
+    done
+    apt-get -q "${opts[@]}" update >"$dir/update.log" 2>&1 \
+        || echo "codec_libs: apt-get update ($arch) failed (see $dir/update.log)" >&2
+    local versions
+    versions=$(apt-cache "${opts[@]}" policy "$@" | awk '/^[^ ]/ { p = $1 } /Candidate:/ { print p $2 }')
+    if [ -f "$sysroot/.debs" ] && [ "$(cat "$sysroot/.debs")" = "$versions" ]; then
+        return
+    fi
+    echo "codec_libs: $arch packages $(echo $versions)" >&2
+    rm -rf "$sysroot" "$dir/download" && mkdir -p "$sysroot" "$dir/download"
+    (cd "$dir/download" && apt-get -q "${opts[@]}" download "$@" >"$dir/download.log" 2>&1) \
+        || fail "apt-get download $* ($arch) failed: $(grep '^E:' "$dir/download.log" | head -n 3)"
+    for f in "$dir/download"/*.deb; do dpkg-deb -x "$f" "$sysroot"; done
+    echo "$versions" >"$sysroot/.debs"
+}
+
+AACENC_UPSTREAM=(vo-aacenc 0.1.3 e51a7477a359f18df7c4f82d195dab4e14e7414cbd48cf79cc195fc446850f36)
+AACENC_FLAGS=(--host=x86_64-w64-mingw32 --enable-static --disable-shared --with-pic)
+build_aacenc() {
+    unpack aacenc "${AACENC_UPSTREAM[@]:0:2}" "$AACENC_VERSION" "${AACENC_UPSTREAM[2]}"
+    local work=$SRC/aacenc-work
+    (cd "$work/source" && ./configure "${AACENC_FLAGS[@]}" --prefix="$STAGE/aacenc" \
+        CFLAGS="$CFLAGS_SECTIONS" >configure.log 2>&1 \
+        && make -j"$JOBS" >make.log 2>&1 && make install >install.log 2>&1) \
+        || { echo "codec_libs: libvo-aacenc failed; logs in $work/source" >&2; exit 1; }
+    rm -rf "$work"
+}
+
 apt_update
 VPX_VERSION=$(newest "${VPX_UPSTREAM[@]:0:2}")
 AOM_VERSION=$(newest "${AOM_UPSTREAM[@]:0:2}")
-build_once vpx "$VPX_VERSION" "${VPX_UPSTREAM[@]}" "${VPX_FLAGS[@]}" "$CFLAGS_SECTIONS"
+build_once vpx "$VPX_VERSION" "${VPX_UPSTREAM[@]}" "${VPX_FLAGS[@]}" "$CFLAGS_SECTIONS" \
+    "$CROSS_PREFIX"
 build_once aom decoder-headers "$AOM_VERSION" "${AOM_UPSTREAM[@]}" "${AOM_SKIP[@]}" "${AOM_FLAGS[@]}" \
-    "$CFLAGS_SECTIONS"
+    "$CFLAGS_SECTIONS" "$AOM_TOOLCHAIN"
+if [ "$ARCH" = win64 ]; then
+    AACENC_VERSION=$(newest "${AACENC_UPSTREAM[@]:0:2}")
+    build_once aacenc "$AACENC_VERSION" "${AACENC_UPSTREAM[@]}" "${AACENC_FLAGS[@]}" "$CFLAGS_SECTIONS"
+fi
+[ "$ARCH" != aarch64 ] || target_debs arm64 libvo-aacenc-dev libvo-aacenc0 libasound2-dev libasound2

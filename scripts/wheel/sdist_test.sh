@@ -19,7 +19,7 @@ source scripts/wheel/roots.sh
 BUILD_DEPS="gcc g++ make cmake pkg-config nasm libclang-dev libvpx-dev libaom-dev libvo-aacenc-dev"
 
 if [ "$(id -u)" -ne 0 ] || ! command -v debootstrap >/dev/null; then
-    echo "sdist-test: SKIPPED: needs root and debootstrap (scripts/setup.sh installs it)"
+    echo "sdist-test: SKIPPED: needs root and debootstrap (scripts/setup-test.sh installs it)"
     exit 0
 fi
 bash scripts/wheel/chroots.sh "$ROOTS"

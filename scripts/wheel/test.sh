@@ -2,7 +2,10 @@
 # make wheel-test: installs the built wheel into minimal Debian roots and checks it there.
 #   bullseye: Debian 11, Python 3.9, glibc 2.31, no libasound: recording works, device calls
 #             fail naming libasound2;
-#   bookworm: Debian 12, Python 3.11, libasound2 and PulseAudio: also a device recording.
+#   bookworm: Debian 12, Python 3.11, libasound2 and PulseAudio: also a device recording;
+#   trixie:   Debian 13, Python 3.13, no libasound (x86_64 only: the newest CPython once).
+# ARCH=aarch64 (make wheel-test ARCH=aarch64) tests the aarch64 wheel in arm64 Debian 11 and 12
+# roots instead, every program in them run by qemu-user-static through binfmt_misc.
 # In each: a fresh venv, `pip install` of the wheel, NumPy and PyAV, then
 # tests/wheel/installed_wheel_check.py. NumPy's and PyAV's wheels for the root's Python are
 # downloaded on the host (pip download, cached in ~/.cache/mediarecorder/wheelhouse) and
@@ -12,33 +15,35 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 WHEEL_DIR=${WHEEL_DIR:-target/wheels/dist}
+ARCH=${ARCH:-$(uname -m)}
+[ "$ARCH" != arm64 ] || ARCH=aarch64
 # shellcheck source=scripts/wheel/roots.sh
 source scripts/wheel/roots.sh
 shopt -s nullglob
-wheels=("$WHEEL_DIR"/mediarecorder-*-abi3-*.whl)
+wheels=("$WHEEL_DIR"/mediarecorder-*-abi3-*_"$ARCH".whl)
 if [ ${#wheels[@]} -ne 1 ]; then
-    echo "wheel-test: expected one wheel in $WHEEL_DIR (make wheel), found ${#wheels[@]}" >&2
+    echo "wheel-test: expected one $ARCH wheel in $WHEEL_DIR (make wheel ARCH=$ARCH), found ${#wheels[@]}" >&2
     exit 1
 fi
 wheel=${wheels[0]}
 if [ "$(id -u)" -ne 0 ] || ! command -v debootstrap >/dev/null; then
-    echo "wheel-test: SKIPPED: needs root and debootstrap (scripts/setup.sh installs it) to build the Debian roots"
+    echo "wheel-test: SKIPPED: needs root and debootstrap (scripts/setup-test.sh installs it) to build the Debian roots"
     exit 0
 fi
 
-bash scripts/wheel/chroots.sh "$ROOTS"
+bash scripts/wheel/chroots.sh "$ROOTS" "$ARCH"
 
 run_in() {
     local suite=$1 pyver=$2 flag=$3
-    local root=$ROOTS/$suite
+    local root=$ROOTS/$suite$SUFFIX
     mount_in "$root" proc /proc
     mount_in "$root" /dev /dev
     fill_wheelhouse "$pyver"
     rm -rf "$root/opt/wheel-test" && mkdir -p "$root/opt/wheel-test"
-    cp -r "$HOUSE/cp${pyver/./}" "$root/opt/wheel-test/house"
+    cp -r "$(house "$pyver")" "$root/opt/wheel-test/house"
     cp "$wheel" tests/wheel/installed_wheel_check.py "$root/opt/wheel-test/"
     local start=$SECONDS
-    echo "wheel-test: $suite ($flag)"
+    echo "wheel-test: $suite$SUFFIX ($flag)"
     chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
         /bin/sh -euc "
         cd /opt/wheel-test
@@ -48,8 +53,14 @@ run_in() {
         venv/bin/python -c 'import mediarecorder'
         venv/bin/python installed_wheel_check.py $flag
     "
-    echo "wheel-test: $suite passed in $((SECONDS - start)) s"
+    echo "wheel-test: $suite$SUFFIX passed in $((SECONDS - start)) s"
 }
 
+if [ "$ARCH" = aarch64 ]; then
+    SUFFIX=-arm64
+else
+    SUFFIX=
+fi
 run_in bullseye 3.9 --no-libasound
 run_in bookworm 3.11 --device
+[ "$ARCH" != x86_64 ] || run_in trixie 3.13 --no-libasound

@@ -26,6 +26,10 @@ pub enum Error {
     /// No device matches (`NotFoundError`).
     #[error("{0}")]
     NotFound(String),
+    /// The user or the system refused access, e.g. a cancelled screen chooser
+    /// (`NotAllowedError`).
+    #[error("{0}")]
+    NotAllowed(String),
     /// A device exists but cannot be opened (`NotReadableError`).
     #[error("{0}")]
     NotReadable(String),
@@ -58,6 +62,7 @@ impl Error {
             Error::Encoding(_) => "EncodingError",
             Error::Unknown(_) => "UnknownError",
             Error::NotFound(_) => "NotFoundError",
+            Error::NotAllowed(_) => "NotAllowedError",
             Error::NotReadable(_) => "NotReadableError",
             Error::Overconstrained { .. } => "OverconstrainedError",
             Error::Io(_) | Error::InvalidValue(_) | Error::InvalidType(_) | Error::Target(_) => {

@@ -39,6 +39,8 @@ pub struct TrackSettings {
     pub height: Option<u32>,
     pub frame_rate: Option<f64>,
     pub device_id: Option<String>,
+    /// What captures a screen: "x11" or "wayland".
+    pub backend: Option<&'static str>,
 }
 
 /// Interleaved 32-bit float PCM in [-1, 1].

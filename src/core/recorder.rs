@@ -1,7 +1,7 @@
 //! The `MediaRecorder` state machine (reference §2).
 //!
 //! Methods change `state` synchronously in the caller's thread and never wait for media work.
-//! Everything the spec queues becomes a [`Task`] handed to the embedder's [`EventSink`]; the
+//! Everything the spec queues becomes a [`Task`] handed to the embedder's [`EventOutlet`]; the
 //! embedder runs tasks one at a time, in order, on its delivery thread. Running a task makes the
 //! state changes the spec ties to it (the extended `mimeType` before `start`, inactivation
 //! before an `error`) and yields the [`Event`] to dispatch, if any.
@@ -21,10 +21,12 @@ use crate::core::exit::{self, StopAtExit};
 use crate::core::level::Level;
 use crate::core::media::Media;
 use crate::core::mime::{self, MimeType, TopLevel};
+use crate::core::mux::Container;
 use crate::core::session::{
     self, Command, Control, Outbox, Posted, SegmentDone, SessionConfig, SessionInput, TrackPlan,
 };
-use crate::core::sink::{Budget, BudgetGuard, Output};
+use crate::core::session::{Budget, BudgetGuard};
+use crate::core::sink::Output;
 pub use crate::core::stats::RecorderStats;
 use crate::core::track::{Track, TrackKind};
 use crate::core::{Error, Result};
@@ -61,6 +63,33 @@ pub struct RecorderOptions {
     pub video_key_frame_interval_count: Option<u32>,
     /// Every chunk starts on a video keyframe (and a new Cluster), so it decodes on its own.
     pub independent_chunks: bool,
+    /// What becomes of a stream's several live audio tracks.
+    pub audio_tracks: AudioTracks,
+    /// `start_on_speech`: `start()` arms the recorder and the recording begins this long
+    /// (ns, the pre-roll) before the onset of speech on its audio track (`arm.rs`).
+    pub start_on_speech: Option<i64>,
+}
+
+/// `audio_tracks`: the first audio track is recorded (as browsers do), every one as its own
+/// track, or every one mixed into one (`session/mixing.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AudioTracks {
+    #[default]
+    First,
+    Separate,
+    Mix,
+}
+
+impl AudioTracks {
+    /// The option's value as the embedder names it ("first", "separate", "mix").
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "first" => Some(AudioTracks::First),
+            "separate" => Some(AudioTracks::Separate),
+            "mix" => Some(AudioTracks::Mix),
+            _ => None,
+        }
+    }
 }
 
 /// An event for the embedder to dispatch.
@@ -98,7 +127,7 @@ impl Event {
 
 /// Receives the recorder's queued tasks. `post` may be called from any thread, including
 /// from inside a task's run; it must not block on the delivery thread.
-pub trait EventSink: Send + Sync + 'static {
+pub trait EventOutlet: Send + Sync + 'static {
     fn post(&self, task: Task);
 }
 
@@ -182,7 +211,7 @@ impl Task {
 
 struct Shared {
     inner: Mutex<Inner>,
-    sink: Arc<dyn EventSink>,
+    outlet: Arc<dyn EventOutlet>,
     budget: Arc<Budget>,
     stats: Arc<RecorderStats>,
 }
@@ -270,7 +299,7 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(options: RecorderOptions, sink: Arc<dyn EventSink>) -> Result<Self> {
+    pub fn new(options: RecorderOptions, outlet: Arc<dyn EventOutlet>) -> Result<Self> {
         let parsed = mime::parse(&options.mime_type).map_err(|why| {
             Error::NotSupported(format!(
                 "mime_type {:?} is not supported: {why}",
@@ -308,7 +337,7 @@ impl Recorder {
         };
         let shared = Arc::new(Shared {
             inner: Mutex::new(inner),
-            sink,
+            outlet,
             budget: Budget::new(BLOB_BUDGET),
             stats: Arc::default(),
         });
@@ -358,9 +387,23 @@ impl Recorder {
                 "start: the stream is inactive (it has no live track)".into(),
             ));
         }
-        // One track of each kind, the first, as Chrome does.
-        let audio = live.iter().find(|t| t.kind() == TrackKind::Audio);
+        // One track of each kind, the first, as Chrome does; or every audio track.
+        let mix = inner.options.audio_tracks == AudioTracks::Mix;
+        let many = if inner.options.audio_tracks == AudioTracks::First { 1 } else { usize::MAX };
+        let audios: Vec<&&Arc<Track>> =
+            live.iter().filter(|t| t.kind() == TrackKind::Audio).take(many).collect();
+        let audio = audios.first().copied();
         let video = live.iter().find(|t| t.kind() == TrackKind::Video);
+        if audios.len() > 1
+            && !mix
+            && matches!(inner.parsed.container, Container::Ogg | Container::Wav)
+        {
+            return Err(Error::NotSupported(format!(
+                "start: {:?} holds one audio track; audio_tracks='separate' needs WebM, \
+                 Matroska or MP4",
+                inner.constrained
+            )));
+        }
         if inner.parsed.top == Some(TopLevel::Audio) && video.is_some() {
             return Err(Error::NotSupported(format!(
                 "start: {:?} cannot hold a video track",
@@ -368,9 +411,18 @@ impl Recorder {
             )));
         }
         let recorded: Vec<Arc<Track>> =
-            video.into_iter().chain(audio).map(|t| (*t).clone()).collect();
+            video.into_iter().chain(audios.iter().copied()).map(|t| (*t).clone()).collect();
+        let armed = inner.options.start_on_speech;
+        if armed.is_some() && (recorded.len() != 1 || video.is_some() || audio.is_none()) {
+            return Err(Error::NotSupported(
+                "start: start_on_speech records audio only, from one track".into(),
+            ));
+        }
         let (video_bps, audio_bps) = match inner.options.bits_per_second {
-            Some(bps) => bitrate::select(bps, video.is_some() as u32, audio.is_some() as u32),
+            Some(bps) => {
+                let encoded = if mix { audios.len().min(1) } else { audios.len() };
+                bitrate::select(bps, video.is_some() as u32, encoded as u32)
+            }
             None => (inner.video_bps, inner.audio_bps),
         };
         let keyframes = match (
@@ -389,15 +441,23 @@ impl Recorder {
             bitrate_mode: inner.options.audio_bitrate_mode,
             keyframes,
         };
-        let plans: Vec<TrackPlan> = recorded
+        let mut plans: Vec<TrackPlan> = recorded
             .iter()
             .map(|t| TrackPlan {
                 kind: t.kind(),
                 settings: t.settings(),
-                start: t.start_position(),
+                start: if armed.is_some() { session::FROM_FIRST } else { t.start_position() },
                 pushed: t.is_pushed(),
             })
             .collect();
+        // Mixed: the audio tracks become the mix's inputs, one audio track in their place.
+        let mixed = if mix && audios.len() > 1 {
+            let inputs = plans.split_off(video.is_some() as usize);
+            plans.push(session::mixed_plan(&inputs));
+            inputs
+        } else {
+            Vec::new()
+        };
         // What the encoders cannot honour is refused here, before any state changes.
         for plan in &plans {
             encode::check(session::stream_params(plan), &encoders).map_err(|e| match e {
@@ -420,8 +480,11 @@ impl Recorder {
             mime::extended(&inner.constrained, &inner.parsed, audio.is_some(), video.is_some());
         let (input, control_tx, inbox) = session::session_queues(self.shared.stats.clone());
         let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(0);
+        // The mix's inputs come to the session as the indices after its tracks (`mixing.rs`).
+        let first_input = (!mixed.is_empty()).then_some(plans.len());
         let config = SessionConfig {
             tracks: plans,
+            mix: mixed,
             timeslice_ms,
             independent_chunks: inner.options.independent_chunks,
             encoders,
@@ -435,8 +498,17 @@ impl Recorder {
         };
         session::spawn(config, inbox)?;
         inner.last_done = Some(done_rx);
+        let videos = video.is_some() as usize;
         for (index, track) in recorded.iter().enumerate() {
-            if !track.attach(id, index, input.clone()) {
+            let index = match first_input {
+                Some(first) if track.kind() == TrackKind::Audio => first + index - videos,
+                _ => index,
+            };
+            let joined = match armed {
+                Some(pre_roll) => track.arm(id, index, input.clone(), pre_roll),
+                None => track.attach(id, index, input.clone()),
+            };
+            if !joined {
                 input.send_media(track.kind(), index, Media::End);
             }
         }
@@ -454,7 +526,7 @@ impl Recorder {
         let shared = self.shared.clone();
         Outbox::new(self.shared.budget.clone(), move |posted| {
             let task = Task { shared: shared.clone(), session: id, kind: TaskKind::Posted(posted) };
-            shared.sink.post(task);
+            shared.outlet.post(task);
         })
     }
 
@@ -516,7 +588,7 @@ impl Recorder {
             let task =
                 Task { shared: self.shared.clone(), session: s.id, kind: TaskKind::TrackSetCheck };
             drop(inner);
-            self.shared.sink.post(task);
+            self.shared.outlet.post(task);
         }
     }
 

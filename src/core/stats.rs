@@ -13,4 +13,6 @@ pub struct RecorderStats {
     /// Packets of a stalled live track that arrived after later ones of another track had been
     /// written, dropped rather than written out of timestamp order.
     pub packets_dropped_late: AtomicU64,
+    /// `audio_tracks="mix"`: samples of the mix beyond full scale, clamped to it.
+    pub audio_samples_clipped: AtomicU64,
 }

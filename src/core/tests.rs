@@ -1,5 +1,5 @@
-//! End-to-end tests of the core without Python: a sink that runs tasks on a delivery thread of
-//! its own, as the binding does, and records what would be dispatched.
+//! End-to-end tests of the core without Python: an event outlet that runs tasks on a delivery
+//! thread of its own, as the binding does, and records what would be dispatched.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,15 +7,15 @@ use std::time::Duration;
 use crossbeam_channel::{unbounded, Receiver, Sender};
 
 use crate::core::encode::BitrateMode;
-use crate::core::recorder::{Event, EventSink, Recorder, RecorderOptions, Task};
+use crate::core::recorder::{Event, EventOutlet, Recorder, RecorderOptions, Task};
 use crate::core::source::audio::{AudioInput, Samples};
 use crate::core::Error;
 
-struct TestSink {
+struct TestOutlet {
     tasks: Sender<Task>,
 }
 
-impl EventSink for TestSink {
+impl EventOutlet for TestOutlet {
     fn post(&self, task: Task) {
         let _ = self.tasks.send(task);
     }
@@ -52,8 +52,10 @@ fn recorder(mime: &str) -> (Recorder, Receiver<Seen>) {
         video_key_frame_interval_duration: None,
         video_key_frame_interval_count: None,
         independent_chunks: false,
+        audio_tracks: crate::core::recorder::AudioTracks::First,
+        start_on_speech: None,
     };
-    (Recorder::new(options, Arc::new(TestSink { tasks: task_tx })).unwrap(), seen_rx)
+    (Recorder::new(options, Arc::new(TestOutlet { tasks: task_tx })).unwrap(), seen_rx)
 }
 
 fn until_stop(rx: &Receiver<Seen>) -> Vec<Seen> {

@@ -9,10 +9,13 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::core::arm::ArmTaps;
 use crate::core::level::{Level, LevelWindow};
 use crate::core::media::{clock_ns, AudioBlock, Media, VideoFrame};
 pub use crate::core::media::{TrackKind, TrackSettings};
+use crate::core::reader::Taps;
 use crate::core::session::SessionInput;
+use crate::core::vad::{VoiceEvent, VoiceTaps};
 
 /// Frame counters of a track (the web's `MediaStreamTrackAudioStats`, in frames).
 #[derive(Debug, Default)]
@@ -74,6 +77,12 @@ pub struct Track {
     levels: Option<Mutex<LevelWindow>>,
     attached: Mutex<Vec<Attached>>,
     end_listeners: Mutex<Vec<EndListener>>,
+    /// Live readers (`reader.rs`), fed after the sessions.
+    readers: Taps,
+    /// Speech/silence listeners and their detector (`vad.rs`).
+    voice: VoiceTaps,
+    /// Sessions waiting for speech to start them (`arm.rs`).
+    armed: ArmTaps,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -131,6 +140,9 @@ impl Track {
             levels,
             attached: Mutex::new(Vec::new()),
             end_listeners: Mutex::new(Vec::new()),
+            readers: Taps::default(),
+            voice: VoiceTaps::default(),
+            armed: ArmTaps::default(),
         })
     }
 
@@ -222,7 +234,8 @@ impl Track {
         let room = admission
             .reserved
             .iter()
-            .all(|(_, _, input)| input.wait_room(self.kind, &|| !self.is_live()));
+            .all(|(_, _, input)| input.wait_room(self.kind, &|| !self.is_live()))
+            && self.readers.wait_room(&|| !self.is_live());
         room.then_some(admission)
     }
 
@@ -240,6 +253,17 @@ impl Track {
             w.lock().push(&block.samples);
         }
         self.position.store(block.time + block.duration_ns(), Ordering::Release);
+        self.readers.audio(&block);
+        self.voice.audio(&block);
+        // Sessions that speech starts now: their pre-roll first, then this block as attached.
+        for o in self.armed.audio(&block) {
+            for b in o.blocks {
+                o.input.send_media(TrackKind::Audio, o.index, Media::Audio(b));
+            }
+            if !self.attach(o.session, o.index, o.input.clone()) {
+                o.input.send_media(TrackKind::Audio, o.index, Media::End);
+            }
+        }
         // Clone the senders out of the lock: a blocking send must not hold it, or a session
         // that ends (and detaches) while we wait would deadlock against us.
         let (reserved, fresh) = admission.targets(&self.attached);
@@ -271,6 +295,7 @@ impl Track {
         }
         let frame = Arc::new(frame);
         self.stats.delivered_frames.fetch_add(1, Ordering::Relaxed);
+        self.readers.video(&frame);
         // The refresh frame is replaced under the lock `attach` takes: a session attaching
         // now gets this frame either as its refresh frame or as a target, never as both.
         let (reserved, fresh) = {
@@ -289,6 +314,27 @@ impl Track {
             }
         }
         true
+    }
+
+    /// Calls `f` at every change of voice activity (audio tracks; see `vad.rs`).
+    /// With `silence_limit_ns` > 0, `f` hears only that silence has lasted so long.
+    pub fn on_voice(&self, silence_limit_ns: i64, f: impl Fn(VoiceEvent) + Send + Sync + 'static) {
+        let rate = self.settings.sample_rate.unwrap_or(48_000);
+        self.voice.listen(rate, silence_limit_ns, Box::new(f));
+    }
+
+    /// A reader of this track from now on, buffering at most `capacity` items.
+    pub fn attach_reader(&self, capacity: usize) -> Arc<crate::core::reader::Reader> {
+        let reader =
+            crate::core::reader::Reader::new(capacity, self.is_pushed(), self.start_position());
+        if !self.readers().add(&reader) {
+            reader.end();
+        }
+        reader
+    }
+
+    pub(crate) fn readers(&self) -> &Taps {
+        &self.readers
     }
 
     /// Whether the embedder's writes set this track's times (not the wall clock).
@@ -314,6 +360,10 @@ impl Track {
         for a in attached {
             a.input.send_media(self.kind, a.index, Media::End);
         }
+        for (index, input) in self.armed.end() {
+            input.send_media(self.kind, index, Media::End);
+        }
+        self.readers.end();
         let listeners = std::mem::take(&mut *self.end_listeners.lock());
         for f in listeners {
             f();
@@ -335,7 +385,22 @@ impl Track {
         true
     }
 
+    /// Attaches `session` at the onset of speech, with `pre_roll_ns` of audio before it
+    /// (`start_on_speech`, see `arm.rs`).
+    /// False if the track has ended.
+    pub(crate) fn arm(
+        &self,
+        session: u64,
+        index: usize,
+        input: SessionInput,
+        pre_roll_ns: i64,
+    ) -> bool {
+        let rate = self.settings.sample_rate.unwrap_or(48_000);
+        self.armed.arm(session, index, input, rate, pre_roll_ns, || self.is_live())
+    }
+
     pub(crate) fn detach(&self, session: u64) {
+        self.armed.disarm(session);
         self.attached.lock().retain(|a| a.session != session);
     }
 }

@@ -3,12 +3,8 @@
 
 use pyo3::prelude::*;
 
-#[cfg(target_os = "linux")]
-use crate::core::source::camera::{self, CameraCapture};
-use crate::core::source::camera_format::CameraFormat;
-#[cfg(not(target_os = "linux"))]
-use crate::core::source::camera_info::unsupported::{self as camera, CameraCapture};
-use crate::core::source::camera_info::CameraConstraints;
+use crate::core::source::camera::formats::CameraFormat;
+use crate::core::source::camera::{self, CameraCapture, CameraConstraints};
 use crate::core::source::screen::{ScreenCapture, ScreenConstraints};
 use crate::python::errors::IntoPyResult;
 use crate::python::gil;
@@ -24,7 +20,7 @@ impl ScreenInput {
     /// Connects to the X display and starts capturing (without the GIL; Ctrl-C interrupts
     /// the wait for the server).
     #[new]
-    #[pyo3(signature = (display, x, y, region_width, region_height, width, height, frame_rate, cursor))]
+    #[pyo3(signature = (display, x, y, region_width, region_height, width, height, frame_rate, cursor, backend=None, persist_mode=0))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -37,6 +33,8 @@ impl ScreenInput {
         height: Option<u32>,
         frame_rate: Option<f64>,
         cursor: bool,
+        backend: Option<String>,
+        persist_mode: u32,
     ) -> PyResult<Self> {
         let c = ScreenConstraints {
             display,
@@ -48,6 +46,8 @@ impl ScreenInput {
             height,
             frame_rate,
             cursor,
+            backend,
+            persist_mode,
         };
         let inner = gil::detach_interruptible(py, move || ScreenCapture::open(c))?.py(py)?;
         Ok(ScreenInput { inner })
@@ -56,6 +56,12 @@ impl ScreenInput {
     #[getter]
     fn track(&self) -> Track {
         Track { inner: self.inner.track().clone() }
+    }
+
+    /// The ScreenCast portal's restore token (Wayland with a persist_mode), else None.
+    #[getter]
+    fn restore_token(&self) -> Option<&str> {
+        self.inner.restore_token()
     }
 
     /// Whether the pictures come through MIT-SHM (False: plain GetImage).

@@ -8,12 +8,11 @@ use std::sync::Arc;
 use crossbeam_channel::Sender;
 use parking_lot::Mutex;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
 
-use crate::core::recorder::{Event, EventSink, Task};
-use crate::core::sink::BudgetGuard;
+use crate::core::recorder::{Event, EventOutlet, Task};
+use crate::core::session::BudgetGuard;
 use crate::core::wait;
-use crate::python::errors::event_error;
+use crate::python::events::RecorderEvent;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -85,12 +84,12 @@ pub fn on_delivery_thread() -> bool {
     ON_DELIVERY_THREAD.with(std::cell::Cell::get)
 }
 
-/// The blob budget (`sink.rs`) held by one delivered blob until its consumer has taken it:
+/// The blob budget (`session/budget.rs`) held by one delivered blob until its consumer has taken it:
 /// the handlers have run, the event loop has run them, the chunk iterator has yielded it.
 /// Python holds it next to the blob; it gives the bytes back when released or collected.
 #[pyclass(frozen, module = "mediarecorder._native")]
 pub struct BlobTicket {
-    guard: Mutex<Option<BudgetGuard>>,
+    pub(crate) guard: Mutex<Option<BudgetGuard>>,
 }
 
 #[pymethods]
@@ -124,14 +123,13 @@ pub fn report_unraisable(py: Python<'_>, exc: Bound<'_, PyAny>, obj: Bound<'_, P
 }
 
 /// Hands a recorder's tasks to the delivery thread and its events to a Python callable,
-/// `dispatch(type, data, mime_type, timecode, error, ticket, session)`, where `session` is the
-/// id of the `start()` the event belongs to (`Recorder.session` gives the newest). The callable is held weakly (a
+/// `dispatch(event)` with a [`RecorderEvent`]. The callable is held weakly (a
 /// `weakref.WeakMethod`), so a recorder that Python dropped is not kept alive by its events.
-pub struct PySink {
+pub struct RecorderDelivery {
     pub dispatch: Arc<Py<PyAny>>,
 }
 
-impl EventSink for PySink {
+impl EventOutlet for RecorderDelivery {
     fn post(&self, task: Task) {
         let dispatch = self.dispatch.clone();
         queue(Box::new(move || {
@@ -151,27 +149,6 @@ fn deliver(py: Python<'_>, weak: &Py<PyAny>, event: Event, session: u64) -> PyRe
     if target.is_none() {
         return Ok(());
     }
-    let type_ = event.type_();
-    match event {
-        Event::DataAvailable { data, mime_type, timecode, budget } => {
-            let bytes = PyBytes::new(py, &data);
-            drop(data);
-            let ticket = Py::new(py, BlobTicket { guard: Mutex::new(Some(budget)) })?;
-            target.call1((type_, bytes, mime_type, timecode, py.None(), ticket, session))?;
-        }
-        Event::Segment(s) => {
-            let info = (s.name, s.index, s.timecode, s.duration, s.size);
-            let none = py.None();
-            target.call1((type_, &none, &none, &none, &none, &none, session, info))?;
-        }
-        Event::Error(e) => {
-            let exc = event_error(py, &e)?;
-            target.call1((type_, py.None(), py.None(), py.None(), exc, py.None(), session))?;
-        }
-        _ => {
-            let none = py.None();
-            target.call1((type_, &none, &none, &none, &none, &none, session))?;
-        }
-    }
+    target.call1((RecorderEvent::new(py, event, session)?,))?;
     Ok(())
 }

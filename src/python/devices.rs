@@ -3,7 +3,7 @@
 
 use pyo3::prelude::*;
 
-use crate::core::source::device::{self, AudioConstraints, DeviceCapture};
+use crate::core::source::sound::{self as device, AudioConstraints, DeviceCapture};
 use crate::python::errors::IntoPyResult;
 use crate::python::gil;
 use crate::python::track::Track;

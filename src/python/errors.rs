@@ -21,6 +21,7 @@ struct Classes {
     encoding: Py<PyType>,
     unknown: Py<PyType>,
     not_found: Py<PyType>,
+    not_allowed: Py<PyType>,
     not_readable: Py<PyType>,
     overconstrained: Py<PyType>,
 }
@@ -40,6 +41,7 @@ fn classes(py: Python<'_>) -> PyResult<&Classes> {
             encoding: class("EncodingError")?,
             unknown: class("UnknownError")?,
             not_found: class("NotFoundError")?,
+            not_allowed: class("NotAllowedError")?,
             not_readable: class("NotReadableError")?,
             overconstrained: class("OverconstrainedError")?,
         })
@@ -114,6 +116,7 @@ fn dom_exception<'py>(py: Python<'py>, e: &Error) -> PyResult<Bound<'py, PyAny>>
         Error::InvalidModification(_) => &c.invalid_modification,
         Error::Encoding(_) => &c.encoding,
         Error::NotFound(_) => &c.not_found,
+        Error::NotAllowed(_) => &c.not_allowed,
         Error::NotReadable(_) => &c.not_readable,
         Error::Overconstrained { constraint, .. } => {
             return c.overconstrained.bind(py).call1((message, constraint.as_str()));

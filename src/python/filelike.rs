@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::core::error::{Stalled, TargetFailure};
-use crate::core::mux::webm::Patches;
+use crate::core::mux::Patches;
 use crate::core::sink::destination::{seconds, STALL_TIMEOUT_KEY};
 use crate::core::sink::queued::ByteWriter;
 use crate::core::{Error, Result};

@@ -3,17 +3,16 @@
 use std::sync::Arc;
 
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
-use crate::core::encode::BitrateMode;
 use crate::core::mime;
-use crate::core::recorder::{Recorder as CoreRecorder, RecorderOptions};
-use crate::core::sink::queued::Queued;
-use crate::core::sink::{self, Destination, Opener, Output, SegmentPlan, StorageOptions};
-use crate::core::sink::{Target, Template};
+use crate::core::recorder::Recorder as CoreRecorder;
+use crate::core::sink::{self, Output, StorageOptions};
 use crate::core::Error;
-use crate::python::delivery::PySink;
+use crate::python::delivery::RecorderDelivery;
 use crate::python::errors::IntoPyResult;
 use crate::python::filelike::PyWriter;
+use crate::python::options::Options;
 use crate::python::track::Track;
 
 #[pyclass(frozen, module = "mediarecorder._native")]
@@ -23,41 +22,11 @@ pub struct Recorder {
 
 #[pymethods]
 impl Recorder {
-    /// Arguments arrive checked for type and sign by the Python layer.
+    /// `options` arrive checked for type and range by the Python layer.
     #[new]
-    #[pyo3(signature = (dispatch, mime_type, audio_bits_per_second, video_bits_per_second,
-                        bits_per_second, audio_bitrate_mode, video_key_frame_interval_duration,
-                        video_key_frame_interval_count, independent_chunks=false))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        py: Python<'_>,
-        dispatch: Py<PyAny>,
-        mime_type: String,
-        audio_bits_per_second: Option<u32>,
-        video_bits_per_second: Option<u32>,
-        bits_per_second: Option<u32>,
-        audio_bitrate_mode: &str,
-        video_key_frame_interval_duration: Option<f64>,
-        video_key_frame_interval_count: Option<u32>,
-        independent_chunks: bool,
-    ) -> PyResult<Self> {
-        let audio_bitrate_mode = if audio_bitrate_mode == "constant" {
-            BitrateMode::Constant
-        } else {
-            BitrateMode::Variable
-        };
-        let options = RecorderOptions {
-            mime_type,
-            audio_bits_per_second,
-            video_bits_per_second,
-            bits_per_second,
-            audio_bitrate_mode,
-            video_key_frame_interval_duration,
-            video_key_frame_interval_count,
-            independent_chunks,
-        };
-        let sink = Arc::new(PySink { dispatch: Arc::new(dispatch) });
-        Ok(Recorder { inner: CoreRecorder::new(options, sink).py(py)? })
+    fn new(py: Python<'_>, dispatch: Py<PyAny>, options: Options) -> PyResult<Self> {
+        let delivery = Arc::new(RecorderDelivery { dispatch: Arc::new(dispatch) });
+        Ok(Recorder { inner: CoreRecorder::new(options.into(), delivery).py(py)? })
     }
 
     #[getter]
@@ -92,20 +61,25 @@ impl Recorder {
         self.inner.pending_bytes()
     }
 
-    /// Counters over all sessions: video frames received, dropped (encoder behind), encoded;
-    /// packets dropped late (a stalled live track's, after later ones were written); then the
-    /// recorded audio track's peak and RMS (dBFS, newest 100 ms), or None.
-    #[allow(clippy::type_complexity)]
-    fn stats(&self) -> (u64, u64, u64, u64, Option<(f64, f64)>) {
+    /// Counters over all sessions: `video_frames_received`, `video_frames_dropped` (encoder
+    /// behind), `video_frames_encoded`, `packets_dropped_late` (a stalled live track's, after
+    /// later ones were written), `audio_samples_clipped` (`audio_tracks="mix"`: samples of the
+    /// mix clamped at full scale); with a recorded audio track, its `audio_peak_dbfs` and
+    /// `audio_rms_dbfs` (newest 100 ms).
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         use std::sync::atomic::Ordering::Relaxed;
         let s = self.inner.stats();
-        (
-            s.video_frames_received.load(Relaxed),
-            s.video_frames_dropped.load(Relaxed),
-            s.video_frames_encoded.load(Relaxed),
-            s.packets_dropped_late.load(Relaxed),
-            self.inner.audio_level().map(|l| (l.peak_dbfs, l.rms_dbfs)),
-        )
+        let d = PyDict::new(py);
+        d.set_item("video_frames_received", s.video_frames_received.load(Relaxed))?;
+        d.set_item("video_frames_dropped", s.video_frames_dropped.load(Relaxed))?;
+        d.set_item("video_frames_encoded", s.video_frames_encoded.load(Relaxed))?;
+        d.set_item("packets_dropped_late", s.packets_dropped_late.load(Relaxed))?;
+        d.set_item("audio_samples_clipped", s.audio_samples_clipped.load(Relaxed))?;
+        if let Some(level) = self.inner.audio_level() {
+            d.set_item("audio_peak_dbfs", level.peak_dbfs)?;
+            d.set_item("audio_rms_dbfs", level.rms_dbfs)?;
+        }
+        Ok(d)
     }
 
     /// `file`: a path (str), an object store URL (str: s3://, gs://, az://, file://,
@@ -124,11 +98,7 @@ impl Recorder {
     ) -> PyResult<()> {
         let tracks: Vec<_> = tracks.iter().map(|t| t.inner.clone()).collect();
         let options = StorageOptions::parse(storage_options.unwrap_or_default()).py(py)?;
-        let output = match (file, segment) {
-            (None, _) => None,
-            (Some(f), None) => Some(Output::Target(opener(&f, options)?)),
-            (Some(f), Some(every_ns)) => Some(Output::Segments(segments(&f, options, every_ns)?)),
-        };
+        let output = file.map(|f| output(&f, options, segment)).transpose()?;
         let inner = &self.inner;
         crate::python::gil::detach(py, || inner.start(&tracks, timeslice, output)).py(py)
     }
@@ -172,38 +142,24 @@ impl Recorder {
     }
 }
 
-/// What `start()` opens once the recorder has accepted the call. A path or URL is parsed and
-/// checked now (`core::sink::Destination`), so that a wrong one raises at `start()`.
-fn opener(file: &Bound<'_, PyAny>, options: StorageOptions) -> PyResult<Opener> {
-    let py = file.py();
-    if let Ok(s) = file.extract::<String>() {
-        let destination = Destination::parse(&s, &options).py(py)?;
-        return Ok(Box::new(move || destination.open(&options)));
-    }
-    options.stall_timeout_only("a file object").py(py)?;
-    let writer = PyWriter::new(file)?;
-    let stall = options.stall_timeout;
-    Ok(Box::new(move || Ok(Box::new(Queued::spawn(Box::new(writer), stall)?) as Box<dyn Target>)))
-}
-
-/// A segmented recording's plan: names from the template, each a path or an object URL. The
-/// first name is parsed now, so that a wrong URL raises at `start()`; the uploads of all
-/// segments share one budget (`options`).
-fn segments(
+/// `file=` as the core takes it: a string names a destination (`sink::open`), a file object is
+/// written through its methods (`sink::writer`).
+pub(crate) fn output(
     file: &Bound<'_, PyAny>,
     options: StorageOptions,
-    every_ns: i64,
-) -> PyResult<SegmentPlan> {
+    segment: Option<i64>,
+) -> PyResult<Output> {
     let py = file.py();
-    let template: String = file.extract().map_err(|_| {
-        pyo3::exceptions::PyTypeError::new_err(
+    if let Ok(s) = file.extract::<String>() {
+        return sink::open(&s, options, segment).py(py);
+    }
+    if segment.is_some() {
+        return Err(pyo3::exceptions::PyTypeError::new_err(
             "file: with segment, expected a name template (str), not a file object",
-        )
-    })?;
-    let template = Template::parse(&template).py(py)?;
-    Destination::parse(&template.format(0, 0), &options).py(py)?;
-    let open = Box::new(move |name: &str| sink::open(name, &options));
-    Ok(SegmentPlan::new(every_ns, template, open))
+        ));
+    }
+    let wrap = sink::writer(&options).py(py)?;
+    Ok(wrap(Box::new(PyWriter::new(file)?)))
 }
 
 #[pyfunction]
@@ -219,7 +175,8 @@ pub fn make_seekable<'py>(
     src: &[u8],
 ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
     let out =
-        crate::python::gil::detach(py, || crate::core::mux::seekable::make_seekable(src)).py(py)?;
+        crate::python::gil::detach(py, || crate::core::mux::matroska::seekable::make_seekable(src))
+            .py(py)?;
     Ok(pyo3::types::PyBytes::new(py, &out))
 }
 
@@ -228,7 +185,7 @@ pub fn make_seekable<'py>(
 #[pyfunction]
 pub fn remove_stale_rewrites(py: Python<'_>, folder: std::path::PathBuf) -> Vec<String> {
     let removed = crate::python::gil::detach(py, || {
-        crate::core::mux::mp4_faststart::remove_stale_rewrites(&folder)
+        crate::core::mux::mp4::faststart::remove_stale_rewrites(&folder)
     });
     removed.into_iter().map(|p| p.to_string_lossy().into_owned()).collect()
 }

@@ -74,6 +74,9 @@ impl Track {
         if let Some(v) = &s.device_id {
             d.set_item("device_id", v)?;
         }
+        if let Some(v) = s.backend {
+            d.set_item("backend", v)?;
+        }
         Ok(d)
     }
 
@@ -92,6 +95,25 @@ impl Track {
             d.set_item("rms_dbfs", level.rms_dbfs)?;
         }
         Ok(d)
+    }
+
+    /// Calls `callback(kind, time_ns)` on the delivery thread at every change of voice
+    /// activity: kind "speech" or "silence", time_ns where it happened on the track's clock.
+    /// With `silence_limit_ns` > 0: only "silencelimit", once silence has lasted that long.
+    #[pyo3(signature = (callback, silence_limit_ns=0))]
+    fn on_voice(&self, callback: Py<PyAny>, silence_limit_ns: i64) {
+        let callback = std::sync::Arc::new(callback);
+        self.inner.on_voice(silence_limit_ns, move |e| {
+            let callback = callback.clone();
+            queue(Box::new(move || {
+                with_python(|py| {
+                    let f = callback.bind(py);
+                    if let Err(err) = f.call1((e.voice.as_str(), e.time)) {
+                        err.write_unraisable(py, Some(f));
+                    }
+                });
+            }));
+        });
     }
 
     /// Calls `callback()` on the delivery thread when the track ends (at once if it has).

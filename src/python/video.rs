@@ -9,8 +9,9 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::core::media::VideoFrame;
+use crate::core::source::convert::i420::PixelFormat;
 use crate::core::source::pattern::{self, TestPattern};
-use crate::core::source::video::{PixelFormat, VideoInput as CoreVideoInput};
+use crate::core::source::video::VideoInput as CoreVideoInput;
 use crate::python::arrays::to_c_order;
 use crate::python::errors::IntoPyResult;
 use crate::python::gil;

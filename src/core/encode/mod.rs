@@ -17,9 +17,11 @@ pub mod vpx;
 pub mod vpx_like;
 
 /// `audioBitrateMode` of the spec.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BitrateMode {
     Constant,
+    /// The spec's default.
+    #[default]
     Variable,
 }
 
@@ -41,14 +43,6 @@ pub struct EncoderSettings {
     pub video_bps: u32,
     pub bitrate_mode: BitrateMode,
     pub keyframes: keyframes::KeyframeRule,
-}
-
-/// Whether this build encodes `c` (what the MIME negotiation may offer).
-pub fn supports(c: CodecId) -> bool {
-    match c {
-        CodecId::Opus | CodecId::Pcm(_) | CodecId::Vp8 | CodecId::Vp9 => true,
-        CodecId::H264 | CodecId::Av1 | CodecId::Aac => true,
-    }
 }
 
 /// Refuses, at `start()`, a track configuration its encoder cannot honour (spec §2.3: start()

@@ -200,7 +200,7 @@ impl VpxEncoder {
             // SAFETY: the offsets stay inside `frame.data`, whose length is byte_len(w, h).
             *plane = unsafe { (frame.data.as_ptr() as *mut u8).add(offset) };
         }
-        let flags = if force { vpx::VPX_EFLAG_FORCE_KF as i64 } else { 0 };
+        let flags = if force { vpx::VPX_EFLAG_FORCE_KF as vpx::vpx_enc_frame_flags_t } else { 0 };
         self.pending.push(pts, duration);
         // SAFETY: ctx initialised; img describes a valid buffer for the call's duration.
         let r = unsafe {

@@ -4,21 +4,19 @@
 //! neither `CodecDelay`/`SeekPreRoll` nor `DiscardPadding`, cannot be told to close a cluster
 //! at a chunk boundary, and needs `Write + Seek` for anything but its live mode.
 
-pub mod ebml;
+mod container;
 pub mod interleave;
+pub mod matroska;
 pub mod mp4;
-pub mod mp4_boxes;
-pub mod mp4_check;
-pub mod mp4_faststart;
-mod mp4_read;
 pub mod ogg;
-pub mod seekable;
 pub mod wav;
-pub mod webm;
+
+use matroska::writer as webm;
 
 use crate::core::codec::{CodecDescription, CodecId, SampleFormat, StreamParams};
-use crate::core::mime::Container;
 use crate::core::packet::Packet;
+
+pub use container::Container;
 
 /// The muxer of a session, chosen by the container of its MIME type.
 pub enum Muxer {
@@ -28,20 +26,25 @@ pub enum Muxer {
     Mp4(mp4::Mp4Muxer),
 }
 
+/// What turns a finished stream into a seekable file: bytes to write at stream offsets
+/// (WebM's Duration, SeekHead, Cues; WAV's sizes).
+#[derive(Debug, Default)]
+pub struct Patches(pub Vec<(u64, Vec<u8>)>);
+
 /// What turns a file of the whole stream into a finished one.
 #[derive(Debug)]
 pub enum Finish {
     /// The stream is the file (nothing was muxed, or the container has no index).
     Nothing,
     /// Bytes to write at stream offsets (WebM's Duration, SeekHead, Cues; WAV's sizes).
-    Patches(webm::Patches),
+    Patches(Patches),
     /// Rewrite the fragmented MP4 as a faststart one (`moov` before `mdat`), see
-    /// [`mp4_faststart::rewrite_file`].
+    /// [`mp4::faststart::rewrite_file`]; a browser's live WebM as a seekable one.
     Faststart,
 }
 
-impl From<Option<webm::Patches>> for Finish {
-    fn from(p: Option<webm::Patches>) -> Self {
+impl From<Option<Patches>> for Finish {
+    fn from(p: Option<Patches>) -> Self {
         p.map_or(Finish::Nothing, Finish::Patches)
     }
 }

@@ -2,7 +2,7 @@
 //! The header's sizes are unknown while recording (0xFFFFFFFF, which streaming readers
 //! accept); written to a file, [`WavMuxer::finalize`] returns the patches that set them.
 
-use crate::core::mux::webm::Patches;
+use crate::core::mux::Patches;
 use crate::core::packet::Packet;
 
 pub struct WavMuxer {

@@ -4,17 +4,21 @@
 //! [`Outbox`]. The session knows nothing of the recorder above it: the recorder gives it an
 //! outbox and turns what is posted into the spec's tasks.
 
+mod budget;
+mod cutter;
 mod inbox;
+mod mixing;
 mod pipeline;
 mod segments;
 
 use std::sync::Arc;
 
+pub use budget::{Budget, BudgetGuard};
 pub(crate) use inbox::{session_queues, Command, Control, SessionInput};
-pub(crate) use pipeline::{spawn, stream_params, SessionConfig, TrackPlan};
+pub(crate) use mixing::mixed_plan;
+pub(crate) use pipeline::{spawn, stream_params, SessionConfig, TrackPlan, FROM_FIRST};
 pub use segments::SegmentDone;
 
-use crate::core::sink::{Budget, BudgetGuard};
 use crate::core::Error;
 
 /// What a session reports, in order: `Start` (with its first media or first command),

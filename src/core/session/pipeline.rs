@@ -12,22 +12,28 @@ use crate::core::codec::{Encoder, Input, StreamParams};
 use crate::core::encode::{self, EncoderSettings};
 use crate::core::media::{Media, VideoFrame};
 use crate::core::media::{TrackKind, TrackSettings};
-use crate::core::mime::{self, Container};
+use crate::core::mime;
 use crate::core::mux::interleave::Interleaver;
-use crate::core::mux::Muxer;
+use crate::core::mux::{Container, Muxer};
 use crate::core::packet::Packet;
+use crate::core::session::cutter::ChunkCutter;
 use crate::core::session::inbox::{Command, Inbox, Next};
+use crate::core::session::mixing::Mixing;
 use crate::core::session::segments::Segments;
 use crate::core::session::{Outbox, Posted};
-use crate::core::sink::{ChunkCutter, Finishing, SegmentPlan, Target};
+use crate::core::sink::{Finishing, SegmentPlan, Target};
 use crate::core::stats::RecorderStats;
 use crate::core::{Error, Result};
+
+/// A plan's `start` for a track armed by `start_on_speech` (`arm.rs`): the session starts
+/// where the first block it is given starts.
+pub(crate) const FROM_FIRST: i64 = i64::MIN;
 
 /// What a session records of one track.
 pub(crate) struct TrackPlan {
     pub kind: TrackKind,
     pub settings: TrackSettings,
-    /// Where the session starts on the track's clock.
+    /// Where the session starts on the track's clock; [`FROM_FIRST`]: at its first item.
     pub start: i64,
     /// The embedder's writes set the track's times (a NumPy source), not the wall clock.
     pub pushed: bool,
@@ -35,6 +41,9 @@ pub(crate) struct TrackPlan {
 
 pub(crate) struct SessionConfig {
     pub tracks: Vec<TrackPlan>,
+    /// `audio_tracks="mix"`: the audio tracks mixed into the one audio track of `tracks`
+    /// (`mixing.rs`); empty otherwise.
+    pub mix: Vec<TrackPlan>,
     pub timeslice_ms: Option<u64>,
     /// Cut timeslice chunks only before a video keyframe (see `RecorderOptions`).
     pub independent_chunks: bool,
@@ -144,6 +153,8 @@ struct Session {
     segments: Option<Segments>,
     /// The full codecs parameter the start reports (MP4), from the encoders' descriptions.
     codecs: Option<String>,
+    /// `audio_tracks="mix"`: the mixer, and the lane of the mixed track.
+    mixing: Option<(Mixing, usize)>,
 }
 
 enum Flow {
@@ -191,6 +202,10 @@ impl Session {
             })
             .collect();
         let has_video = config.tracks.iter().any(|t| t.kind == TrackKind::Video);
+        let mixed_lane = config.tracks.iter().position(|t| t.kind == TrackKind::Audio);
+        let mixing = mixed_lane
+            .filter(|_| !config.mix.is_empty())
+            .map(|lane| (Mixing::new(&config.mix, &config.tracks[lane]), lane));
         let pushed_only = config.tracks.iter().all(|t| t.pushed);
         Session {
             post: config.post,
@@ -220,6 +235,7 @@ impl Session {
             segments: config
                 .segments
                 .map(|plan| Segments::new(plan, config.container, descriptions.clone())),
+            mixing,
         }
     }
 
@@ -250,6 +266,9 @@ impl Session {
     }
 
     fn on_media(&mut self, track: usize, media: Media) -> Flow {
+        if track >= self.lanes.len() {
+            return self.on_mix_input(track - self.lanes.len(), media);
+        }
         if self.lanes[track].ended || matches!(media, Media::Skip) {
             return Flow::Continue;
         }
@@ -300,9 +319,36 @@ impl Session {
         }
     }
 
+    /// `audio_tracks="mix"`: an input's media goes to the mixer, and what the mixer completes
+    /// to the mixed lane; the mixed track ends when every input has.
+    fn on_mix_input(&mut self, index: usize, media: Media) -> Flow {
+        let Some((mixing, lane)) = self.mixing.as_mut() else { return Flow::Continue };
+        let lane = *lane;
+        let (block, all_ended) = match media {
+            Media::End => mixing.end(index, &self.stats),
+            Media::Audio(_) if self.paused => return Flow::Continue,
+            Media::Audio(block) => match mixing.push(index, &block, &self.stats) {
+                Ok(mixed) => (mixed, false),
+                Err(e) => return Flow::Finish(Some(e), true),
+            },
+            _ => return Flow::Continue,
+        };
+        let flow = match block {
+            Some(block) => self.on_media(lane, Media::Audio(block)),
+            None => Flow::Continue,
+        };
+        match flow {
+            Flow::Continue if all_ended => self.on_media(lane, Media::End),
+            flow => flow,
+        }
+    }
+
     /// Maps an item's time on its track's clock to the session timeline, cutting paused spans.
     fn place(&mut self, track: usize, time: i64, duration: i64) -> i64 {
         let lane = &mut self.lanes[track];
+        if lane.start == FROM_FIRST {
+            (lane.start, lane.resumed) = (time, false);
+        }
         if lane.resumed {
             lane.resumed = false;
             // The paused span runs from the end of the last item taken, or from the session's
@@ -355,6 +401,9 @@ impl Session {
                 self.paused = false;
                 for lane in &mut self.lanes {
                     lane.resumed = true;
+                }
+                if let Some((mixing, _)) = &mut self.mixing {
+                    mixing.resume();
                 }
                 self.ensure_started();
                 self.post.post(Posted::Resume);
@@ -556,6 +605,15 @@ impl Session {
     /// Flushes the encoders, muxes the rest, finishes the file and the segment; returns the
     /// last blob's bytes. The first error is kept in `error`.
     fn finish_media(&mut self, error: &mut Option<Error>) -> Vec<u8> {
+        // What the mixer still holds (inputs that had not caught up) is recorded too.
+        if let Some((mixing, lane)) = &mut self.mixing {
+            let (block, lane) = (mixing.drain(&self.stats), *lane);
+            if let Some(block) = block.filter(|_| !self.lanes[lane].ended) {
+                if let Flow::Finish(Some(e), _) = self.on_media(lane, Media::Audio(block)) {
+                    error.get_or_insert(e);
+                }
+            }
+        }
         for i in 0..self.lanes.len() {
             if !self.lanes[i].ended {
                 self.lanes[i].ended = true;

@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 
 use crate::core::codec::{CodecDescription, CodecId};
-use crate::core::mime::Container;
+use crate::core::mux::Container;
 use crate::core::mux::Muxer;
 use crate::core::packet::Packet;
 use crate::core::sink::{PendingFinish, SegmentPlan, Target};

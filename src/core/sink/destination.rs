@@ -180,7 +180,7 @@ impl Destination {
         Ok(Destination::Object(store::build(&url, options)?))
     }
 
-    /// Opens the destination for writing (`sink::open`): creates or truncates the file, or
+    /// Opens the destination for writing: creates or truncates the file, or
     /// starts the upload.
     pub fn open(&self, options: &StorageOptions) -> Result<Box<dyn Target>> {
         match self {
@@ -188,18 +188,13 @@ impl Destination {
                 // What an MP4 rewrite killed mid-way left next to it goes with the next
                 // recording into that folder.
                 if let Some(folder) = p.parent() {
-                    crate::core::mux::mp4_faststart::remove_stale_rewrites(folder);
+                    crate::core::mux::mp4::faststart::remove_stale_rewrites(folder);
                 }
                 Ok(Box::new(FileTarget::create(p)?))
             }
             Destination::Object(d) => store::open(d, options),
         }
     }
-}
-
-/// Parses and opens `destination` (a path or an object store URL).
-pub fn open(destination: &str, options: &StorageOptions) -> Result<Box<dyn Target>> {
-    Destination::parse(destination, options)?.open(options)
 }
 
 #[cfg(test)]

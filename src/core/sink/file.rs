@@ -54,7 +54,7 @@ impl Target for FileTarget {
         let regular = file.metadata().is_ok_and(|m| m.is_file());
         drop(file);
         if matches!(finishing, Finishing::Faststart) && regular {
-            crate::core::mux::mp4_faststart::rewrite_file(&path)?;
+            crate::core::mux::mp4::faststart::rewrite_file(&path)?;
             return std::fs::metadata(&path)
                 .map(|m| m.len())
                 .map_err(|e| Error::io("stat", &path, &e));

@@ -13,7 +13,7 @@ use crossbeam_channel::Sender;
 use parking_lot::Mutex;
 
 use crate::core::error::{Stalled, TargetFailure};
-use crate::core::mux::webm::Patches;
+use crate::core::mux::Patches;
 use crate::core::sink::destination::{seconds, STALL_TIMEOUT_KEY};
 use crate::core::sink::target::{Finishing, PendingFinish, Target};
 use crate::core::{Error, Result};

@@ -30,6 +30,7 @@ use crate::core::sink::destination::{
 use crate::core::sink::target::{Finishing, PendingFinish, Target};
 use crate::core::{Error, Result};
 
+pub mod read;
 mod upload;
 use upload::Upload;
 

@@ -8,9 +8,8 @@ use crate::core::media::AudioBlock;
 use crate::core::track::{Track, TrackClock, TrackKind, TrackSettings};
 use crate::core::{Error, Result};
 
-pub const MIN_SAMPLE_RATE: u32 = 8_000;
-pub const MAX_SAMPLE_RATE: u32 = 192_000;
-pub const MAX_CHANNELS: u16 = 8;
+// One definition with the device plugin's (devices/abi), which opens no device outside them.
+pub use mediarecorder_device_abi::{MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 
 /// Samples as the embedder holds them, interleaved, in C order.
 pub enum Samples<'a> {

@@ -8,7 +8,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::core::media::clock_ns;
-use crate::core::source::video::{check_size, to_i420, PixelFormat};
+use crate::core::source::convert::i420::{to_i420, PixelFormat};
+use crate::core::source::video::check_size;
 use crate::core::track::{Admission, Track, TrackClock, TrackKind, TrackSettings};
 use crate::core::{Error, Result};
 

@@ -157,7 +157,7 @@ impl Upload {
         if started.is_none() && self.tail.is_empty() {
             let mut head = std::mem::take(&mut self.head);
             if faststart {
-                head = crate::core::mux::mp4_faststart::faststart(&head)?;
+                head = crate::core::mux::matroska::seekable::make_seekable(&head)?;
             }
             let size = head.len() as u64;
             let head = PutPayload::from(head);
@@ -198,7 +198,7 @@ impl Upload {
             .await
             .map_err(|e| self.shared.fail("reading it back for faststart", with_causes(&e)))?;
         // Rewriting is CPU work: off the runtime's two workers, which serve every upload.
-        let rewrite = move || crate::core::mux::mp4_faststart::faststart(&fragmented);
+        let rewrite = move || crate::core::mux::matroska::seekable::make_seekable(&fragmented);
         let out = tokio::task::spawn_blocking(rewrite)
             .await
             .map_err(|e| self.shared.fail("faststart", e))??;

@@ -1,0 +1,500 @@
+"""The kernel side of a browser recording: :class:`MediaRecorder` for a :class:`BrowserStream`.
+
+The browser's own ``MediaRecorder`` records; this object has the library's API and events and
+mirrors the browser's: ``start``, ``dataavailable`` (each Blob as the browser made it), ``pause``,
+``resume``, ``error`` and ``stop``, in the browser's order. State changes are synchronous here,
+as for a native recorder; the events are queued on the library's delivery thread (or handed to
+``event_loop``), so handlers, :meth:`wait`, :meth:`chunks` and :meth:`achunks` behave as for a
+native recorder. The bytes go to ``file`` through the core's targets (``_native.ByteSink``),
+which make the file seekable at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
+
+from .. import _native
+from .._aio import AsyncLayer, check_event_loop, deliver_on_loop
+from .._errors import DOMException, InvalidStateError, NotSupportedError, UnknownError
+from .._events import Blob, BlobEvent, ErrorEvent, Event, EventHandler, SegmentEvent, type_name
+from .._pythonic import SyncLayer, check_uint
+from ._errors import dom_exception
+from ._segments import Segmenter
+
+if TYPE_CHECKING:
+    from ._stream import BrowserStream
+
+__all__ = ["MediaRecorder"]
+
+log = logging.getLogger("mediarecorder")
+
+#: The largest chunk joined from its parts (a browser's are well under a MiB a second).
+MAX_CHUNK = 256 << 20
+
+_EVENT_TYPES = ("start", "stop", "dataavailable", "pause", "resume", "error", "segment")
+_HANDLER_ATTRIBUTES = frozenset("on" + t for t in _EVENT_TYPES)
+
+
+class _Session:
+    """One ``start()`` ... ``stop`` as the kernel sees it."""
+
+    __slots__ = ("id", "sink", "segments", "parts", "chunks", "written", "ended", "file_error")
+
+    def __init__(
+        self, id: int, sink: _native.ByteSink | None, segments: Segmenter | None = None
+    ) -> None:
+        self.id = id
+        self.sink = sink
+        self.segments = segments
+        #: The parts of a chunk larger than a comm message, joined at its last part.
+        self.parts: list[bytes] = []
+        self.chunks = 0
+        self.written = 0
+        self.ended = False
+        #: The destination failed: the recording goes on in the browser, the file does not.
+        self.file_error: BaseException | None = None
+
+
+class MediaRecorder(SyncLayer, AsyncLayer):
+    """Records a :class:`BrowserStream` with the browser's own ``MediaRecorder``.
+
+    ``mime_type`` (``""``: the browser's choice) is checked in the browser with
+    ``MediaRecorder.isTypeSupported``; one it cannot record ends the session with an ``error``
+    event (:class:`NotSupportedError`), since the browser answers only after this call.
+    :attr:`mime_type` is the browser's once ``start`` has fired.
+
+    In a notebook the browser's messages reach the kernel between cells, or while a cell
+    awaits: wait for a recording with ``await rec.astop()`` or ``async for blob in
+    rec.achunks()`` there; :meth:`wait` (and so ``with``) raises ``RuntimeError`` on the
+    kernel's thread while the recording has not stopped, instead of blocking the messages it
+    waits for.
+    """
+
+    onstart: EventHandler | None
+    onstop: EventHandler | None
+    ondataavailable: EventHandler | None
+    onpause: EventHandler | None
+    onresume: EventHandler | None
+    onerror: EventHandler | None
+    onsegment: EventHandler | None
+
+    def __init__(
+        self,
+        stream: BrowserStream,
+        mime_type: str = "",
+        audio_bits_per_second: int | None = None,
+        video_bits_per_second: int | None = None,
+        bits_per_second: int | None = None,
+        *,
+        event_loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        from ._stream import BrowserStream
+
+        if not isinstance(stream, BrowserStream):
+            raise TypeError(f"stream: expected BrowserStream, got {type_name(stream)}")
+        if not isinstance(mime_type, str):
+            raise TypeError(f"mime_type: expected str, got {type_name(mime_type)}")
+        for name, value in (
+            ("audio_bits_per_second", audio_bits_per_second),
+            ("video_bits_per_second", video_bits_per_second),
+            ("bits_per_second", bits_per_second),
+        ):
+            check_uint(value, name)
+        self._event_loop = check_event_loop(event_loop)
+        super().__init__()
+        self._stream = stream
+        self._pid = os.getpid()
+        self._listeners: dict[str, list[Callable[[Any], object]]] = {t: [] for t in _EVENT_TYPES}
+        self.onstart = self.onstop = self.ondataavailable = None
+        self.onpause = self.onresume = self.onerror = self.onsegment = None
+        self._asked_type = mime_type
+        self._mime_type = mime_type
+        self._bits = {
+            "audioBitsPerSecond": audio_bits_per_second,
+            "videoBitsPerSecond": video_bits_per_second,
+            "bitsPerSecond": bits_per_second,
+        }
+        self._state: Literal["inactive", "recording", "paused"] = "inactive"
+        self._lock = threading.RLock()
+        self._current: _Session | None = None
+        #: Sessions whose stop has not come yet: a stopped one's last chunks may still be on
+        #: their way when the next start() begins another.
+        self._open: dict[int, _Session] = {}
+        self._session_id = 0
+        #: Seconds the browser's recorder ran (start to stop, the page's clock), last session.
+        self._browser_ran: float | None = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _HANDLER_ATTRIBUTES and value is not None and not callable(value):
+            raise TypeError(f"{name}: expected a callable or None, got {type_name(value)}")
+        object.__setattr__(self, name, value)
+
+    def _check_pid(self, method: str) -> None:
+        if os.getpid() != self._pid:
+            raise InvalidStateError(
+                f"MediaRecorder: created in process {self._pid}, which has forked; {method}() "
+                "cannot be used in this process"
+            )
+
+    # -- attributes -------------------------------------------------------------------------
+
+    @property
+    def stream(self) -> BrowserStream:
+        """The browser stream being recorded."""
+        return self._stream
+
+    @property
+    def state(self) -> Literal["inactive", "recording", "paused"]:
+        """``"inactive"``, ``"recording"`` or ``"paused"``; changes synchronously."""
+        return self._state
+
+    @property
+    def mime_type(self) -> str:
+        """The type asked for until ``start`` fires, then the type the browser records."""
+        return self._mime_type
+
+    @property
+    def _session(self) -> int:
+        return self._session_id
+
+    # -- methods ----------------------------------------------------------------------------
+
+    def start(
+        self,
+        timeslice: int | None = None,
+        *,
+        file: str | os.PathLike[str] | BinaryIO | None = None,
+        storage_options: Mapping[str, str | bool | float] | None = None,
+        segment: float | None = None,
+    ) -> None:
+        """Starts the browser's recorder. ``timeslice`` (ms): the browser delivers a chunk each
+        time that much has been recorded; ``None``: on :meth:`request_data` and at the end.
+
+        ``file``: also write the recording there, as :meth:`mediarecorder.MediaRecorder.start`
+        does (a path, an object store URL with ``storage_options``, or a binary file object);
+        at ``stop`` a file or object is made seekable (Duration and Cues; MP4: faststart).
+        ``segment`` (seconds, 0.01 to 1e9): ``file`` is a name template as for
+        :meth:`mediarecorder.MediaRecorder.start`; the browser's WebM is cut into independent
+        files (its header, then Clusters of their own, times from 0), each starting on a video
+        keyframe (the browser is asked for one per segment) and finished as it ends, with a
+        ``segment`` event each. Needs a WebM type.
+        A stream the browser refused raises its error here (``NotAllowedError``, ...).
+        """
+        check_uint(timeslice, "timeslice")
+        self._check_pid("start")
+        target = _target(file)
+        every = _segment_ms(segment, target)
+        options = _storage_options(storage_options)
+        if options and (target is None or (isinstance(target, str) and "://" not in target)):
+            raise ValueError(
+                "storage_options: only used with an object store URL or a file object as file"
+            )
+        with self._lock:
+            if self._state != "inactive":
+                raise InvalidStateError(f"MediaRecorder.start: the state is {self._state!r}")
+            self._stream._check_recordable()
+            segments = sink = None
+            if every is not None:
+                assert isinstance(target, str)
+                segments = Segmenter(target, every, options)
+            elif target is not None:
+                sink = _native.ByteSink(target, options)
+            self._session_id = self._stream._new_session(self)
+            self._current = self._open[self._session_id] = _Session(
+                self._session_id, sink, segments
+            )
+            self._state = "recording"
+            self._mime_type = self._asked_type
+            self._stream._send(
+                {
+                    "type": "start",
+                    "session": self._session_id,
+                    "mimeType": self._asked_type,
+                    "timeslice": timeslice,
+                    **{k: v for k, v in self._bits.items() if v is not None},
+                    # Segments start on keyframes: ask the browser for one per segment.
+                    **({} if every is None else {"videoKeyFrameIntervalDuration": every}),
+                }
+            )
+
+    def stop(self) -> None:
+        """Stops recording; returns at once. The browser's last chunk, then ``stop``, follow
+        (at once, with an empty ``dataavailable``, if no page has answered yet: nothing was
+        recorded)."""
+        with self._lock:
+            if self._state == "inactive" or self._current is None:
+                return
+            self._state = "inactive"
+            s = self._current
+            if not self._stream._answered and s.written == 0 and not s.ended:
+                self._stream._drop_pending(s.id)
+                self._queue(
+                    BlobEvent("dataavailable", Blob(b"", self._mime_type), target=self), s.id
+                )
+                self._end(s)
+                return
+            self._stream._send({"type": "stop", "session": s.id})
+
+    def pause(self) -> None:
+        """Pauses the browser's recorder (``pause`` fires when it has)."""
+        self._check_pid("pause")
+        with self._lock:
+            if self._state == "inactive" or self._current is None:
+                raise InvalidStateError("MediaRecorder.pause: the state is 'inactive'")
+            if self._state == "paused":
+                return
+            self._state = "paused"
+            self._stream._send({"type": "pause", "session": self._current.id})
+
+    def resume(self) -> None:
+        """Resumes a paused recording."""
+        self._check_pid("resume")
+        with self._lock:
+            if self._state == "inactive" or self._current is None:
+                raise InvalidStateError("MediaRecorder.resume: the state is 'inactive'")
+            if self._state == "recording":
+                return
+            self._state = "recording"
+            self._stream._send({"type": "resume", "session": self._current.id})
+
+    def request_data(self) -> None:
+        """Asks the browser for a ``dataavailable`` with everything since the last one."""
+        self._check_pid("request_data")
+        with self._lock:
+            if self._state == "inactive" or self._current is None:
+                raise InvalidStateError("MediaRecorder.request_data: the state is 'inactive'")
+            self._stream._send({"type": "requestData", "session": self._current.id})
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """As :meth:`mediarecorder.MediaRecorder.wait`; raises ``RuntimeError`` on the thread
+        that receives the browser's messages while the recording has not stopped (it would
+        block them): ``await rec.astop()`` there instead."""
+        with self._sessions.cond:
+            done = self._sessions.stopped >= self._session_id
+        if not done and threading.get_ident() == self._stream._comm_thread:
+            raise RuntimeError(
+                "MediaRecorder.wait() called on the kernel's thread while the browser is "
+                "recording: the browser's chunks reach the kernel only when this thread is "
+                "free, so the wait could never end; use `await rec.astop()` (or `async for "
+                "blob in rec.achunks()`) in the cell instead"
+            )
+        return SyncLayer.wait(self, timeout)
+
+    # -- events -----------------------------------------------------------------------------
+
+    def add_event_listener(self, type: str, callback: Callable[[Any], object] | None) -> None:
+        """Adds ``callback`` for ``type``; adding the same callback twice does nothing."""
+        if callback is None:
+            return
+        if not callable(callback):
+            raise TypeError(f"callback: expected a callable, got {type_name(callback)}")
+        listeners = self._listeners.setdefault(type, [])
+        if callback not in listeners:
+            listeners.append(callback)
+
+    def remove_event_listener(self, type: str, callback: Callable[[Any], object] | None) -> None:
+        """Removes ``callback`` for ``type``; removing an absent one does nothing."""
+        listeners = self._listeners.get(type, [])
+        if callback in listeners:
+            listeners.remove(callback)
+
+    # -- from the browser (called by the stream, on the thread that receives its messages) --
+
+    def _on_message(self, content: Mapping[str, Any], buffers: list[bytes]) -> None:
+        kind = content.get("type")
+        with self._lock:
+            s = self._open.get(content.get("session", -1))
+            if s is None or s.ended:
+                return
+            if kind == "start":
+                self._mime_type = str(content.get("mimeType", ""))
+                self._queue(Event("start", target=self), s.id)
+            elif kind == "chunk":
+                s.parts.append(b"".join(buffers))
+                if sum(map(len, s.parts)) > MAX_CHUNK:
+                    # A page that never ends a chunk would take the kernel's memory.
+                    s.parts = []
+                    self._stream._send({"type": "stop", "session": s.id})
+                    self._fail_session(s, UnknownError(f"a chunk over {MAX_CHUNK} bytes"))
+                    return
+                if content.get("last", True):
+                    data, s.parts = b"".join(s.parts), []
+                    self._write(s, data)
+                    s.chunks += 1
+                    blob = Blob(data, str(content.get("mimeType") or self._mime_type))
+                    timecode = float(content.get("timecode") or 0.0)
+                    event = BlobEvent("dataavailable", blob, timecode, target=self)
+                    self._queue(event, s.id, content.get("left"))
+            elif kind in ("pause", "resume"):
+                self._queue(Event(kind, target=self), s.id)
+            elif kind == "error":
+                error = dom_exception(content.get("name"), content.get("message"))
+                self._queue(ErrorEvent("error", error, target=self), s.id)
+            elif kind == "stop":
+                if isinstance(content.get("ran"), (int, float)):
+                    self._browser_ran = float(content["ran"]) / 1000
+                if content.get("empty"):
+                    # The browser's recorder never ran: the spec's last dataavailable is empty.
+                    blob = Blob(b"", self._mime_type)
+                    self._queue(BlobEvent("dataavailable", blob, 0.0, target=self), s.id)
+                self._end(s)
+
+    def _gone(self, why: str) -> None:
+        """The page or its comm went away mid-recording: the sessions end as on an error,
+        with what arrived (a WebM cut between chunks decodes; the file is made seekable)."""
+        self._fail(UnknownError(why))
+
+    def _fail(self, error: DOMException) -> None:
+        """The stream failed (NotAllowedError before the browser's recorder ran, ...), or its
+        page went: every open session ends the spec's way, error first."""
+        with self._lock:
+            for s in sorted(self._open.values(), key=lambda s: s.id):
+                self._fail_session(s, error)
+
+    def _fail_session(self, s: _Session, error: DOMException) -> None:
+        self._queue(ErrorEvent("error", error, target=self), s.id)
+        # A chunk whose parts did not all arrive is left out: the file ends whole.
+        self._queue(BlobEvent("dataavailable", Blob(b"", self._mime_type), target=self), s.id)
+        self._end(s)
+
+    def _write(self, s: _Session, data: bytes) -> None:
+        if s.file_error is not None:
+            return
+        try:
+            if s.segments is not None:
+                if s.written == 0 and not data.startswith(b"\x1a\x45\xdf\xa3"):
+                    raise NotSupportedError(
+                        f"segment: the browser records {self._mime_type!r}; segments are "
+                        "cut from WebM only (ask for a webm mime_type)"
+                    )
+                s.segments.feed(data)
+                self._report_segments(s)
+            elif s.sink is not None:
+                s.sink.write(data)
+            s.written += len(data)
+        except Exception as exc:  # noqa: BLE001 - reported as the native recorder does
+            s.file_error = exc
+            self._queue(ErrorEvent("error", _ended_by(exc), target=self), s.id)
+            self._stream._send({"type": "stop", "session": s.id})
+            if s is self._current:
+                self._state = "inactive"
+
+    def _end(self, s: _Session) -> None:
+        s.ended = True
+        self._open.pop(s.id, None)
+        if s is self._current:
+            self._state = "inactive"
+        if s.file_error is None:
+            try:
+                if s.segments is not None:
+                    s.segments.close()
+                    self._report_segments(s)
+                elif s.sink is not None:
+                    # Nothing arrived (the browser refused): an empty file, nothing to index.
+                    s.sink.finish(s.written > 0)
+            except Exception as exc:  # noqa: BLE001
+                self._queue(ErrorEvent("error", _ended_by(exc), target=self), s.id)
+        self._stream._session_ended(s.id)
+        self._queue(Event("stop", target=self), s.id)
+
+    def _report_segments(self, s: _Session) -> None:
+        assert s.segments is not None
+        done, s.segments.done = s.segments.done, []
+        for info in done:
+            self._queue(SegmentEvent("segment", *info, target=self), s.id)
+
+    def _queue(self, event: Event, session: int, left: object = None) -> None:
+        _native.call_on_delivery_thread(lambda: self._dispatch(event, session, left))
+
+    def _dispatch(self, event: Event, session: int, left: object = None) -> None:
+        log.debug("dispatching %s", event)
+        if isinstance(left, (int, float)):
+            latencies = self._stream._latencies
+            latencies.append(time.time() * 1000 - left)
+            del latencies[:-10_000]
+        if self._event_loop is None:
+            self._fire(event)
+        else:
+            deliver_on_loop(self._event_loop, self._fire, event, None)
+        self._after_dispatch(event, session, None)
+
+    def _fire(self, event: Event) -> None:
+        handler = getattr(self, "on" + event.type, None)
+        for callback in ([handler] if handler is not None else []) + list(
+            self._listeners[event.type]
+        ):
+            try:
+                callback(event)
+            except Exception as exc:  # noqa: BLE001 - reported, never stops delivery
+                _native.report_unraisable(exc, callback)
+
+    def __repr__(self) -> str:
+        return f"<browser.MediaRecorder state={self.state!r} mime_type={self.mime_type!r}>"
+
+
+def _ended_by(exc: BaseException) -> DOMException:
+    if isinstance(exc, DOMException):
+        return exc
+    error = UnknownError(f"the destination failed: {exc}")
+    error.__cause__ = exc
+    return error
+
+
+def _target(file: object) -> object:
+    if file is None:
+        return None
+    if isinstance(file, (str, os.PathLike)):
+        target = os.fspath(file)
+        if not isinstance(target, str):
+            raise TypeError(f"file: expected a str path, got {type_name(target)}")
+        return target
+    if isinstance(file, io.TextIOBase):
+        raise TypeError(
+            "file: expected a binary file object, got a text one "
+            f"({type_name(file)}); open it in binary mode ('wb')"
+        )
+    if callable(getattr(file, "write", None)):
+        return file
+    raise TypeError(
+        "file: expected a path, an object store URL or a binary file object "
+        f"(with write), got {type_name(file)}"
+    )
+
+
+def _storage_options(
+    options: Mapping[str, str | bool | float] | None,
+) -> list[tuple[str, str]] | None:
+    from .._recorder import _storage_options as convert
+
+    return convert(options)
+
+
+def _segment_ms(segment: object, target: object) -> int | None:
+    """``segment`` in whole ms, checked as :meth:`mediarecorder.MediaRecorder.start` does."""
+    if segment is None:
+        return None
+    from .._recorder import MAX_SEGMENT, MIN_SEGMENT
+
+    if isinstance(segment, bool) or not isinstance(segment, (int, float)):
+        raise TypeError(f"segment: expected a number of seconds, got {type_name(segment)}")
+    if (isinstance(segment, float) and math.isnan(segment)) or not (
+        MIN_SEGMENT <= segment <= MAX_SEGMENT
+    ):
+        raise ValueError(
+            f"segment: expected a number of seconds from {MIN_SEGMENT} to "
+            f"{MAX_SEGMENT:.0e}, got {segment!r}"
+        )
+    if not isinstance(target, str):
+        raise ValueError(
+            "segment: expected file to be a name template (a path or URL with "
+            "{index} or {start_time})"
+        )
+    return round(segment * 1000)

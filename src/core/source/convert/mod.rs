@@ -1,0 +1,4 @@
+//! Picture conversions shared by the video sources.
+
+pub mod i420;
+pub mod scale;
