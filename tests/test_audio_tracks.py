@@ -288,3 +288,51 @@ def test_mix_leaves_paused_spans_out() -> None:
     hz = np.fft.rfftfreq(16 * len(after), 1 / rate)
     near = (hz > 860) & (hz < 900)
     assert abs(hz[near][np.argmax(spectrum[near])] - 880) < 1.0
+
+
+def test_mix_keeps_every_input_sample_to_the_end() -> None:
+    """2.0 s on each input, at 48 kHz and 44.1 kHz, written in blocks that are no multiple of
+    the resampler's chunk: the mix (WAV, no codec delay) is 2.0 s to the frame. Before, the
+    resampler's part chunk and delay line were never flushed and up to ~300 frames were lost."""
+    a = mr.AudioSource(sample_rate=48000, channels=1)
+    b = mr.AudioSource(sample_rate=44100, channels=2)
+    rec = mr.MediaRecorder(
+        mr.MediaStream([a.track, b.track]), mime_type="audio/wav", audio_tracks="mix"
+    )
+    chunks: list[bytes] = []
+    rec.ondataavailable = lambda e: chunks.append(e.data)
+    rec.start()
+    x48, x44 = tone(440, 48000, 2.0, 1), tone(880, 44100, 2.0, 2)
+    for k in range(24):  # 1/12 s each, taking turns
+        a.write(x48[k * 4000 : (k + 1) * 4000])
+        b.write(x44[k * 3675 : (k + 1) * 3675])
+    a.close()
+    b.close()
+    assert rec.wait(10)
+    x, rate, _ = decoded(b"".join(chunks))
+    assert rate == 48000
+    assert abs(len(x) - 96000) <= 1, len(x)
+    # The last 10 ms still holds both tones, not the silence that pushed them out.
+    tail = x[-480:, 0]
+    assert np.abs(tail).max() > 0.3, np.abs(tail).max()
+
+
+def test_mix_level_is_the_level_of_what_is_recorded() -> None:
+    """The first input is silent, the second a 0.5 sine: the recorder's level is the mix's (the
+    sine at -3 dB of headroom: RMS 0.25, -12.0 dBFS), not the silent first input's."""
+    a = mr.AudioSource(sample_rate=48000, channels=1)
+    b = mr.AudioSource(sample_rate=48000, channels=1)
+    rec = mr.MediaRecorder(
+        mr.MediaStream([a.track, b.track]), mime_type="audio/wav", audio_tracks="mix"
+    )
+    rec.start()
+    for _ in range(10):
+        a.write(np.zeros(4800, np.float32))
+        b.write(tone(1000, 48000, 0.1, 1))
+    a.close()
+    b.close()
+    assert rec.wait(10)
+    stats = rec.stats
+    assert abs(stats["audio_rms_dbfs"] - 20 * np.log10(0.25)) < 0.3, stats
+    assert abs(stats["audio_peak_dbfs"] - 20 * np.log10(0.5 / np.sqrt(2))) < 0.3, stats
+    assert a.track.stats["rms_dbfs"] == -np.inf  # the first input alone: silence

@@ -260,3 +260,64 @@ def test_a_page_that_never_ends_a_chunk_is_cut_off(
         (mr.UnknownError, "a chunk over 1048576 bytes")
     ]
     assert rec.state == "inactive" and (tmp_path / "a.webm").read_bytes() == b""
+
+
+def _page_chunks(stream: mr.browser.BrowserStream, session: int, n: int, size: int) -> None:
+    """The page's messages for `n` whole chunks of `size` bytes, as the comm delivers them."""
+    widget = stream.widget
+    for _ in range(n):
+        message = {"type": "chunk", "session": session, "last": True, "client": "page"}
+        stream._on_msg(widget, message, [memoryview(b"\0" * size)])
+
+
+def test_chunks_nobody_takes_are_bounded_and_the_recording_ends_reported() -> None:
+    """A chunks() loop that does not iterate while the browser keeps sending: at most the
+    recorder's 64 MiB wait in the kernel; the next chunk ends the recording with an error (the
+    browser cannot be slowed down as a native source is), and the loop then yields every chunk
+    that was kept, then raises it. Before, the kernel's memory grew without bound."""
+    stream = mr.browser.get_user_media(audio=True, display=False)
+    rec = mr.browser.MediaRecorder(stream)
+    blobs = rec.chunks(100)
+    stream._on_msg(stream.widget, {"type": "hello", "client": "page"}, [])
+    start = {"type": "start", "session": rec._session, "mimeType": "audio/webm", "client": "page"}
+    stream._on_msg(stream.widget, start, [])
+    _page_chunks(stream, rec._session, 80, 1 << 20)
+    assert rec.state == "inactive"
+    assert rec._budget.used <= 64 << 20
+    sizes = []
+    with pytest.raises(mr.UnknownError) as raised:
+        for blob in blobs:
+            sizes.append(blob.size)
+    assert raised.value.message == (
+        "the recording's chunks were not taken: 64 MiB are waiting for the handlers or a "
+        "chunks() loop"
+    )
+    assert sizes == [1 << 20] * 64 + [0]
+    assert rec._budget.used == 0
+
+
+def test_chunks_taken_as_they_come_are_not_limited() -> None:
+    """80 MiB through handlers that keep up: no error, and nothing stays in the budget."""
+    import time
+
+    stream = mr.browser.get_user_media(audio=True, display=False)
+    rec = mr.browser.MediaRecorder(stream)
+    got: list[int] = []
+    errors: list[object] = []
+    rec.ondataavailable = lambda e: got.append(e.data.size)
+    rec.onerror = lambda e: errors.append(e.error)
+    rec.start(100)
+    stream._on_msg(stream.widget, {"type": "hello", "client": "page"}, [])
+    start = {"type": "start", "session": rec._session, "mimeType": "audio/webm", "client": "page"}
+    stream._on_msg(stream.widget, start, [])
+    for i in range(80):
+        _page_chunks(stream, rec._session, 1, 1 << 20)
+        deadline = time.monotonic() + 10
+        while len(got) < i + 1 and time.monotonic() < deadline:
+            time.sleep(0.001)
+    assert got == [1 << 20] * 80 and errors == [] and rec.state == "recording"
+    deadline = time.monotonic() + 10
+    while rec._budget.used and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert rec._budget.used == 0
+    stream._on_msg(stream.widget, {"type": "stop", "session": rec._session, "client": "page"}, [])

@@ -185,6 +185,21 @@ def test_cli_lists_and_records_the_camera(vm: dict[str, Any]) -> None:
     assert is_vivid_pattern(images[-1])
 
 
+def test_a_reader_gets_the_cameras_frames_as_numpy(vm: dict[str, Any]) -> None:
+    """MediaStreamTrackProcessor on a camera track: 25 frames of vivid's picture at its size,
+    one frame period apart on the recorder's clock (µs), none dropped by the reader."""
+    r = ok(vm, "reader")
+    assert r["sizes"] == [[320, 180, [180, 320, 3]]], r["sizes"]
+    steps = np.diff(r["timestamps"])
+    assert np.all(steps > 0), r["timestamps"]
+    # vivid delivers at 25 fps; under emulation it may skip a frame of its own (a 80 ms step).
+    assert abs(float(np.median(steps)) - 40_000) < 2_000, steps
+    assert r["stats"]["dropped"] == 0, r["stats"]
+    for name in ("reader_first.npy", "reader_last.npy"):
+        assert is_vivid_pattern(np.load(vm["out"] / name)), name
+    assert r["ended_after_stop"] == "ended"
+
+
 def test_argument_errors_and_no_camera_here() -> None:
     with pytest.raises(TypeError, match=r"video\['width'\]: expected int, got str"):
         mr.get_user_media(video={"width": "640"})

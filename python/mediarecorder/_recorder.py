@@ -245,7 +245,8 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         than what had been written were dropped, not written out of order),
         ``audio_samples_clipped`` (``audio_tracks="mix"``: samples of the mix beyond full
         scale, clamped to it; each channel's sample counts); and, when the
-        current (or last) session records audio, that track's level over its newest 100 ms:
+        current (or last) session records audio, that track's level over its newest 100 ms
+        (with ``audio_tracks="mix"``, the mix's level, which is what the file holds):
         ``audio_peak_dbfs`` and ``audio_rms_dbfs`` (see :attr:`MediaStreamTrack.stats`)."""
         return self._native.stats()
 

@@ -43,6 +43,11 @@ struct Input {
     head: i64,
     /// Resampler delay still to drop at the start.
     delay_left: usize,
+    /// Output frames the input resampled so far stands for (each chunk's frames times the
+    /// ratio it was resampled at), and the frames of it already queued: the difference is what
+    /// the resampler still holds.
+    ideal: f64,
+    kept: u64,
     ended: bool,
     offset: f64,
 }
@@ -123,7 +128,8 @@ impl Mixer {
         // Where this input stands in the mix against where the reference says it should.
         let ch = out_ch as usize;
         let pending_out = (input.pending.len() / ch) as f64 * input.resampler.resample_ratio();
-        let actual = input.head as f64 + (input.queue.len() / ch) as f64 + pending_out;
+        let actual =
+            input.head as f64 + (input.queue.len() / ch) as f64 + pending_out + input.held();
         let expected = (reference_end - t0) as f64 * out_rate / 1e9;
         input.offset += (expected - actual - input.offset) * SMOOTHING;
         let steer = (input.offset / (out_rate * STEER_SECONDS)).clamp(-MAX_STEER, MAX_STEER);
@@ -134,14 +140,24 @@ impl Mixer {
         Ok(())
     }
 
-    /// No more media from input `index`: it no longer holds the mix back.
-    pub fn end_input(&mut self, index: usize) {
+    /// No more media from input `index`: what its resampler still holds is flushed into the
+    /// mix, and it no longer holds the mix back.
+    pub fn end_input(&mut self, index: usize) -> Result<()> {
         if let Some(w) = self.waiting.get_mut(index) {
             *w = false;
         }
         if let Some(Some(input)) = self.inputs.get_mut(index) {
-            input.ended = true;
+            if !input.ended {
+                input.ended = true;
+                input.flush()?;
+            }
         }
+        Ok(())
+    }
+
+    /// Ends every input (the session's end): nothing any of them holds is left behind.
+    pub fn end_all(&mut self) -> Result<()> {
+        (0..self.inputs.len().max(self.waiting.len())).try_for_each(|i| self.end_input(i))
     }
 
     /// Mixes what every input has reached (an input more than a second behind the newest is
@@ -246,6 +262,8 @@ impl Input {
             queue: VecDeque::new(),
             head: i64::MIN,
             delay_left,
+            ideal: 0.0,
+            kept: 0,
             ended: false,
             offset: 0.0,
         })
@@ -254,6 +272,34 @@ impl Input {
     /// The mix frame after this input's newest resampled frame.
     fn end(&self, channels: u16) -> i64 {
         self.head + (self.queue.len() / channels as usize) as i64
+    }
+
+    /// Output frames of real input inside the resampler (its delay line).
+    fn held(&self) -> f64 {
+        (self.ideal - self.kept as f64).max(0.0)
+    }
+
+    /// At the input's end: the part chunk still pending and the resampler's delay line are
+    /// pushed out with silence after them, and exactly what stands for real input is kept.
+    fn flush(&mut self) -> Result<()> {
+        let ch = self.out_chunk.len() / self.resampler.output_frames_max().max(1);
+        // What the resampler holds of real input, in output frames, plus the pending part.
+        let pending = (self.pending.len() / ch) as f64 * self.resampler.resample_ratio();
+        let target = self.queue.len() + (self.held() + pending).round() as usize * ch;
+        // Each round feeds one chunk of silence; the bound is far above what the delay and one
+        // part chunk can need.
+        for _ in 0..64 {
+            if self.queue.len() >= target {
+                break;
+            }
+            let need = self.resampler.input_frames_next();
+            let whole = self.pending.len().div_ceil(need * ch).max(1) * need * ch;
+            self.pending.resize(whole, 0.0);
+            self.run()?;
+        }
+        self.queue.truncate(target);
+        self.pending.clear();
+        Ok(())
     }
 
     /// Resamples every whole chunk pending.
@@ -269,6 +315,7 @@ impl Input {
             let cap = self.out_chunk.len() / ch;
             let mut output = InterleavedSlice::new_mut(&mut self.out_chunk, ch, cap)
                 .map_err(|e| Error::Encoding(format!("mix output: {e}")))?;
+            let ratio = self.resampler.resample_ratio();
             let (used, written) = self
                 .resampler
                 .process_into_buffer(&input, &mut output, None)
@@ -277,6 +324,8 @@ impl Input {
             let skip = self.delay_left.min(written);
             self.delay_left -= skip;
             self.queue.extend(&self.out_chunk[skip * ch..written * ch]);
+            self.ideal += used as f64 * ratio;
+            self.kept += (written - skip) as u64;
         }
     }
 }

@@ -32,7 +32,7 @@ use crate::core::track::{Track, TrackKind};
 use crate::core::{Error, Result};
 
 /// Undelivered blobs a recorder may hold before its pipeline waits for the handlers.
-const BLOB_BUDGET: usize = 64 << 20;
+pub const BLOB_BUDGET: usize = 64 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordingState {
@@ -626,6 +626,13 @@ impl Recorder {
     /// The level of the audio track the current (or last) session records.
     pub fn audio_level(&self) -> Option<Level> {
         let inner = self.shared.inner.lock();
+        if inner.options.audio_tracks == AudioTracks::Mix
+            && inner.recorded.iter().filter(|t| t.kind() == TrackKind::Audio).count() > 1
+        {
+            // What is recorded is the mix: its level, not the first input's.
+            let level = self.shared.stats.mix_level.lock();
+            return level.as_ref().map(|w| w.level().unwrap_or(Level::SILENCE));
+        }
         inner.recorded.iter().find(|t| t.kind() == TrackKind::Audio).and_then(|t| t.level())
     }
 

@@ -2,6 +2,10 @@
 
 use std::sync::atomic::AtomicU64;
 
+use parking_lot::Mutex;
+
+use crate::core::level::LevelWindow;
+
 /// Counters of a recorder, over all its sessions.
 #[derive(Debug, Default)]
 pub struct RecorderStats {
@@ -15,4 +19,7 @@ pub struct RecorderStats {
     pub packets_dropped_late: AtomicU64,
     /// `audio_tracks="mix"`: samples of the mix beyond full scale, clamped to it.
     pub audio_samples_clipped: AtomicU64,
+    /// `audio_tracks="mix"`: the mix's newest 100 ms, for the recorder's level (the mix is no
+    /// track of its own, so no track measures it). Set anew by each mixing session.
+    pub mix_level: Mutex<Option<LevelWindow>>,
 }

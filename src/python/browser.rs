@@ -4,12 +4,53 @@
 //! At the end the file is made seekable as a native one is (`make_seekable`: Duration, SeekHead
 //! and Cues for WebM, faststart for MP4), where the target can be rewritten.
 
+use std::sync::Arc;
+
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 
+use crate::core::recorder::BLOB_BUDGET;
+use crate::core::session::Budget;
 use crate::core::sink::{Finishing, StorageOptions, Target};
 use crate::core::Error;
+use crate::python::delivery::BlobTicket;
 use crate::python::errors::IntoPyResult;
+
+/// A browser recording's blob budget: the bytes of chunks that arrived and that a consumer
+/// (handlers, an event loop, a chunk iterator) has not taken yet, bounded as a native
+/// recorder's are (64 MiB). The browser cannot be slowed down, so a chunk that does not fit
+/// is refused and the caller ends the recording (`browser/_recorder.py`).
+#[pyclass(frozen, module = "mediarecorder._native")]
+pub struct BlobBudget {
+    budget: Arc<Budget>,
+    limit: usize,
+}
+
+#[pymethods]
+impl BlobBudget {
+    #[new]
+    #[pyo3(signature = (limit=BLOB_BUDGET))]
+    fn new(limit: usize) -> Self {
+        BlobBudget { budget: Budget::new(limit), limit }
+    }
+
+    /// A ticket holding `n` bytes until released or collected; None if they do not fit.
+    fn try_acquire(&self, n: usize) -> Option<BlobTicket> {
+        let guard = self.budget.try_acquire(n)?;
+        Some(BlobTicket { guard: Mutex::new(Some(guard)) })
+    }
+
+    /// Bytes held by tickets not yet released.
+    #[getter]
+    fn used(&self) -> usize {
+        self.budget.used()
+    }
+
+    #[getter]
+    fn limit(&self) -> usize {
+        self.limit
+    }
+}
 
 #[pyclass(frozen, module = "mediarecorder._native")]
 pub struct ByteSink {

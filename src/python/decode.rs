@@ -8,7 +8,9 @@ use crate::python::errors::IntoPyResult;
 /// Decodes the first audio track of `src` (a recording's bytes), GIL released.
 #[pyfunction]
 pub fn decode<'py>(py: Python<'py>, src: &[u8]) -> PyResult<(Bound<'py, PyAny>, u32)> {
-    let d = crate::python::gil::detach(py, || crate::core::decode::decode(src)).py(py)?;
+    // Copied first: nothing of Python's is read without the GIL.
+    let src = src.to_vec();
+    let d = crate::python::gil::detach(py, || crate::core::decode::decode(&src)).py(py)?;
     let (frames, channels, rate) = (d.frames(), d.channels, d.sample_rate);
     let array = PyArray1::from_vec(py, d.samples).reshape([frames, channels])?;
     Ok((array.into_any(), rate))

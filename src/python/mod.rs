@@ -58,6 +58,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<delivery::BlobTicket>()?;
     m.add_class::<events::RecorderEvent>()?;
     m.add_class::<browser::ByteSink>()?;
+    m.add_class::<browser::BlobBudget>()?;
     m.add_function(wrap_pyfunction!(browser::call_on_delivery_thread, m)?)?;
     m.add_function(wrap_pyfunction!(browser::segment_name, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -123,6 +123,33 @@ def _audio_video() -> Any:
     return out
 
 
+@step("reader")
+def _reader() -> Any:
+    # A live reader on the camera's track (issue 26): its frames as NumPy, with timestamps on
+    # the recorder's clock; a few are saved for the host to check the picture.
+    import numpy as np
+
+    stream = mr.get_user_media(video={"width": 320, "height": 180, "frame_rate": 25})
+    track = stream.get_video_tracks()[0]
+    reader = mr.MediaStreamTrackProcessor(track, max_buffer_size=60)
+    frames = []
+    for frame in reader:
+        frames.append((frame.timestamp, frame.display_width, frame.display_height,
+                       frame.numpy("rgb24")))  # fmt: skip
+        if len(frames) == 25:
+            break
+    stats = reader.stats
+    track.stop()
+    np.save(OUT / "reader_first.npy", frames[0][3])
+    np.save(OUT / "reader_last.npy", frames[-1][3])
+    return {
+        "timestamps": [f[0] for f in frames],
+        "sizes": sorted({(f[1], f[2], f[3].shape) for f in frames}),
+        "stats": stats,
+        "ended_after_stop": track.ready_state,
+    }
+
+
 @step("cli")
 def _cli() -> Any:
     # In this process: a new interpreter takes ~15 s to start under emulation.

@@ -131,6 +131,9 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         self._session_id = 0
         #: Seconds the browser's recorder ran (start to stop, the page's clock), last session.
         self._browser_ran: float | None = None
+        #: Bytes of chunks that arrived and that no consumer has taken yet (handlers, the
+        #: event loop, chunk iterators), bounded as a native recorder's are.
+        self._budget = _native.BlobBudget()
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _HANDLER_ATTRIBUTES and value is not None and not callable(value):
@@ -329,10 +332,24 @@ class MediaRecorder(SyncLayer, AsyncLayer):
                     data, s.parts = b"".join(s.parts), []
                     self._write(s, data)
                     s.chunks += 1
+                    ticket = self._budget.try_acquire(len(data))
+                    if ticket is None:
+                        # The browser cannot be slowed down as a native source is: the
+                        # recording ends, reported; the file keeps every chunk written.
+                        self._stream._send({"type": "stop", "session": s.id})
+                        limit = self._budget.limit >> 20
+                        self._fail_session(
+                            s,
+                            UnknownError(
+                                f"the recording's chunks were not taken: {limit} MiB are "
+                                "waiting for the handlers or a chunks() loop"
+                            ),
+                        )
+                        return
                     blob = Blob(data, str(content.get("mimeType") or self._mime_type))
                     timecode = float(content.get("timecode") or 0.0)
                     event = BlobEvent("dataavailable", blob, timecode, target=self)
-                    self._queue(event, s.id, content.get("left"))
+                    self._queue(event, s.id, content.get("left"), ticket)
             elif kind in ("pause", "resume"):
                 self._queue(Event(kind, target=self), s.id)
             elif kind == "error":
@@ -411,10 +428,23 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         for info in done:
             self._queue(SegmentEvent("segment", *info, target=self), s.id)
 
-    def _queue(self, event: Event, session: int, left: object = None) -> None:
-        _native.call_on_delivery_thread(lambda: self._dispatch(event, session, left))
+    def _queue(
+        self,
+        event: Event,
+        session: int,
+        left: object = None,
+        ticket: _native.BlobTicket | None = None,
+    ) -> None:
+        # `ticket` holds a chunk's bytes in the budget until every consumer has taken it.
+        _native.call_on_delivery_thread(lambda: self._dispatch(event, session, left, ticket))
 
-    def _dispatch(self, event: Event, session: int, left: object = None) -> None:
+    def _dispatch(
+        self,
+        event: Event,
+        session: int,
+        left: object = None,
+        ticket: _native.BlobTicket | None = None,
+    ) -> None:
         log.debug("dispatching %s", event)
         if isinstance(left, (int, float)):
             latencies = self._stream._latencies
@@ -423,8 +453,8 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         if self._event_loop is None:
             self._fire(event)
         else:
-            deliver_on_loop(self._event_loop, self._fire, event, None)
-        self._after_dispatch(event, session, None)
+            deliver_on_loop(self._event_loop, self._fire, event, ticket)
+        self._after_dispatch(event, session, ticket)
 
     def _fire(self, event: Event) -> None:
         handler = getattr(self, "on" + event.type, None)

@@ -28,6 +28,17 @@ impl Budget {
         BudgetGuard { budget: self.clone(), n }
     }
 
+    /// Takes `n` bytes if they fit now (or the budget is empty); never waits. For producers
+    /// that cannot be slowed down (a browser's recorder), whose policy on `None` is their own.
+    pub fn try_acquire(self: &Arc<Self>, n: usize) -> Option<BudgetGuard> {
+        let mut used = self.used.lock();
+        if *used > 0 && *used + n > self.limit {
+            return None;
+        }
+        *used += n;
+        Some(BudgetGuard { budget: self.clone(), n })
+    }
+
     pub fn used(&self) -> usize {
         *self.used.lock()
     }
@@ -73,5 +84,17 @@ mod tests {
         let big = budget.acquire(1000);
         assert_eq!(budget.used(), 1000);
         drop(big);
+    }
+
+    #[test]
+    fn try_acquire_refuses_what_does_not_fit_without_waiting() {
+        let budget = Budget::new(100);
+        let a = budget.try_acquire(60).expect("60 of 100 fit");
+        assert!(budget.try_acquire(50).is_none());
+        assert_eq!(budget.used(), 60);
+        let b = budget.try_acquire(40).expect("60 + 40 fit exactly");
+        drop((a, b));
+        assert!(budget.try_acquire(1000).is_some(), "an empty budget lets anything through");
+        assert_eq!(budget.used(), 0);
     }
 }

@@ -8,6 +8,7 @@
 
 use std::sync::atomic::Ordering;
 
+use crate::core::level::LevelWindow;
 use crate::core::media::{AudioBlock, TrackKind, TrackSettings};
 use crate::core::mix::Mixer;
 use crate::core::session::TrackPlan;
@@ -48,6 +49,8 @@ pub(crate) struct Mixing {
     inputs: Vec<Place>,
     /// Clamped samples already added to the stats.
     counted: u64,
+    /// No block mixed yet: the first one replaces an earlier session's level window.
+    fresh: bool,
 }
 
 impl Mixing {
@@ -66,6 +69,7 @@ impl Mixing {
                 })
                 .collect(),
             counted: 0,
+            fresh: true,
         }
     }
 
@@ -98,16 +102,17 @@ impl Mixing {
         &mut self,
         index: usize,
         stats: &RecorderStats,
-    ) -> (Option<AudioBlock>, bool) {
+    ) -> Result<(Option<AudioBlock>, bool)> {
         self.inputs[index].ended = true;
-        self.mixer.end_input(index);
+        self.mixer.end_input(index)?;
         let all = self.inputs.iter().all(|p| p.ended);
-        (self.pull(all, stats), all)
+        Ok((self.pull(all, stats), all))
     }
 
-    /// Everything still held, at the end of the session.
-    pub(crate) fn drain(&mut self, stats: &RecorderStats) -> Option<AudioBlock> {
-        self.pull(true, stats)
+    /// Everything still held, at the end of the session (the inputs' resamplers flushed).
+    pub(crate) fn drain(&mut self, stats: &RecorderStats) -> Result<Option<AudioBlock>> {
+        self.mixer.end_all()?;
+        Ok(self.pull(true, stats))
     }
 
     /// A resume: each input's next block cuts the paused span out of its timeline.
@@ -122,6 +127,13 @@ impl Mixing {
         let clipped = self.mixer.clipped();
         stats.audio_samples_clipped.fetch_add(clipped - self.counted, Ordering::Relaxed);
         self.counted = clipped;
+        if let Some(b) = &block {
+            let mut level = stats.mix_level.lock();
+            if std::mem::take(&mut self.fresh) || level.is_none() {
+                *level = Some(LevelWindow::new(b.sample_rate, b.channels));
+            }
+            level.as_mut().expect("set above").push(&b.samples);
+        }
         block
     }
 }

@@ -325,7 +325,10 @@ impl Session {
         let Some((mixing, lane)) = self.mixing.as_mut() else { return Flow::Continue };
         let lane = *lane;
         let (block, all_ended) = match media {
-            Media::End => mixing.end(index, &self.stats),
+            Media::End => match mixing.end(index, &self.stats) {
+                Ok(ended) => ended,
+                Err(e) => return Flow::Finish(Some(e), true),
+            },
             Media::Audio(_) if self.paused => return Flow::Continue,
             Media::Audio(block) => match mixing.push(index, &block, &self.stats) {
                 Ok(mixed) => (mixed, false),
@@ -608,6 +611,10 @@ impl Session {
         // What the mixer still holds (inputs that had not caught up) is recorded too.
         if let Some((mixing, lane)) = &mut self.mixing {
             let (block, lane) = (mixing.drain(&self.stats), *lane);
+            let block = block.unwrap_or_else(|e| {
+                error.get_or_insert(e);
+                None
+            });
             if let Some(block) = block.filter(|_| !self.lanes[lane].ended) {
                 if let Flow::Finish(Some(e), _) = self.on_media(lane, Media::Audio(block)) {
                     error.get_or_insert(e);
