@@ -30,6 +30,8 @@ impl Budget {
 
     /// Takes `n` bytes if they fit now (or the budget is empty); never waits. For producers
     /// that cannot be slowed down (a browser's recorder), whose policy on `None` is their own.
+    // Its one user is the binding (`python/browser.rs`).
+    #[cfg_attr(not(feature = "python"), allow(dead_code))]
     pub fn try_acquire(self: &Arc<Self>, n: usize) -> Option<BudgetGuard> {
         let mut used = self.used.lock();
         if *used > 0 && *used + n > self.limit {
