@@ -36,6 +36,7 @@ __all__ = [
     "on_delivery_thread",
     "set_handler_thread",
     "BlobTicket",
+    "BlobBudget",
     "RecorderEvent",
     "ByteSink",
     "call_on_delivery_thread",
