@@ -1,6 +1,6 @@
 //! `audio_tracks="mix"`: the session's stage between the audio tracks and their one encoder.
 //! Each input track keeps its own place on the session timeline (its start, the paused spans
-//! cut out of it, as a lane does), so the mixer (`core/mix.rs`) sums them on one clock; what
+//! cut out of it, as a lane does), so the mixer (`core/mix/`) sums them on one clock; what
 //! the mixer has summed goes on to the mixed lane's encoder as one track's blocks.
 //!
 //! The session sees the inputs as track indices after its lanes (`lanes.len() + k` for input

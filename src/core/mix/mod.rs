@@ -331,5 +331,4 @@ impl Input {
 }
 
 #[cfg(test)]
-#[path = "mix_tests.rs"]
 mod tests;
