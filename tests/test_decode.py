@@ -157,3 +157,114 @@ def test_an_object_store_url_is_read_with_the_recorders_storage_options() -> Non
             mr.decode("s3://decoded/none.webm", storage_options=server.options())
     finally:
         server.kill()
+
+
+def pyav_frame_times(data: bytes, index: int = 0) -> list[tuple[int, float]]:
+    """PyAV's view of audio stream `index`: (the frame's first sample's place in the decoded
+    output, its time in seconds), for every decoded frame."""
+    import io
+
+    import av
+
+    out, at = [], 0
+    with av.open(io.BytesIO(data)) as c:
+        for frame in c.decode(c.streams.audio[index]):
+            out.append((at, float(frame.time)))
+            at += frame.samples
+    return out
+
+
+def our_time(times: np.ndarray, frame: int, rate: int) -> float:
+    """The time in seconds of output frame `frame`, from decode's rows."""
+    f0, t0 = times[times[:, 0] <= frame][-1]
+    return (t0 + (frame - f0) * 1e6 / rate) / 1e6
+
+
+@pytest.mark.parametrize(
+    "mime",
+    ["audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/webm;codecs=pcm", "audio/wav"],
+)
+def test_our_recordings_are_one_run_from_zero(mime: str) -> None:
+    data, _ = record(sine(440, 1.2), mime_type=mime, timeslice=250)
+    samples, rate, times = mr.decode(data, timestamps=True)
+    assert times.dtype == np.int64 and times.shape == (1, 2)
+    assert times.tolist() == [[0, 0]]
+    two = mr.decode(data)
+    assert len(two) == 2 and np.array_equal(two[0], samples)
+
+
+def test_a_gap_is_a_row_where_pyav_sees_the_jump() -> None:
+    """A recording with its middle Cluster cut out (as an edit or a lost chunk leaves it): the
+    rows are frame 0 at 0 and the first frame after the gap at its time, where PyAV (FFmpeg)
+    decodes the same file's frames; every PyAV frame's time is ours to the 1 ms tick."""
+    data, _ = record(sine(440, 3.0), mime_type="audio/webm;codecs=opus", timeslice=1000)
+    cluster = b"\x1f\x43\xb6\x75"
+    starts = [i for i in range(len(data)) if data.startswith(cluster, i)]
+    assert len(starts) >= 3, starts
+    cut = data[: starts[1]] + data[starts[2] :]
+    samples, rate, times = mr.decode(cut, timestamps=True)
+    theirs = pyav_frame_times(cut)
+    jumps = [
+        (at, t)
+        for (a0, t0), (at, t) in zip(theirs, theirs[1:])
+        if abs(t - (t0 + (at - a0) / rate)) > 0.002
+    ]
+    assert len(jumps) == 1, jumps
+    assert times.shape == (2, 2), times
+    assert times[0].tolist() == [0, 0]
+    assert times[1, 0] == jumps[0][0]
+    assert abs(times[1, 1] / 1e6 - jumps[0][1]) <= 0.001, (times, jumps)
+    assert times[1, 1] >= 1_900_000  # the second second is missing
+    for at, t in theirs:
+        assert abs(our_time(times, at, rate) - t) <= 0.001, (at, t)
+
+
+@pytest.mark.parametrize("name", ["chrome-audio-opus.webm", "chrome-av-vp8-opus.webm"])
+def test_browser_recordings_times_agree_with_pyav(name: str) -> None:
+    data = (FIXTURES / name).read_bytes()
+    _, rate, times = mr.decode(data, timestamps=True)
+    for at, t in pyav_frame_times(data):
+        assert abs(our_time(times, at, rate) - t) <= 0.001, (at, t, times)
+
+
+def test_each_separate_track_decodes_on_its_own() -> None:
+    a = mr.AudioSource(sample_rate=48000, channels=1)
+    b = mr.AudioSource(sample_rate=48000, channels=2)
+    rec = mr.MediaRecorder(
+        mr.MediaStream([a.track, b.track]),
+        mime_type="audio/webm;codecs=opus",
+        audio_tracks="separate",
+    )
+    chunks: list[bytes] = []
+    rec.ondataavailable = lambda e: chunks.append(bytes(e.data))
+    rec.start()
+    a.write(sine(440, 1.0))
+    b.write(sine(1000, 1.0, channels=2))
+    a.close()
+    b.close()
+    assert rec.wait(10)
+    data = b"".join(chunks)
+    first, _ = mr.decode(data)
+    second, _, times = mr.decode(data, track=1, timestamps=True)
+    assert first.shape == (48000, 1) and second.shape == (48000, 2)
+    assert dominant_frequency(first[:, 0], 48000) == pytest.approx(440, abs=1)
+    assert dominant_frequency(second[:, 1], 48000) == pytest.approx(1000, abs=1)
+    assert times.tolist() == [[0, 0]]
+    with pytest.raises(ValueError) as raised:
+        mr.decode(data, track=2)
+    assert str(raised.value) == "track: the recording has 2 audio tracks, so there is no track 2"
+
+
+def test_track_and_timestamps_are_checked_at_the_call() -> None:
+    data, _ = record(sine(440, 0.1), mime_type="audio/ogg;codecs=opus")
+    with pytest.raises(ValueError) as raised:
+        mr.decode(data, track=1)
+    assert str(raised.value) == "track: the recording has 1 audio track, so there is no track 1"
+    with pytest.raises(TypeError, match=r"^track: expected a non-negative int, got str$"):
+        mr.decode(data, track="1")  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match=r"^track: expected a non-negative int, got bool$"):
+        mr.decode(data, track=True)
+    with pytest.raises(ValueError, match=r"^track: expected a non-negative int, got -1$"):
+        mr.decode(data, track=-1)
+    with pytest.raises(TypeError, match=r"^timestamps: expected a bool, got int$"):
+        mr.decode(data, timestamps=1)  # type: ignore[call-overload]

@@ -5,15 +5,28 @@ use pyo3::prelude::*;
 
 use crate::python::errors::IntoPyResult;
 
-/// Decodes the first audio track of `src` (a recording's bytes), GIL released.
+/// Decodes audio track `track` of `src` (a recording's bytes), GIL released: the samples, the
+/// rate, and the times as an int64 `(rows, 2)` array of (frame, µs).
 #[pyfunction]
-pub fn decode<'py>(py: Python<'py>, src: &[u8]) -> PyResult<(Bound<'py, PyAny>, u32)> {
+#[pyo3(signature = (src, track=0))]
+pub fn decode<'py>(
+    py: Python<'py>,
+    src: &[u8],
+    track: usize,
+) -> PyResult<(Bound<'py, PyAny>, u32, Bound<'py, PyAny>)> {
     // Copied first: nothing of Python's is read without the GIL.
     let src = src.to_vec();
-    let d = crate::python::gil::detach(py, || crate::core::decode::decode(&src)).py(py)?;
+    let d = crate::python::gil::detach(py, || crate::core::decode::decode(&src, track)).py(py)?;
     let (frames, channels, rate) = (d.frames(), d.channels, d.sample_rate);
     let array = PyArray1::from_vec(py, d.samples).reshape([frames, channels])?;
-    Ok((array.into_any(), rate))
+    let rows = d.times.len();
+    let times: Vec<i64> = d
+        .times
+        .iter()
+        .flat_map(|&(frame, ns)| [frame as i64, (ns as i128 + 500).div_euclid(1000) as i64])
+        .collect();
+    let times = PyArray1::from_vec(py, times).reshape([rows, 2])?;
+    Ok((array.into_any(), rate, times.into_any()))
 }
 
 /// The bytes of an object-store object, GIL released; `options` as a recorder's

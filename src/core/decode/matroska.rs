@@ -1,5 +1,5 @@
-//! Matroska/WebM demuxing for [`super::decode`]: the first audio track's codec, rate and
-//! channels, and its blocks in file order.
+//! Matroska/WebM demuxing for [`super::decode`]: the asked-for audio track's codec, rate and
+//! channels, and its blocks in file order with their times.
 //!
 //! The walk is flat: the masters that lead to what is needed (Segment, Tracks, TrackEntry,
 //! Audio, Cluster) are entered, everything else is skipped by its size. A live recording's
@@ -8,15 +8,17 @@
 
 use std::borrow::Cow;
 
-use super::{bad, Codec, Packet, PcmFormat, Stream, Trim};
+use super::{bad, no_track, Codec, Packet, PcmFormat, Stream, Trim};
 use crate::core::mux::matroska::ebml::id::{
     AUDIO, BIT_DEPTH, BLOCK, BLOCK_GROUP, CHANNELS, CLUSTER, CODEC_DELAY, CODEC_ID, CODEC_PRIVATE,
-    DISCARD_PADDING, SAMPLING_FREQUENCY, SEGMENT, SIMPLE_BLOCK, TRACKS, TRACK_ENTRY, TRACK_NUMBER,
-    TRACK_TYPE,
+    DISCARD_PADDING, INFO, SAMPLING_FREQUENCY, SEGMENT, SIMPLE_BLOCK, TIMESTAMP, TIMESTAMP_SCALE,
+    TRACKS, TRACK_ENTRY, TRACK_NUMBER, TRACK_TYPE,
 };
 use crate::core::{Error, Result};
 
-const ENTERED: [u32; 5] = [SEGMENT, TRACKS, TRACK_ENTRY, AUDIO, CLUSTER];
+const ENTERED: [u32; 6] = [SEGMENT, INFO, TRACKS, TRACK_ENTRY, AUDIO, CLUSTER];
+/// RFC 9559's default TimestampScale: 1 ms ticks.
+const DEFAULT_SCALE: u64 = 1_000_000;
 const TRACK_TYPE_AUDIO: u64 = 2;
 
 struct Element {
@@ -117,8 +119,9 @@ impl Track<'_> {
     }
 }
 
-/// A block's track number, and its frame data (unlaced blocks only).
-fn block(at: usize, b: &[u8]) -> Result<(u64, usize)> {
+/// A block's track number, its time relative to its Cluster's (ticks), and where its frame
+/// data starts (unlaced blocks only).
+fn block(at: usize, b: &[u8]) -> Result<(u64, i16, usize)> {
     let first = *b.first().ok_or_else(|| bad_webm(at, "empty block"))?;
     let len = first.leading_zeros() as usize + 1;
     if len > 8 || b.len() < len + 3 {
@@ -130,13 +133,26 @@ fn block(at: usize, b: &[u8]) -> Result<(u64, usize)> {
             "src: laced Matroska blocks are not decoded (block at byte offset {at})"
         )));
     }
-    Ok((track, len + 3))
+    Ok((track, i16::from_be_bytes([b[len], b[len + 1]]), len + 3))
 }
 
-pub(crate) fn demux(buf: &[u8]) -> Result<Stream<'_>> {
+/// The `track`-th audio track of `tracks`.
+fn audio_track<'t, 'a>(tracks: &'t [Track<'a>], track: usize) -> Result<&'t Track<'a>> {
+    let mut audio = tracks.iter().filter(|t| t.kind == TRACK_TYPE_AUDIO);
+    match audio.clone().nth(track) {
+        Some(t) => Ok(t),
+        None if tracks.iter().all(|t| t.kind != TRACK_TYPE_AUDIO) => {
+            Err(Error::InvalidValue("src: the recording has no audio track".into()))
+        }
+        None => Err(no_track(track, audio.by_ref().count())),
+    }
+}
+
+pub(crate) fn demux(buf: &[u8], track: usize) -> Result<Stream<'_>> {
     let mut tracks: Vec<Track<'_>> = Vec::new();
     let mut chosen: Option<(u64, Codec)> = None;
     let mut packets = Vec::new();
+    let (mut scale, mut cluster_time) = (DEFAULT_SCALE, 0u64);
     let mut pos = 0;
     while let Some(e) = header(buf, pos)? {
         if ENTERED.contains(&e.id) {
@@ -153,6 +169,11 @@ pub(crate) fn demux(buf: &[u8]) -> Result<Stream<'_>> {
             break; // cut short: decode what is whole
         };
         pos = e.data + body.len();
+        match e.id {
+            TIMESTAMP_SCALE => scale = uint(body).max(1),
+            TIMESTAMP => cluster_time = uint(body),
+            _ => {}
+        }
         if let Some(t) = tracks.last_mut().filter(|_| chosen.is_none()) {
             match e.id {
                 TRACK_NUMBER => t.number = uint(body),
@@ -170,28 +191,29 @@ pub(crate) fn demux(buf: &[u8]) -> Result<Stream<'_>> {
             continue;
         }
         if chosen.is_none() {
-            let t = tracks.iter().find(|t| t.kind == TRACK_TYPE_AUDIO);
-            let t = t.ok_or_else(|| {
-                Error::InvalidValue("src: the recording has no audio track".into())
-            })?;
+            let t = audio_track(&tracks, track)?;
             chosen = Some((t.number, t.codec()?));
         }
         let number = chosen.as_ref().map_or(0, |c| c.0);
         let (data, discard_ns, at) =
             if e.id == SIMPLE_BLOCK { (body, 0, e.data) } else { group(buf, e.data, body)? };
-        let (track, skip) = block(at, data)?;
-        if track == number {
-            packets.push(Packet { data: Cow::Borrowed(&data[skip..]), discard_ns });
+        let (block_track, relative, skip) = block(at, data)?;
+        if block_track == number {
+            let ticks = cluster_time as i128 + relative as i128;
+            let time_ns = i64::try_from(ticks * scale as i128).unwrap_or(i64::MAX);
+            packets.push(Packet {
+                data: Cow::Borrowed(&data[skip..]),
+                discard_ns,
+                time_ns: Some(time_ns),
+            });
         }
     }
     let Some((number, codec)) = chosen else {
-        let t = tracks.iter().find(|t| t.kind == TRACK_TYPE_AUDIO);
-        let t =
-            t.ok_or_else(|| Error::InvalidValue("src: the recording has no audio track".into()))?;
-        return finish(t, t.codec()?, packets);
+        let t = audio_track(&tracks, track)?;
+        return finish(t, t.codec()?, packets, scale);
     };
     let t = tracks.iter().find(|t| t.number == number).unwrap_or(&tracks[0]);
-    finish(t, codec, packets)
+    finish(t, codec, packets, scale)
 }
 
 /// A BlockGroup's Block and DiscardPadding.
@@ -213,18 +235,30 @@ fn group<'a>(buf: &'a [u8], data: usize, body: &'a [u8]) -> Result<(&'a [u8], i6
     Ok((b, discard, at))
 }
 
-fn finish<'a>(t: &Track<'a>, codec: Codec, packets: Vec<Packet<'a>>) -> Result<Stream<'a>> {
+fn finish<'a>(
+    t: &Track<'a>,
+    codec: Codec,
+    mut packets: Vec<Packet<'a>>,
+    scale: u64,
+) -> Result<Stream<'a>> {
     let rate = if matches!(codec, Codec::Opus { .. }) { 48_000.0 } else { t.rate };
     if !(1.0..=u32::MAX as f64).contains(&rate) {
         return Err(Error::InvalidValue(format!("src: audio track sampling frequency {}", t.rate)));
     }
     let pre_skip =
         t.codec_delay.map(|ns| ((ns as u128 * 48_000 + 500_000_000) / 1_000_000_000) as u64);
+    // A block's samples are played CodecDelay before its time (RFC 9559, CodecDelay): the
+    // first ones, which the pre-skip drops, before the track's start.
+    let delay = i64::try_from(t.codec_delay.unwrap_or(0)).unwrap_or(i64::MAX);
+    for p in &mut packets {
+        p.time_ns = p.time_ns.map(|ns| ns.saturating_sub(delay));
+    }
     Ok(Stream {
         codec,
         sample_rate: rate.round() as u32,
         channels: usize::try_from(t.channels.max(1)).unwrap_or(usize::MAX).min(255),
         packets,
         trim: Trim { pre_skip, granules: None },
+        tick_ns: i64::try_from(scale).unwrap_or(i64::MAX),
     })
 }

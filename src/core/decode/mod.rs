@@ -2,6 +2,9 @@
 //! writes and browsers record (WebM/Matroska, Ogg, WAV) are demuxed here into one
 //! [`Stream`]; Opus goes through libopus' decoder ([`opus`]), PCM is converted directly.
 //!
+//! Any audio track can be asked for (the first by default; `audio_tracks="separate"` writes
+//! several), and where the recording's times lie comes back with the samples ([`Decoded::times`]).
+//!
 //! The decoded length is what was written: Opus' pre-skip (Matroska `CodecDelay`, else the
 //! OpusHead's), each block's `DiscardPadding`, and Ogg's end-of-stream granule position are
 //! applied. Video is not decoded here (PyAV does that). The input is untrusted: every size is
@@ -26,6 +29,12 @@ pub struct Decoded {
     pub samples: Vec<f32>,
     pub channels: usize,
     pub sample_rate: u32,
+    /// Where the samples lie on the recording's timeline: `(frame, ns)`, the time of a frame
+    /// of `samples`, for the first frame and wherever the recording's times jump (a gap, an
+    /// overlap); the frames in between follow at the sample rate. Matroska's block times
+    /// (less `CodecDelay`, as RFC 9559 says players do), Ogg's granule positions; WAV has none
+    /// and starts at 0.
+    pub times: Vec<(u64, i64)>,
 }
 
 impl Decoded {
@@ -51,6 +60,8 @@ pub(crate) struct Packet<'a> {
     pub data: Cow<'a, [u8]>,
     /// Matroska `DiscardPadding`, in ns.
     pub discard_ns: i64,
+    /// When its first decoded sample is played (Matroska: the block's time less CodecDelay).
+    pub time_ns: Option<i64>,
 }
 
 /// How much of the decoded stream is media, beyond per-packet padding.
@@ -77,6 +88,59 @@ pub(crate) struct Stream<'a> {
     pub channels: usize,
     pub packets: Vec<Packet<'a>>,
     pub trim: Trim,
+    /// The container's time resolution (Matroska's TimestampScale): block times are rounded
+    /// to it, so only a larger difference is a jump.
+    pub tick_ns: i64,
+}
+
+/// Builds [`Decoded::times`] as packets are decoded.
+pub(crate) struct Times {
+    rows: Vec<(u64, i64)>,
+    rate: u32,
+    tolerance_ns: i64,
+}
+
+impl Times {
+    pub(crate) fn new(rate: u32, tick_ns: i64) -> Self {
+        let frame_ns = 1_000_000_000 / rate.max(1) as i64;
+        Times { rows: Vec::new(), rate: rate.max(1), tolerance_ns: tick_ns.max(frame_ns) }
+    }
+
+    fn ns(&self, frames: u64) -> i64 {
+        (frames as i128 * 1_000_000_000 / self.rate as i128) as i64
+    }
+
+    /// A packet whose samples start at frame `at` of the output, played at `time_ns`.
+    pub(crate) fn packet(&mut self, at: u64, time_ns: Option<i64>) {
+        let Some(t) = time_ns else { return };
+        if let Some(&(a0, t0)) = self.rows.last() {
+            if (t - (t0 + self.ns(at - a0))).abs() <= self.tolerance_ns {
+                return;
+            }
+        }
+        self.rows.push((at, t));
+    }
+
+    /// The first `n` frames were dropped (pre-skip): the row that covers frame `n` moves there.
+    pub(crate) fn drop_front(&mut self, n: u64) {
+        let Some(i) = self.rows.iter().rposition(|r| r.0 <= n) else {
+            self.rows.iter_mut().for_each(|r| r.0 -= n);
+            return;
+        };
+        let (a, t) = self.rows[i];
+        self.rows.drain(..i);
+        self.rows[0] = (n, t + self.ns(n - a));
+        self.rows.iter_mut().for_each(|r| r.0 -= n);
+    }
+
+    /// The rows for `frames` output frames; `start_ns` where the container gave no time.
+    pub(crate) fn finish(mut self, frames: u64, start_ns: i64) -> Vec<(u64, i64)> {
+        self.rows.retain(|r| r.0 == 0 || r.0 < frames);
+        if self.rows.first().is_none_or(|r| r.0 != 0) {
+            self.rows.insert(0, (0, start_ns));
+        }
+        self.rows
+    }
 }
 
 pub(crate) fn bad(container: &str, offset: usize, what: &str) -> Error {
@@ -85,13 +149,24 @@ pub(crate) fn bad(container: &str, offset: usize, what: &str) -> Error {
     ))
 }
 
-/// Decodes the first audio track of a recording held in `buf`.
-pub fn decode(buf: &[u8]) -> Result<Decoded> {
+/// `track` was not found: the recording has `count` audio tracks.
+pub(crate) fn no_track(track: usize, count: usize) -> Error {
+    let s = if count == 1 { "" } else { "s" };
+    Error::InvalidValue(format!(
+        "track: the recording has {count} audio track{s}, so there is no track {track}"
+    ))
+}
+
+/// Decodes audio track `track` (0: the first) of a recording held in `buf`.
+pub fn decode(buf: &[u8], track: usize) -> Result<Decoded> {
     let stream = if buf.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
-        matroska::demux(buf)?
+        matroska::demux(buf, track)?
     } else if buf.starts_with(b"OggS") {
-        ogg::demux(buf)?
+        ogg::demux(buf, track)?
     } else if buf.starts_with(b"RIFF") || buf.starts_with(b"RF64") {
+        if track != 0 {
+            return Err(no_track(track, 1));
+        }
         wav::demux(buf)?
     } else if buf.get(4..8) == Some(b"ftyp") {
         return Err(Error::NotSupported(

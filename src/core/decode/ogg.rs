@@ -1,10 +1,10 @@
-//! Ogg demuxing for [`super::decode`]: the first logical stream that begins with an OpusHead,
+//! Ogg demuxing for [`super::decode`]: the asked-for logical stream that begins with an OpusHead,
 //! its packets reassembled across pages, and the granule positions that trim it (RFC 7845
 //! §4: the last page's granule ends the stream; the first audio page's tells where it began).
 
 use std::borrow::Cow;
 
-use super::{bad, Codec, OggGranules, Packet, Stream, Trim};
+use super::{bad, no_track, Codec, OggGranules, Packet, Stream, Trim};
 use crate::core::{Error, Result};
 
 struct Page<'a> {
@@ -34,8 +34,10 @@ fn page(buf: &[u8], pos: usize) -> Result<Option<(Page<'_>, usize)>> {
     Ok(Some((page, start + len)))
 }
 
-pub(crate) fn demux(buf: &[u8]) -> Result<Stream<'_>> {
+pub(crate) fn demux(buf: &[u8], track: usize) -> Result<Stream<'_>> {
     let mut serial = None;
+    // Opus streams begun so far (their first pages come before any other page, RFC 3533).
+    let mut opus_streams = 0;
     let mut packets: Vec<Packet<'_>> = Vec::new();
     // The packet being gathered: its start in `buf` while it is in one piece, or its bytes.
     let mut open: Option<Cow<'_, [u8]>> = None;
@@ -46,7 +48,10 @@ pub(crate) fn demux(buf: &[u8]) -> Result<Stream<'_>> {
         let body_start = next - p.body.len();
         pos = next;
         if serial.is_none() && p.bos && p.body.starts_with(b"OpusHead") {
-            serial = Some(p.serial);
+            if opus_streams == track {
+                serial = Some(p.serial);
+            }
+            opus_streams += 1;
         }
         if serial != Some(p.serial) {
             continue;
@@ -68,12 +73,15 @@ pub(crate) fn demux(buf: &[u8]) -> Result<Stream<'_>> {
             if l == 255 {
                 open = Some(data);
             } else {
-                packets.push(Packet { data, discard_ns: 0 });
+                packets.push(Packet { data, discard_ns: 0, time_ns: None });
             }
         }
         if p.granule != u64::MAX {
             granules.push((p.granule, packets.len()));
         }
+    }
+    if serial.is_none() && opus_streams > 0 {
+        return Err(no_track(track, opus_streams));
     }
     if packets.len() < 2 {
         return Err(Error::InvalidValue("src: the Ogg file holds no Opus stream".into()));
@@ -102,5 +110,6 @@ pub(crate) fn demux(buf: &[u8]) -> Result<Stream<'_>> {
         channels,
         packets,
         trim,
+        tick_ns: 0,
     })
 }

@@ -3,7 +3,7 @@
 
 use std::ffi::c_int;
 
-use super::{Codec, Decoded, Stream};
+use super::{Codec, Decoded, Stream, Times};
 use crate::core::{Error, Result};
 
 /// 120 ms at 48 kHz: the longest packet Opus allows.
@@ -131,10 +131,12 @@ pub(crate) fn decode(stream: Stream<'_>) -> Result<Decoded> {
     let mut decoded_frames = 0u64;
     let mut first_page_frames = 0u64;
     let first_page_packets = stream.trim.granules.as_ref().map_or(0, |g| g.first_page_packets);
+    let mut times = Times::new(48_000, stream.tick_ns);
     for (i, p) in stream.packets.iter().enumerate() {
         if p.data.is_empty() {
             continue;
         }
+        times.packet((samples.len() / ch) as u64, p.time_ns);
         let n = dec.decode(&p.data, &mut buf)?;
         decoded_frames += n as u64;
         if i < first_page_packets {
@@ -143,14 +145,19 @@ pub(crate) fn decode(stream: Stream<'_>) -> Result<Decoded> {
         let keep = n - ns_to_frames(p.discard_ns).min(n);
         samples.extend_from_slice(&buf[..keep * ch]);
     }
+    // Ogg: the first sample after the pre-skip is played at the stream's start granule.
+    let mut start_ns = 0;
     if let Some(g) = &stream.trim.granules {
         // Granules count from the stream's start: the first audio page's minus what its
         // packets decode to (RFC 7845 §4.3); the last one ends the stream (§4.5).
         let start = g.first_granule.saturating_sub(first_page_frames);
+        start_ns = (start as i128 * 1_000_000_000 / 48_000) as i64;
         let end = g.last_granule.saturating_sub(start).min(decoded_frames);
         samples.truncate(end as usize * ch);
     }
     let pre_skip = stream.trim.pre_skip.unwrap_or(h.pre_skip) as usize;
     samples.drain(..(pre_skip * ch).min(samples.len()));
-    Ok(Decoded { samples, channels: ch, sample_rate: 48_000 })
+    times.drop_front(pre_skip as u64);
+    let times = times.finish((samples.len() / ch) as u64, start_ns);
+    Ok(Decoded { samples, channels: ch, sample_rate: 48_000, times })
 }

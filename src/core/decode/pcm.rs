@@ -53,9 +53,17 @@ pub(crate) fn decode(format: PcmFormat, stream: &Stream<'_>) -> super::Decoded {
     let frame = format.bytes() * stream.channels;
     let total: usize = stream.packets.iter().map(|p| p.data.len() / frame * stream.channels).sum();
     let mut samples = Vec::with_capacity(total);
+    let mut times = super::Times::new(stream.sample_rate, stream.tick_ns);
     for p in &stream.packets {
         let whole = p.data.len() / frame * frame;
+        times.packet((samples.len() / stream.channels.max(1)) as u64, p.time_ns);
         samples.extend(p.data[..whole].chunks_exact(format.bytes()).map(|b| format.sample(b)));
     }
-    super::Decoded { samples, channels: stream.channels, sample_rate: stream.sample_rate }
+    let frames = (samples.len() / stream.channels.max(1)) as u64;
+    super::Decoded {
+        samples,
+        channels: stream.channels,
+        sample_rate: stream.sample_rate,
+        times: times.finish(frames, 0),
+    }
 }

@@ -37,8 +37,13 @@ pub(crate) fn demux(buf: &[u8]) -> Result<Stream<'_>> {
                 codec: Codec::Pcm(format),
                 sample_rate: rate,
                 channels,
-                packets: vec![Packet { data: Cow::Borrowed(&buf[data..end]), discard_ns: 0 }],
+                packets: vec![Packet {
+                    data: Cow::Borrowed(&buf[data..end]),
+                    discard_ns: 0,
+                    time_ns: None,
+                }],
                 trim: Trim::default(),
+                tick_ns: 0,
             });
         }
         if id == b"fmt " {
