@@ -58,8 +58,7 @@ def decode(
     timestamps: bool = False,
     storage_options: Mapping[str, str | bool | float] | None = None,
 ) -> (
-    tuple[npt.NDArray[np.float32], int]
-    | tuple[npt.NDArray[np.float32], int, npt.NDArray[np.int64]]
+    tuple[npt.NDArray[np.float32], int] | tuple[npt.NDArray[np.float32], int, npt.NDArray[np.int64]]
 ):
     """Decodes an audio track of a recording: ``(samples, sample_rate)``, ``samples``
     float32 of shape ``(frames, channels)``.
@@ -74,8 +73,8 @@ def decode(
     The first row is frame 0; another comes wherever the recording's times jump (a gap, an
     overlap: a browser's or an edited recording's); the frames between two rows follow each
     other at the sample rate, so frame ``i`` is at ``t0 + (i - f0) * 1e6 / sample_rate`` µs,
-    ``(f0, t0)`` the last row at or before it. Times are WebM/Matroska's block times less ``CodecDelay`` (RFC 9559),
-    Ogg's granule positions; a WAV file starts at 0.
+    ``(f0, t0)`` the last row at or before it. Times are WebM/Matroska's block times less
+    ``CodecDelay`` (RFC 9559), Ogg's granule positions; a WAV file starts at 0.
 
     ``source`` is the recording's bytes (a :class:`Blob` too), a path, or an object store URL
     (``s3://``, ``gs://``, ``az://``: read with the credentials a recorder's ``file=`` uses,
