@@ -74,7 +74,10 @@ class MediaRecorder(SyncLayer, AsyncLayer):
     widest one's channels, placed on the shared clock (the drift of a device's clock corrected,
     see the README), and summed with 3 dB of headroom per doubling of the inputs (two inputs
     are each scaled by 1/√2). What still exceeds full scale is clamped and counted in
-    :attr:`stats` (``audio_samples_clipped``), never wrapped.
+    :attr:`stats` (``audio_samples_clipped``), never wrapped. The mix waits for an input that
+    is behind the others by up to 1 s of media; one further behind is not waited for (its
+    missing time is silence, and what it sends later is mixed from where the mix has got to),
+    so write NumPy inputs in turns rather than one whole input after the other.
 
     Beyond the spec: ``with MediaRecorder(stream) as rec:`` stops the recording and waits for
     its ``stop`` event on the way out; :meth:`wait` blocks until the session has stopped;
