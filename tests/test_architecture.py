@@ -70,3 +70,26 @@ def test_the_core_imports_without_a_circle() -> None:
         check=True,
     )
     assert out.stdout.strip().splitlines()[-1] == "no circles", out.stdout
+
+
+def test_the_binding_uses_no_platform_only_crate() -> None:
+    """src/python has no platform code (issue 25), so it may not name a crate that Cargo.toml
+    gives only some targets: it would not compile on the others. The Windows cross-build found
+    `libc::poll` there (a file object's non-blocking descriptor); that wait is in the core now,
+    with an arm per platform (`sink/file.rs`)."""
+    import tomllib
+
+    cargo = tomllib.loads((ROOT / "Cargo.toml").read_text())
+    only_some = {
+        name.replace("-", "_")
+        for target in cargo.get("target", {}).values()
+        for name in target.get("dependencies", {})
+    }
+    assert "libc" in only_some and "windows_sys" in only_some
+    used = sorted(
+        f"{path.relative_to(ROOT)}: {crate}"
+        for path in (ROOT / "src" / "python").rglob("*.rs")
+        for crate in only_some
+        if re.search(rf"\b{crate}::", path.read_text())
+    )
+    assert used == [], f"the binding names crates some targets do not have: {used}"

@@ -16,6 +16,7 @@ use pyo3::types::PyBytes;
 use crate::core::error::{Stalled, TargetFailure};
 use crate::core::mux::Patches;
 use crate::core::sink::destination::{seconds, STALL_TIMEOUT_KEY};
+use crate::core::sink::file::wait_writable;
 use crate::core::sink::queued::ByteWriter;
 use crate::core::{Error, Result};
 
@@ -198,13 +199,4 @@ impl ByteWriter for PyWriter {
     fn describe(&self) -> String {
         self.name.clone()
     }
-}
-
-/// Waits until `fd` takes bytes, for `limit` at most (the caller counts the time).
-fn wait_writable(fd: i32, limit: Duration) {
-    let mut poll = libc::pollfd { fd, events: libc::POLLOUT, revents: 0 };
-    let ms = limit.as_millis().clamp(1, i32::MAX as u128) as i32;
-    // SAFETY: one valid pollfd for the duration of the call. An error (EINTR) or a timeout
-    // only means the caller tries the write again and counts the time.
-    unsafe { libc::poll(&mut poll, 1, ms) };
 }

@@ -62,3 +62,21 @@ impl Target for FileTarget {
         Ok(this.written)
     }
 }
+
+/// Waits until the descriptor `fd` (a file object's `fileno()`, opened non-blocking) takes
+/// bytes, for `limit` at most; the caller tries the write again and counts the time.
+#[cfg(unix)]
+pub fn wait_writable(fd: i32, limit: std::time::Duration) {
+    let mut poll = libc::pollfd { fd, events: libc::POLLOUT, revents: 0 };
+    let ms = limit.as_millis().clamp(1, i32::MAX as u128) as i32;
+    // SAFETY: one valid pollfd for the duration of the call. An error (EINTR) or a timeout
+    // only means the caller tries the write again and counts the time.
+    unsafe { libc::poll(&mut poll, 1, ms) };
+}
+
+/// Windows: a C runtime descriptor has nothing to poll (non-blocking ones are rare there), so
+/// the caller retries every 10 ms, still bounded by its stall timeout.
+#[cfg(not(unix))]
+pub fn wait_writable(_fd: i32, limit: std::time::Duration) {
+    std::thread::sleep(limit.min(std::time::Duration::from_millis(10)));
+}

@@ -57,7 +57,8 @@ pub mod unsupported {
         pub fn open(_c: CameraConstraints) -> Result<Self> {
             Err(Error::NotSupported(format!(
                 "get_user_media: camera capture is not supported on {} (V4L2, Linux only)",
-                crate::core::source::x11_conn::non_x11_platform().unwrap_or(std::env::consts::OS)
+                crate::core::source::screen::x11_conn::non_x11_platform()
+                    .unwrap_or(std::env::consts::OS)
             )))
         }
     }
