@@ -18,6 +18,7 @@ PLUGIN = "mediarecorder/mediarecorder_devices.dll"
 SYSTEM = re.compile(
     r"(kernel32|ntdll|user32|advapi32|ole32|oleaut32|ws2_32|bcrypt|bcryptprimitives|userenv|"
     r"secur32|crypt32|ncrypt|shell32|msvcrt|ucrtbase|propsys|avrt|winmm|mmdevapi|synchronization|"
+    r"combase|"
     r"api-ms-win-[a-z0-9-]+)\.dll|python3\.dll",
     re.IGNORECASE,
 )

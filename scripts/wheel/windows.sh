@@ -41,5 +41,9 @@ trap restore EXIT
 cp "$CARGO_TARGET_DIR/$TARGET/release/mediarecorder_devices.dll" "$DLL"
 
 mkdir -p "$OUT" && rm -f "$OUT"/mediarecorder-*-win_amd64.whl
-maturin build --release --target "$TARGET" -i python3.11 --features pyo3/generate-import-lib --out "$OUT"
+# maturin hands cargo rustflags of its own (CARGO_ENCODED_RUSTFLAGS), which take the place of
+# windows_env's per-target ones: the extension's link gets them as its own rustc arguments.
+# shellcheck disable=SC2086 # one argument per word
+maturin build --release --target "$TARGET" -i python3.11 --features pyo3/generate-import-lib \
+    --out "$OUT" -- $WINDOWS_LINK_ARGS
 "$VENV/bin/python" scripts/wheel/check_windows.py "$OUT"/mediarecorder-*-win_amd64.whl

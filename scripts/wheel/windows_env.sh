@@ -13,8 +13,15 @@ windows_env() {
         env_name=$(tr 'a-z.-' 'A-Z__' <<<"$name")
         export "${env_name}_STATIC=1" "SYSTEM_DEPS_${env_name}_LINK=static"
     done
-    # libssp: libopus's cmake build turns the stack protector on.
-    export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUSTFLAGS="-C link-arg=-static -C link-arg=-lssp"
+    # mingw's runtime goes inside the .pyd and the .dll: -static alone is not enough, since
+    # rustc puts -Wl,-Bdynamic before every library a crate names (the cc crate's -lstdc++ for
+    # OpenH264, which brings winpthread), so cc names none (CXXSTDLIB empty) and the link ends
+    # with them static: libstdc++, libssp (libopus's cmake build turns the stack protector
+    # on), winpthread. check_windows.py fails a wheel that needs any of their DLLs.
+    export CXXSTDLIB_x86_64_pc_windows_gnu=
+    WINDOWS_LINK_ARGS="-C link-arg=-static -C link-arg=-Wl,-Bstatic -C link-arg=-lstdc++"
+    WINDOWS_LINK_ARGS+=" -C link-arg=-lssp -C link-arg=-lwinpthread -C link-arg=-Wl,-Bdynamic"
+    export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUSTFLAGS=$WINDOWS_LINK_ARGS
     # A target folder of its own: host build scripts built with these variables would otherwise
     # be rebuilt by every Linux build and back.
     export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/windows}
