@@ -172,13 +172,20 @@ mod tests {
 
     #[test]
     fn io_failures_keep_errno_path_and_the_os_words() {
-        let e = std::io::Error::from_raw_os_error(28);
+        // A full disk: ENOSPC, or ERROR_DISK_FULL on Windows (whose 28 is "out of paper"). The
+        // words are the system's own; on Linux they are known exactly.
+        let code = if cfg!(windows) { 112 } else { 28 };
+        let e = std::io::Error::from_raw_os_error(code);
+        let words = e.to_string().trim_end_matches(&format!(" (os error {code})")).to_string();
+        if cfg!(target_os = "linux") {
+            assert_eq!(words, "No space left on device");
+        }
         let err = Error::io("write", Path::new("/dev/full"), &e);
         let Error::Io(f) = &err else { panic!("{err:?}") };
-        assert_eq!(f.errno, Some(28));
+        assert_eq!(f.errno, Some(code));
         assert_eq!(f.path.as_deref(), Some(Path::new("/dev/full")));
-        assert_eq!(f.reason, "No space left on device");
-        assert_eq!(err.to_string(), "cannot write /dev/full: No space left on device");
+        assert_eq!(f.reason, words);
+        assert_eq!(err.to_string(), format!("cannot write /dev/full: {words}"));
         assert_eq!(err.dom_name(), None);
     }
 }

@@ -297,9 +297,9 @@ mod tests {
     #[cfg(not(target_os = "linux"))]
     #[test]
     fn screen_and_camera_name_the_platform_they_do_not_support() {
-        use crate::core::source::camera_info::{unsupported::CameraCapture, CameraConstraints};
+        use crate::core::source::camera::{CameraCapture, CameraConstraints};
         let platform = if cfg!(windows) { "Windows" } else { "macOS" };
-        match crate::core::source::x11_conn::connect(Some(":0")) {
+        match crate::core::source::screen::x11_conn::connect(Some(":0")) {
             Err(Error::NotSupported(m)) => assert_eq!(
                 m,
                 format!(
