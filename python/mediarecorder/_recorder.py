@@ -295,43 +295,9 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         event (:class:`SegmentEvent`) reports each finished file.
         """
         check_uint(timeslice, "timeslice")
-        target: object = None
-        if file is not None:
-            if isinstance(file, (str, os.PathLike)):
-                target = os.fspath(file)
-                if not isinstance(target, str):
-                    raise TypeError(f"file: expected a str path, got {type_name(target)}")
-            elif isinstance(file, io.TextIOBase):
-                raise TypeError(
-                    "file: expected a binary file object, got a text one "
-                    f"({type_name(file)}); open it in binary mode ('wb')"
-                )
-            elif callable(getattr(file, "write", None)):
-                target = file
-            else:
-                raise TypeError(
-                    "file: expected a path, an object store URL or a binary file object "
-                    f"(with write), got {type_name(file)}"
-                )
-        segment_ns = None
-        if segment is not None:
-            if isinstance(segment, bool) or not isinstance(segment, (int, float)):
-                raise TypeError(f"segment: expected a number of seconds, got {type_name(segment)}")
-            # Compared before any conversion: an int too large for a float is out of range too.
-            if (isinstance(segment, float) and math.isnan(segment)) or not (
-                MIN_SEGMENT <= segment <= MAX_SEGMENT
-            ):
-                raise ValueError(
-                    f"segment: expected a number of seconds from {MIN_SEGMENT} to "
-                    f"{MAX_SEGMENT:.0e}, got {segment!r}"
-                )
-            if not isinstance(target, str):
-                raise ValueError(
-                    "segment: expected file to be a name template (a path or URL with "
-                    "{index} or {start_time})"
-                )
-            # Whole milliseconds: segment boundaries, and so start times, never share one.
-            segment_ns = round(segment * 1000) * 1_000_000
+        target = check_file(file)
+        every = segment_ms(segment, target)
+        segment_ns = None if every is None else every * 1_000_000
         options = _storage_options(storage_options)
         if options and (target is None or (isinstance(target, str) and "://" not in target)):
             raise ValueError(
@@ -457,6 +423,51 @@ class MediaRecorder(SyncLayer, AsyncLayer):
 
     def __repr__(self) -> str:
         return f"<MediaRecorder state={self.state!r} mime_type={self.mime_type!r}>"
+
+
+def check_file(file: object) -> object:
+    """``start(file=...)`` checked: a path as ``str``, a binary file object, or None."""
+    if file is None:
+        return None
+    if isinstance(file, (str, os.PathLike)):
+        target = os.fspath(file)
+        if not isinstance(target, str):
+            raise TypeError(f"file: expected a str path, got {type_name(target)}")
+        return target
+    if isinstance(file, io.TextIOBase):
+        raise TypeError(
+            "file: expected a binary file object, got a text one "
+            f"({type_name(file)}); open it in binary mode ('wb')"
+        )
+    if callable(getattr(file, "write", None)):
+        return file
+    raise TypeError(
+        "file: expected a path, an object store URL or a binary file object "
+        f"(with write), got {type_name(file)}"
+    )
+
+
+def segment_ms(segment: object, target: object) -> int | None:
+    """``start(segment=...)`` checked, in whole milliseconds: segment boundaries, and so start
+    times, never share one. ``target`` is the checked ``file``: a name template."""
+    if segment is None:
+        return None
+    if isinstance(segment, bool) or not isinstance(segment, (int, float)):
+        raise TypeError(f"segment: expected a number of seconds, got {type_name(segment)}")
+    # Compared before any conversion: an int too large for a float is out of range too.
+    if (isinstance(segment, float) and math.isnan(segment)) or not (
+        MIN_SEGMENT <= segment <= MAX_SEGMENT
+    ):
+        raise ValueError(
+            f"segment: expected a number of seconds from {MIN_SEGMENT} to "
+            f"{MAX_SEGMENT:.0e}, got {segment!r}"
+        )
+    if not isinstance(target, str):
+        raise ValueError(
+            "segment: expected file to be a name template (a path or URL with "
+            "{index} or {start_time})"
+        )
+    return round(segment * 1000)
 
 
 # The documented signature is __init__'s (inspect prefers a class's own __new__).

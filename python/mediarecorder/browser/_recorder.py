@@ -12,9 +12,7 @@ which make the file seekable at the end.
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
-import math
 import os
 import threading
 import time
@@ -26,6 +24,7 @@ from .._aio import AsyncLayer, check_event_loop, deliver_on_loop
 from .._errors import DOMException, InvalidStateError, NotSupportedError, UnknownError
 from .._events import Blob, BlobEvent, ErrorEvent, Event, EventHandler, SegmentEvent, type_name
 from .._pythonic import SyncLayer, check_uint
+from .._recorder import check_file, segment_ms
 from ._errors import dom_exception
 from ._segments import Segmenter
 
@@ -193,8 +192,8 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         """
         check_uint(timeslice, "timeslice")
         self._check_pid("start")
-        target = _target(file)
-        every = _segment_ms(segment, target)
+        target = check_file(file)
+        every = segment_ms(segment, target)
         options = _storage_options(storage_options)
         if options and (target is None or (isinstance(target, str) and "://" not in target)):
             raise ValueError(
@@ -478,53 +477,9 @@ def _ended_by(exc: BaseException) -> DOMException:
     return error
 
 
-def _target(file: object) -> object:
-    if file is None:
-        return None
-    if isinstance(file, (str, os.PathLike)):
-        target = os.fspath(file)
-        if not isinstance(target, str):
-            raise TypeError(f"file: expected a str path, got {type_name(target)}")
-        return target
-    if isinstance(file, io.TextIOBase):
-        raise TypeError(
-            "file: expected a binary file object, got a text one "
-            f"({type_name(file)}); open it in binary mode ('wb')"
-        )
-    if callable(getattr(file, "write", None)):
-        return file
-    raise TypeError(
-        "file: expected a path, an object store URL or a binary file object "
-        f"(with write), got {type_name(file)}"
-    )
-
-
 def _storage_options(
     options: Mapping[str, str | bool | float] | None,
 ) -> list[tuple[str, str]] | None:
     from .._recorder import _storage_options as convert
 
     return convert(options)
-
-
-def _segment_ms(segment: object, target: object) -> int | None:
-    """``segment`` in whole ms, checked as :meth:`mediarecorder.MediaRecorder.start` does."""
-    if segment is None:
-        return None
-    from .._recorder import MAX_SEGMENT, MIN_SEGMENT
-
-    if isinstance(segment, bool) or not isinstance(segment, (int, float)):
-        raise TypeError(f"segment: expected a number of seconds, got {type_name(segment)}")
-    if (isinstance(segment, float) and math.isnan(segment)) or not (
-        MIN_SEGMENT <= segment <= MAX_SEGMENT
-    ):
-        raise ValueError(
-            f"segment: expected a number of seconds from {MIN_SEGMENT} to "
-            f"{MAX_SEGMENT:.0e}, got {segment!r}"
-        )
-    if not isinstance(target, str):
-        raise ValueError(
-            "segment: expected file to be a name template (a path or URL with "
-            "{index} or {start_time})"
-        )
-    return round(segment * 1000)
