@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
-from ._errors import DOMException
+from ._errors import DOMException, InvalidStateError
 
 __all__ = ["Blob", "BlobEvent", "ErrorEvent", "Event", "EventHandler", "SegmentEvent"]
 
@@ -114,3 +115,66 @@ class SegmentEvent(Event):
 
 def type_name(value: object) -> str:
     return "None" if value is None else type(value).__name__
+
+
+#: A recorder's event types, each with its ``on<type>`` handler attribute.
+RECORDER_EVENT_TYPES = ("start", "stop", "dataavailable", "pause", "resume", "error", "segment")
+_HANDLER_ATTRIBUTES = frozenset("on" + t for t in RECORDER_EVENT_TYPES)
+
+
+class RecorderEventTarget:
+    """What both recorders (native and browser) share of the web's EventTarget: ``on<type>``
+    handlers checked when set, listeners added and removed as on the web, dispatch that
+    reports a failing callback and goes on, and the fork check of their methods."""
+
+    _listeners: dict[str, list[EventHandler]]
+    _pid: int
+
+    def _init_events(self) -> None:
+        object.__setattr__(self, "_listeners", {t: [] for t in RECORDER_EVENT_TYPES})
+        object.__setattr__(self, "_pid", os.getpid())
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A handler that is not callable would only fail when its event comes, on another
+        # thread: refuse it here, where the mistake is.
+        if name in _HANDLER_ATTRIBUTES and value is not None and not callable(value):
+            raise TypeError(f"{name}: expected a callable or None, got {type_name(value)}")
+        object.__setattr__(self, name, value)
+
+    def _check_pid(self, method: str) -> None:
+        if os.getpid() != self._pid:
+            raise InvalidStateError(
+                f"MediaRecorder: created in process {self._pid}, which has forked; {method}() "
+                "cannot be used in this process (the recorder's threads do not exist here): "
+                "create a new MediaRecorder in this process"
+            )
+
+    def add_event_listener(self, type: str, callback: Callable[[Any], object] | None) -> None:
+        """Adds ``callback`` for ``type``; adding the same callback twice does nothing."""
+        if callback is None:
+            return
+        if not callable(callback):
+            raise TypeError(f"callback: expected a callable, got {type_name(callback)}")
+        listeners = self._listeners.setdefault(type, [])
+        if callback not in listeners:
+            listeners.append(callback)
+
+    def remove_event_listener(self, type: str, callback: Callable[[Any], object] | None) -> None:
+        """Removes ``callback`` for ``type``; removing an absent one does nothing."""
+        listeners = self._listeners.get(type, [])
+        if callback in listeners:
+            listeners.remove(callback)
+
+    def _fire(self, event: Event) -> None:
+        from . import _native
+
+        handler = getattr(self, "on" + event.type, None)
+        # A snapshot: listeners removed by a handler during this dispatch still run this once,
+        # as on the web, and the list may be changed freely from inside a handler.
+        for callback in ([handler] if handler is not None else []) + list(
+            self._listeners[event.type]
+        ):
+            try:
+                callback(event)
+            except Exception as exc:  # noqa: BLE001 - reported, never stops delivery
+                _native.report_unraisable(exc, callback)

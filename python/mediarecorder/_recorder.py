@@ -12,13 +12,22 @@ import math
 import os
 import sys
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, BinaryIO, Literal
 
 from . import _native, _voice
 from ._aio import AsyncLayer, check_event_loop, deliver_on_loop
-from ._errors import InvalidStateError, NotSupportedError
-from ._events import Blob, BlobEvent, ErrorEvent, Event, EventHandler, SegmentEvent, type_name
+from ._errors import NotSupportedError
+from ._events import (
+    Blob,
+    BlobEvent,
+    ErrorEvent,
+    Event,
+    EventHandler,
+    RecorderEventTarget,
+    SegmentEvent,
+    type_name,
+)
 from ._pythonic import SyncLayer, check_uint
 from ._stream import MediaStream
 
@@ -30,11 +39,8 @@ log = logging.getLogger("mediarecorder")
 MIN_SEGMENT = 0.01
 MAX_SEGMENT = 1e9
 
-_EVENT_TYPES = ("start", "stop", "dataavailable", "pause", "resume", "error", "segment")
-_HANDLER_ATTRIBUTES = frozenset("on" + t for t in _EVENT_TYPES)
 
-
-class MediaRecorder(SyncLayer, AsyncLayer):
+class MediaRecorder(RecorderEventTarget, SyncLayer, AsyncLayer):
     """Records a :class:`MediaStream`, as the browser's ``MediaRecorder`` does.
 
     State changes are synchronous; events are delivered on the library's delivery thread, one at
@@ -162,9 +168,8 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         self._event_loop = check_event_loop(event_loop)
         super().__init__()
         self._stream = stream
-        # Its threads exist in this process only: a forked child cannot use it (see _check_pid).
-        self._pid = os.getpid()
-        self._listeners: dict[str, list[Callable[[Any], object]]] = {t: [] for t in _EVENT_TYPES}
+        # Its threads exist in this process only: a forked child cannot use it (_check_pid).
+        self._init_events()
         self.onstart = self.onstop = self.ondataavailable = None
         self.onpause = self.onresume = self.onerror = self.onsegment = None
         self._native = _native.Recorder(
@@ -185,21 +190,6 @@ class MediaRecorder(SyncLayer, AsyncLayer):
             },
         )
         stream._watch(self)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        # A handler that is not callable would only fail when its event comes, on another
-        # thread: refuse it here, where the mistake is.
-        if name in _HANDLER_ATTRIBUTES and value is not None and not callable(value):
-            raise TypeError(f"{name}: expected a callable or None, got {type_name(value)}")
-        object.__setattr__(self, name, value)
-
-    def _check_pid(self, method: str) -> None:
-        if os.getpid() != self._pid:
-            raise InvalidStateError(
-                f"MediaRecorder: created in process {self._pid}, which has forked; {method}() "
-                "cannot be used in this process (the recorder's threads do not exist here): "
-                "create a new MediaRecorder in this process"
-            )
 
     # -- attributes -------------------------------------------------------------------------
 
@@ -339,23 +329,7 @@ class MediaRecorder(SyncLayer, AsyncLayer):
             raise TypeError(f"mime_type: expected str, got {type_name(mime_type)}")
         return _encodable(mime_type) and _native.is_type_supported(mime_type)
 
-    # -- events -----------------------------------------------------------------------------
-
-    def add_event_listener(self, type: str, callback: Callable[[Any], object] | None) -> None:
-        """Adds ``callback`` for ``type``; adding the same callback twice does nothing."""
-        if callback is None:
-            return
-        if not callable(callback):
-            raise TypeError(f"callback: expected a callable, got {type_name(callback)}")
-        listeners = self._listeners.setdefault(type, [])
-        if callback not in listeners:
-            listeners.append(callback)
-
-    def remove_event_listener(self, type: str, callback: Callable[[Any], object] | None) -> None:
-        """Removes ``callback`` for ``type``; removing an absent one does nothing."""
-        listeners = self._listeners.get(type, [])
-        if callback in listeners:
-            listeners.remove(callback)
+    # -- events (add_event_listener, remove_event_listener: RecorderEventTarget) -------------
 
     def _track_set_changed(self) -> None:
         self._native.track_set_changed()
@@ -408,18 +382,6 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         else:
             deliver_on_loop(self._event_loop, self._fire, event, ticket)
         self._after_dispatch(event, native.session, ticket)
-
-    def _fire(self, event: Event) -> None:
-        handler = getattr(self, "on" + event.type, None)
-        # A snapshot: listeners removed by a handler during this dispatch still run this once,
-        # as on the web, and the list may be changed freely from inside a handler.
-        for callback in ([handler] if handler is not None else []) + list(
-            self._listeners[event.type]
-        ):
-            try:
-                callback(event)
-            except Exception as exc:  # noqa: BLE001 - reported, never stops delivery
-                _native.report_unraisable(exc, callback)
 
     def __repr__(self) -> str:
         return f"<MediaRecorder state={self.state!r} mime_type={self.mime_type!r}>"

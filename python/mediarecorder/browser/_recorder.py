@@ -16,13 +16,22 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from .. import _native
 from .._aio import AsyncLayer, check_event_loop, deliver_on_loop
 from .._errors import DOMException, InvalidStateError, NotSupportedError, UnknownError
-from .._events import Blob, BlobEvent, ErrorEvent, Event, EventHandler, SegmentEvent, type_name
+from .._events import (
+    Blob,
+    BlobEvent,
+    ErrorEvent,
+    Event,
+    EventHandler,
+    RecorderEventTarget,
+    SegmentEvent,
+    type_name,
+)
 from .._pythonic import SyncLayer, check_uint
 from .._recorder import check_file, segment_ms
 from ._errors import dom_exception
@@ -37,9 +46,6 @@ log = logging.getLogger("mediarecorder")
 
 #: The largest chunk joined from its parts (a browser's are well under a MiB a second).
 MAX_CHUNK = 256 << 20
-
-_EVENT_TYPES = ("start", "stop", "dataavailable", "pause", "resume", "error", "segment")
-_HANDLER_ATTRIBUTES = frozenset("on" + t for t in _EVENT_TYPES)
 
 
 class _Session:
@@ -62,7 +68,7 @@ class _Session:
         self.file_error: BaseException | None = None
 
 
-class MediaRecorder(SyncLayer, AsyncLayer):
+class MediaRecorder(RecorderEventTarget, SyncLayer, AsyncLayer):
     """Records a :class:`BrowserStream` with the browser's own ``MediaRecorder``.
 
     ``mime_type`` (``""``: the browser's choice) is checked in the browser with
@@ -110,8 +116,7 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         self._event_loop = check_event_loop(event_loop)
         super().__init__()
         self._stream = stream
-        self._pid = os.getpid()
-        self._listeners: dict[str, list[Callable[[Any], object]]] = {t: [] for t in _EVENT_TYPES}
+        self._init_events()
         self.onstart = self.onstop = self.ondataavailable = None
         self.onpause = self.onresume = self.onerror = self.onsegment = None
         self._asked_type = mime_type
@@ -133,18 +138,6 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         #: Bytes of chunks that arrived and that no consumer has taken yet (handlers, the
         #: event loop, chunk iterators), bounded as a native recorder's are.
         self._budget = _native.BlobBudget()
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _HANDLER_ATTRIBUTES and value is not None and not callable(value):
-            raise TypeError(f"{name}: expected a callable or None, got {type_name(value)}")
-        object.__setattr__(self, name, value)
-
-    def _check_pid(self, method: str) -> None:
-        if os.getpid() != self._pid:
-            raise InvalidStateError(
-                f"MediaRecorder: created in process {self._pid}, which has forked; {method}() "
-                "cannot be used in this process"
-            )
 
     # -- attributes -------------------------------------------------------------------------
 
@@ -289,24 +282,6 @@ class MediaRecorder(SyncLayer, AsyncLayer):
                 "blob in rec.achunks()`) in the cell instead"
             )
         return SyncLayer.wait(self, timeout)
-
-    # -- events -----------------------------------------------------------------------------
-
-    def add_event_listener(self, type: str, callback: Callable[[Any], object] | None) -> None:
-        """Adds ``callback`` for ``type``; adding the same callback twice does nothing."""
-        if callback is None:
-            return
-        if not callable(callback):
-            raise TypeError(f"callback: expected a callable, got {type_name(callback)}")
-        listeners = self._listeners.setdefault(type, [])
-        if callback not in listeners:
-            listeners.append(callback)
-
-    def remove_event_listener(self, type: str, callback: Callable[[Any], object] | None) -> None:
-        """Removes ``callback`` for ``type``; removing an absent one does nothing."""
-        listeners = self._listeners.get(type, [])
-        if callback in listeners:
-            listeners.remove(callback)
 
     # -- from the browser (called by the stream, on the thread that receives its messages) --
 
@@ -454,16 +429,6 @@ class MediaRecorder(SyncLayer, AsyncLayer):
         else:
             deliver_on_loop(self._event_loop, self._fire, event, ticket)
         self._after_dispatch(event, session, ticket)
-
-    def _fire(self, event: Event) -> None:
-        handler = getattr(self, "on" + event.type, None)
-        for callback in ([handler] if handler is not None else []) + list(
-            self._listeners[event.type]
-        ):
-            try:
-                callback(event)
-            except Exception as exc:  # noqa: BLE001 - reported, never stops delivery
-                _native.report_unraisable(exc, callback)
 
     def __repr__(self) -> str:
         return f"<browser.MediaRecorder state={self.state!r} mime_type={self.mime_type!r}>"
