@@ -240,33 +240,34 @@ class MediaRecorder(RecorderEventTarget, SyncLayer, AsyncLayer):
 
     def pause(self) -> None:
         """Pauses the browser's recorder (``pause`` fires when it has)."""
-        self._check_pid("pause")
         with self._lock:
-            if self._state == "inactive" or self._current is None:
-                raise InvalidStateError("MediaRecorder.pause: the state is 'inactive'")
+            current = self._active("pause")
             if self._state == "paused":
                 return
             self._state = "paused"
-            self._stream._send({"type": "pause", "session": self._current.id})
+            self._stream._send({"type": "pause", "session": current.id})
 
     def resume(self) -> None:
         """Resumes a paused recording."""
-        self._check_pid("resume")
         with self._lock:
-            if self._state == "inactive" or self._current is None:
-                raise InvalidStateError("MediaRecorder.resume: the state is 'inactive'")
+            current = self._active("resume")
             if self._state == "recording":
                 return
             self._state = "recording"
-            self._stream._send({"type": "resume", "session": self._current.id})
+            self._stream._send({"type": "resume", "session": current.id})
 
     def request_data(self) -> None:
         """Asks the browser for a ``dataavailable`` with everything since the last one."""
-        self._check_pid("request_data")
         with self._lock:
-            if self._state == "inactive" or self._current is None:
-                raise InvalidStateError("MediaRecorder.request_data: the state is 'inactive'")
-            self._stream._send({"type": "requestData", "session": self._current.id})
+            current = self._active("request_data")
+            self._stream._send({"type": "requestData", "session": current.id})
+
+    def _active(self, method: str) -> _Session:
+        """The current session, for ``method``; the spec's InvalidStateError when inactive."""
+        self._check_pid(method)
+        if self._state == "inactive" or self._current is None:
+            raise InvalidStateError(f"MediaRecorder.{method}: the state is 'inactive'")
+        return self._current
 
     def wait(self, timeout: float | None = None) -> bool:
         """As :meth:`mediarecorder.MediaRecorder.wait`; raises ``RuntimeError`` on the thread
