@@ -65,6 +65,9 @@ class WaylandSession:
             "WAYLAND_DISPLAY": "wayland-1",
             "XDG_CURRENT_DESKTOP": "sway",
             "XDG_SESSION_TYPE": "wayland",
+            # The portal keeps restore tokens in the permission store's database, under
+            # XDG_DATA_HOME: each stack gets its own, so no token outlives it.
+            "XDG_DATA_HOME": str(self.dir / "data"),
         }
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         try:
@@ -144,7 +147,10 @@ class WaylandSession:
             WLR_LIBINPUT_NO_DEVICES="1",
             WLR_RENDERER="pixman",
         )
-        self._wait("sway", lambda: (run / "wayland-1").exists())
+        # sway makes its IPC socket after the Wayland one: a busy machine sees the gap.
+        self._wait(
+            "sway", lambda: (run / "wayland-1").exists() and any(run.glob("sway-ipc.*.sock"))
+        )
         self.env["SWAYSOCK"] = str(next(run.glob("sway-ipc.*.sock")))
         # Before the frontend: else the bus starts xdpw from its .service file, without the
         # shim and the configuration.

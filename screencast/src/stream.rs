@@ -131,7 +131,6 @@ fn run(
             *pw::keys::MEDIA_TYPE => "Video",
             *pw::keys::MEDIA_CATEGORY => "Capture",
             *pw::keys::MEDIA_ROLE => "Screen",
-            "target.object" => node.to_string(),
         },
     )
     .map_err(|e| err("the stream", e))?;
