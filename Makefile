@@ -48,7 +48,8 @@ test-wheel-if-built:
 	@if ls $(WHEEL_DIR)/mediarecorder-*_$(ARCH).whl >/dev/null 2>&1; then $(MAKE) wheel-test; \
 	else echo "wheel-test: not run (no wheel in $(WHEEL_DIR); make wheel builds it)"; fi
 
-# A portable wheel (manylinux_2_28, abi3, every codec library inside, libasound not) in
+# A portable wheel (manylinux_2_28, abi3, every codec library inside, libasound and libpipewire
+# not: each is linked by its plugin only) in
 # $(WHEEL_DIR), checked with auditwheel: scripts/wheel/build.sh says how; docs/wheels.md why.
 # ARCH=aarch64 cross-builds the aarch64 one (default: this machine's architecture).
 WHEEL_DIR ?= target/wheels/dist

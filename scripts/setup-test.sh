@@ -30,6 +30,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # libpulse0 (libpulse-simple), which pulseaudio-utils brings.
 # libopenh264-7 is Debian's build: tests/test_codecs.py checks that it is refused, not being Cisco's.
 # espeak-ng: speech with known silences for the voice activity tests (tests/test_voice.py).
+# gstreamer1.0-pipewire and python3-gi: the peer row of benchmarks/bench_wayland.py (GStreamer's
+# pipewiresrc on a portal session that _portal_cast.py opens with PyGObject's D-Bus client).
 PACKAGES=(ffmpeg libopenh264-7 espeak-ng
           pulseaudio pulseaudio-utils libasound2-plugins libportaudio2
           mkvtoolnix gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
@@ -39,7 +41,7 @@ PACKAGES=(ffmpeg libopenh264-7 espeak-ng
           gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross
           gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine64 wine libpulse0
           sway swaybg xdg-desktop-portal xdg-desktop-portal-wlr pipewire wireplumber dbus dbus-bin
-          gstreamer1.0-plugins-bad fuse3 util-linux)
+          gstreamer1.0-plugins-bad fuse3 util-linux gstreamer1.0-pipewire python3-gi)
 
 SETUP_PIP_EXTRA="-r requirements-dev.txt" bash scripts/setup.sh
 

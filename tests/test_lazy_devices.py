@@ -55,3 +55,38 @@ def test_without_libasound_only_device_calls_fail(tmp_path: Path) -> None:
             "libasound.so.2 (ALSA), which is not installed: install the "
             "package libasound2"
         ), line
+
+
+LIBPIPEWIRE = Path("/usr/lib/x86_64-linux-gnu/libpipewire-0.3.so.0")
+
+CAST_SCRIPT = """
+import mediarecorder as mr
+try:
+    mr.get_display_media(video={"backend": "wayland"})
+except mr.NotSupportedError as e:
+    print("NotSupportedError:", e)
+else:
+    raise SystemExit("a Wayland capture started without libpipewire")
+"""
+
+
+def test_without_libpipewire_a_wayland_capture_names_it() -> None:
+    """The screen-cast plugin links libpipewire; where it is missing, import works and a
+    Wayland capture says what to install (the same lazy load as the device plugin's)."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None or not LIBPIPEWIRE.exists():
+        pytest.skip("needs root, unshare and libpipewire-0.3.so.0 to hide")
+    shell = f'mount --bind /dev/null {LIBPIPEWIRE.resolve()} && exec {sys.executable} -c "$SCRIPT"'
+    out = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", shell],
+        env={**os.environ, "SCRIPT": CAST_SCRIPT, "WAYLAND_DISPLAY": "wayland-nowhere"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    message = out.stdout.strip()
+    assert message.startswith(
+        "NotSupportedError: Wayland screen capture is not available here: Wayland screen "
+        "capture needs libpipewire-0.3.so.0 (Debian, Ubuntu: apt-get install libpipewire-0.3-0; "
+        "Fedora: pipewire-libs): cannot load "
+    ), message

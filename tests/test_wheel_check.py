@@ -2,7 +2,8 @@
 
 Small wheels are made here from real shared libraries: compiled by zig against glibc 2.28's
 stubs (what `make wheel` does) or by the system's gcc against glibc 2.36, linked to the real
-libasound or libvpx, and then run through the check, which calls the real auditwheel.
+libasound, libpipewire or libvpx, and then run through the check, which calls the real
+auditwheel, with the allowances `make wheel` gives it (scripts/wheel/build.sh).
 """
 
 from __future__ import annotations
@@ -85,9 +86,17 @@ def make_wheel(tmp: Path, name: str, files: dict[str, bytes]) -> Path:
     return wheel
 
 
+ALLOW = (
+    "--allow",
+    "libasound.so.2=libmediarecorder_devices.so",
+    "--allow",
+    "libpipewire-0.3.so.0=libmediarecorder_screencast.so",
+)
+
+
 def run_check(wheel: Path, arch: str = "x86_64") -> tuple[int, list[str]]:
     out = subprocess.run(
-        [sys.executable, str(CHECK), "--arch", arch, "--allow", "libasound.so.2", str(wheel)],
+        [sys.executable, str(CHECK), "--arch", arch, *ALLOW, str(wheel)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -103,22 +112,64 @@ def libs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     return {
         "ext": compile_so(tmp, "ext.so", "zig"),
         "plugin": compile_so(tmp, "plugin.so", "zig", ("asound",)),
+        "cast": compile_so(tmp, "cast.so", "zig", ("pipewire-0.3",)),
         "ext_gcc": compile_so(tmp, "ext_gcc.so", "gcc"),
         "ext_asound": compile_so(tmp, "ext_asound.so", "zig", ("asound",)),
         "ext_vpx": compile_so(tmp, "ext_vpx.so", "zig", ("vpx",)),
     }
 
 
-def package(ext: bytes, plugin: bytes | None) -> dict[str, bytes]:
+def package(ext: bytes, plugin: bytes | None, cast: bytes | None = None) -> dict[str, bytes]:
+    """The extension, the device plugin and the screen-cast plugin (by default: the extension's
+    bytes, which need nothing outside the policy) as `make wheel` places them."""
     files = {"mediarecorder/_native.abi3.so": ext}
     if plugin is not None:
         files["mediarecorder/libmediarecorder_devices.so"] = plugin
+        files["mediarecorder/libmediarecorder_screencast.so"] = ext if cast is None else cast
     return files
 
 
 def test_a_wheel_built_the_make_wheel_way_passes(tmp_path: Path, libs: dict[str, bytes]) -> None:
-    wheel = make_wheel(tmp_path, GOOD_NAME, package(libs["ext"], libs["plugin"]))
+    wheel = make_wheel(tmp_path, GOOD_NAME, package(libs["ext"], libs["plugin"], libs["cast"]))
     assert run_check(wheel) == (0, [])
+
+
+def test_libpipewire_anywhere_but_the_screen_cast_plugin_fails(
+    tmp_path: Path, libs: dict[str, bytes]
+) -> None:
+    # The device plugin linking PipeWire: allowed libraries are allowed per plugin.
+    wheel = make_wheel(tmp_path, GOOD_NAME, package(libs["ext"], libs["cast"], libs["cast"]))
+    assert run_check(wheel) == (
+        1,
+        [
+            "mediarecorder/libmediarecorder_devices.so needs libpipewire-0.3.so.0: only "
+            "libmediarecorder_screencast.so may"
+        ],
+    )
+
+
+def test_a_missing_screen_cast_plugin_fails(tmp_path: Path, libs: dict[str, bytes]) -> None:
+    files = package(libs["ext"], libs["plugin"])
+    del files["mediarecorder/libmediarecorder_screencast.so"]
+    wheel = make_wheel(tmp_path, GOOD_NAME, files)
+    assert run_check(wheel) == (
+        1,
+        ["the plugin mediarecorder/libmediarecorder_screencast.so is not in the wheel"],
+    )
+
+
+def test_an_allowance_without_its_plugin_is_refused(tmp_path: Path, libs: dict[str, bytes]) -> None:
+    wheel = make_wheel(tmp_path, GOOD_NAME, package(libs["ext"], libs["plugin"]))
+    out = subprocess.run(
+        [sys.executable, str(CHECK), "--allow", "libasound.so.2", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2
+    assert out.stderr.splitlines()[-1].endswith(
+        "error: --allow: expected LIB=PLUGIN, got 'libasound.so.2'"
+    ), out.stderr
 
 
 def test_symbols_of_the_build_machines_glibc_fail(tmp_path: Path, libs: dict[str, bytes]) -> None:
@@ -131,7 +182,8 @@ def test_symbols_of_the_build_machines_glibc_fail(tmp_path: Path, libs: dict[str
 
 
 def test_libasound_anywhere_but_the_plugin_fails(tmp_path: Path, libs: dict[str, bytes]) -> None:
-    wheel = make_wheel(tmp_path, GOOD_NAME, package(libs["ext_asound"], libs["plugin"]))
+    files = package(libs["ext_asound"], libs["plugin"], libs["ext"])
+    wheel = make_wheel(tmp_path, GOOD_NAME, files)
     assert run_check(wheel) == (
         1,
         [
@@ -158,7 +210,8 @@ def test_a_bundled_libasound_or_a_missing_plugin_fails(
     code, problems = run_check(wheel)
     assert code == 1
     assert problems == [
-        "the device plugin mediarecorder/libmediarecorder_devices.so is not in the wheel",
+        "the plugin mediarecorder/libmediarecorder_devices.so is not in the wheel",
+        "the plugin mediarecorder/libmediarecorder_screencast.so is not in the wheel",
         "mediarecorder.libs/libasound.so.2 is in the wheel: it must come from the system",
     ], problems
 
@@ -217,7 +270,12 @@ def test_a_wheel_for_another_machine_fails(tmp_path: Path, libs: dict[str, bytes
     wheel = make_wheel(tmp_path, GOOD_NAME, package(libs["ext"], libs["plugin"]))
     assert run_check(wheel, "aarch64") == (
         1,
-        ["platform tag manylinux_2_28_x86_64 is not for aarch64"],
+        [
+            "platform tag manylinux_2_28_x86_64 is not for aarch64",
+            "mediarecorder/_native.abi3.so is built for EM_X86_64, not aarch64",
+            "mediarecorder/libmediarecorder_devices.so is built for EM_X86_64, not aarch64",
+            "mediarecorder/libmediarecorder_screencast.so is built for EM_X86_64, not aarch64",
+        ],
     )
 
 
@@ -233,4 +291,17 @@ def test_a_library_bundled_by_auditwheel_fails(tmp_path: Path, libs: dict[str, b
             "mediarecorder.libs/libvo-aacenc-dc68e223.so.0 is bundled: it was linked shared,"
             " not static"
         ],
+    )
+
+
+def test_a_binary_for_another_machine_in_the_wheel_fails(
+    tmp_path: Path, libs: dict[str, bytes], arm_libs: dict[str, bytes]
+) -> None:
+    # An x86_64 development build of a plugin left in the package folder during an aarch64
+    # build went into the aarch64 wheel, and auditwheel (which reads the tag) passed it.
+    files = package(arm_libs["ext"], arm_libs["plugin"], libs["ext"])
+    wheel = make_wheel(tmp_path, ARM_NAME, files)
+    assert run_check(wheel, "aarch64") == (
+        1,
+        ["mediarecorder/libmediarecorder_screencast.so is built for EM_X86_64, not aarch64"],
     )

@@ -162,12 +162,13 @@ class WaylandSession:
         self._wait("xdg-desktop-portal", lambda: self.has_name("org.freedesktop.portal.Desktop"))
 
     @contextmanager
-    def painting(self, rgb: tuple[int, int, int]) -> Iterator[None]:
-        """A full-screen window of one colour, repainted 30 times a second."""
+    def painting(self, rgb: tuple[int, int, int], pattern: str = "") -> Iterator[None]:
+        """A full-screen window of one colour, repainted 30 times a second; or, with
+        ``pattern``, that videotestsrc pattern (``ball``: a moving ball) in that colour."""
         argb = 0xFF000000 | rgb[0] << 16 | rgb[1] << 8 | rgb[2]
         self._spawn(
             "painter",
-            ["gst-launch-1.0", "-q", "videotestsrc", "pattern=solid-color"]
+            ["gst-launch-1.0", "-q", "videotestsrc", f"pattern={pattern or 'solid-color'}"]
             + [f"foreground-color={argb:#x}", "is-live=true", "!"]
             + [f"video/x-raw,width={self.width},height={self.height},framerate=30/1", "!"]
             + ["waylandsink"],

@@ -3,11 +3,15 @@
 Runs `auditwheel show --json` (auditwheel's own analysis: symbol versions and the manylinux
 policy's library list) and fails if
 - the wheel is not an abi3 wheel tagged manylinux_2_28 (or older),
+- any binary is built for another machine than the wheel's,
 - any binary needs a glibc (or other policy) symbol newer than the policy allows,
-- any library outside the policy is needed, except the allowed ones (libasound.so.2), and an
-  allowed one by anything but the device plugin,
-- the device plugin is missing, or an allowed library is inside the wheel (libasound must be
-  the distribution's own, so that it finds the distribution's ALSA plugins: PulseAudio, PipeWire).
+- any library outside the policy is needed, except the allowed ones, each by its one plugin
+  (``--allow libasound.so.2=libmediarecorder_devices.so``: ALSA by the device plugin,
+  ``--allow libpipewire-0.3.so.0=libmediarecorder_screencast.so``: PipeWire by the screen-cast
+  plugin), and an allowed one by anything else,
+- a plugin named there is missing, or an allowed library is inside the wheel (libasound must be
+  the distribution's own, so that it finds the distribution's ALSA plugins: PulseAudio,
+  PipeWire; libpipewire must match the distribution's PipeWire daemon).
 """
 
 from __future__ import annotations
@@ -25,15 +29,20 @@ from pathlib import Path
 from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 
-PLUGIN = "libmediarecorder_devices.so"
-
-
 def glibc_minor(tag: str) -> int:
     m = re.match(r"manylinux_2_(\d+)(_|$)", tag)
     if m:
         return int(m.group(1))
     legacy = {"manylinux1": 5, "manylinux2010": 12, "manylinux2014": 17}
     return legacy.get(tag.split("_", 1)[0], 10**6)
+
+
+# pyelftools' e_machine names of the architectures a wheel is built for.
+MACHINES = {"x86_64": "EM_X86_64", "aarch64": "EM_AARCH64"}
+
+
+def machine(data: bytes) -> str:
+    return str(ELFFile(BytesIO(data))["e_machine"])
 
 
 def needed(data: bytes) -> list[str]:
@@ -45,7 +54,8 @@ def needed(data: bytes) -> list[str]:
     return out
 
 
-def check(wheel: Path, policy: str, arch: str, allow: set[str]) -> list[str]:
+def check(wheel: Path, policy: str, arch: str, allow: dict[str, str]) -> list[str]:
+    """``allow``: a library the system provides -> the one binary in the wheel that may need it."""
     problems: list[str] = []
     limit = glibc_minor(policy)
     name_tags = wheel.name[: -len(".whl")].split("-")
@@ -86,15 +96,16 @@ def check(wheel: Path, policy: str, arch: str, allow: set[str]) -> list[str]:
         problems.append(f"symbol versions need {report['sym_tag']}, newer than {policy}")
     upgrade = report["policy_upgrades"].get(f"{policy}_{arch}")
     if upgrade is not None:
-        outside = set(upgrade.get("libs_to_eliminate", [])) - allow
+        outside = set(upgrade.get("libs_to_eliminate", [])) - set(allow)
         if outside:
             problems.append(f"libraries outside the {policy} policy: {sorted(outside)}")
         if upgrade.get("blacklisted_symbols"):
             problems.append(f"symbols {policy} forbids: {upgrade['blacklisted_symbols']}")
 
     with zipfile.ZipFile(wheel) as z:
-        if f"mediarecorder/{PLUGIN}" not in z.namelist():
-            problems.append(f"the device plugin mediarecorder/{PLUGIN} is not in the wheel")
+        for plugin in sorted(set(allow.values())):
+            if f"mediarecorder/{plugin}" not in z.namelist():
+                problems.append(f"the plugin mediarecorder/{plugin} is not in the wheel")
         for info in z.infolist():
             base = info.filename.rsplit("/", 1)[-1]
             if any(base.startswith(a.split(".so")[0] + ".so") for a in allow):
@@ -104,9 +115,14 @@ def check(wheel: Path, policy: str, arch: str, allow: set[str]) -> list[str]:
                 problems.append(f"{info.filename} is bundled: it was linked shared, not static")
             if not (base.endswith(".so") or ".so." in base):
                 continue
+            # auditwheel reads the platform tag, not each file: a binary of another machine
+            # (a development build left in the package folder) passes it.
+            found = machine(z.read(info))
+            if found != MACHINES.get(arch, found):
+                problems.append(f"{info.filename} is built for {found}, not {arch}")
             for lib in needed(z.read(info)):
-                if lib in allow and base != PLUGIN:
-                    problems.append(f"{info.filename} needs {lib}: only {PLUGIN} may")
+                if lib in allow and base != allow[lib]:
+                    problems.append(f"{info.filename} needs {lib}: only {allow[lib]} may")
             print(f"{info.filename}: {info.file_size / 1e6:.2f} MB, needs {needed(z.read(info))}")
     print(f"{wheel.name}: {wheel.stat().st_size / 1e6:.2f} MB")
     return problems
@@ -116,12 +132,24 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--policy", default="manylinux_2_28")
     ap.add_argument("--arch", default="x86_64", help="the machine the wheel is for (aarch64)")
-    ap.add_argument("--allow", action="append", default=[], help="a library the system provides")
+    ap.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="LIB=PLUGIN",
+        help="a library the system provides, and the one plugin in the wheel that may need it",
+    )
     ap.add_argument("wheels", nargs="+", type=Path)
     args = ap.parse_args()
+    allow: dict[str, str] = {}
+    for entry in args.allow:
+        lib, sep, plugin = entry.partition("=")
+        if not (sep and lib and plugin):
+            ap.error(f"--allow: expected LIB=PLUGIN, got {entry!r}")
+        allow[lib] = plugin
     failed = False
     for wheel in args.wheels:
-        for problem in check(wheel, args.policy, args.arch, set(args.allow)):
+        for problem in check(wheel, args.policy, args.arch, allow):
             print(f"wheel check FAILED: {problem}", file=sys.stderr)
             failed = True
     return 1 if failed else 0

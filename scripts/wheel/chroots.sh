@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the minimal Debian root filesystems the wheel test installs the wheel into, once:
 #   bullseye: Debian 11, Python 3.9, glibc 2.31, no sound stack (import without libasound);
-#   bookworm: Debian 12, Python 3.11, libasound2 and PulseAudio (a device recording);
+#   bookworm: Debian 12, Python 3.11, libasound2 and PulseAudio (a device recording), and
+#             libpipewire (the screen-cast plugin loads);
 #   trixie:   Debian 13, Python 3.13, no sound stack (the newest CPython; amd64 only).
 # For arm64 (ARCH=aarch64) the same Debian 11 and 12 roots are made for arm64 and run through
 # qemu-user-static (binfmt, see binfmt_on below): "bullseye-arm64", "bookworm-arm64".
@@ -20,7 +21,7 @@ mkdir -p "$ROOTS"
 
 declare -A INCLUDE=(
     [bullseye]="python3,python3-venv,ca-certificates"
-    [bookworm]="python3,python3-venv,ca-certificates,libasound2,libasound2-plugins,pulseaudio,pulseaudio-utils"
+    [bookworm]="python3,python3-venv,ca-certificates,libasound2,libasound2-plugins,pulseaudio,pulseaudio-utils,libpipewire-0.3-0"
     [trixie]="python3,python3-venv,ca-certificates"
 )
 

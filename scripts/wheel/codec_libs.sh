@@ -6,7 +6,8 @@
 # too (Debian ships no Windows archive of it). For aarch64 they are cross-compiled by Debian's
 # gcc-aarch64-linux-gnu with their NEON code (libvpx's arm64-linux-gcc target, libaom's
 # arm64-linux-gcc cmake toolchain), and the Debian packages the wheel links that are not built
-# here (libvo-aacenc's static archive, libasound for the device plugin) are downloaded for arm64
+# here (libvo-aacenc's static archive, libasound for the device plugin, libpipewire and its
+# headers for the screen-cast plugin) are downloaded for arm64
 # by `apt-get download` and unpacked into <stage>/sysroot (see target_debs).
 #
 # Why not Debian's own libvpx.a / libaom.a (which build.sh used before): they carry decoders,
@@ -289,4 +290,5 @@ if [ "$ARCH" = win64 ]; then
     AACENC_VERSION=$(newest "${AACENC_UPSTREAM[@]:0:2}")
     build_once aacenc "$AACENC_VERSION" "${AACENC_UPSTREAM[@]}" "${AACENC_FLAGS[@]}" "$CFLAGS_SECTIONS"
 fi
-[ "$ARCH" != aarch64 ] || target_debs arm64 libvo-aacenc-dev libvo-aacenc0 libasound2-dev libasound2
+[ "$ARCH" != aarch64 ] || target_debs arm64 libvo-aacenc-dev libvo-aacenc0 libasound2-dev libasound2 \
+    libpipewire-0.3-dev libpipewire-0.3-0 libspa-0.2-dev

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # make wheel-test: installs the built wheel into minimal Debian roots and checks it there.
-#   bullseye: Debian 11, Python 3.9, glibc 2.31, no libasound: recording works, device calls
-#             fail naming libasound2;
-#   bookworm: Debian 12, Python 3.11, libasound2 and PulseAudio: also a device recording;
-#   trixie:   Debian 13, Python 3.13, no libasound (x86_64 only: the newest CPython once).
+#   bullseye: Debian 11, Python 3.9, glibc 2.31, no libasound, no libpipewire: recording works,
+#             device calls fail naming libasound2, a Wayland capture naming libpipewire;
+#   bookworm: Debian 12, Python 3.11, libasound2, PulseAudio and libpipewire: also a device
+#             recording, and the screen-cast plugin loads;
+#   trixie:   Debian 13, Python 3.13, no libasound, no libpipewire (x86_64 only: the newest
+#             CPython once).
 # ARCH=aarch64 (make wheel-test ARCH=aarch64) tests the aarch64 wheel in arm64 Debian 11 and 12
 # roots instead, every program in them run by qemu-user-static through binfmt_misc.
 # In each: a fresh venv, `pip install` of the wheel, NumPy and PyAV, then
@@ -61,6 +63,20 @@ if [ "$ARCH" = aarch64 ]; then
 else
     SUFFIX=
 fi
-run_in bullseye 3.9 --no-libasound
-run_in bookworm 3.11 --device
-[ "$ARCH" != x86_64 ] || run_in trixie 3.13 --no-libasound
+run_in bullseye 3.9 "--no-libasound --no-pipewire"
+run_in bookworm 3.11 "--device --pipewire"
+[ "$ARCH" != x86_64 ] || run_in trixie 3.13 "--no-libasound --no-pipewire"
+
+# The wheel's screen-cast plugin (zig-built, glibc 2.28) against a real Wayland session: the
+# headless sway, portal and PipeWire stack of tests/test_wayland.py on this machine, with the
+# wheel's plugin in place of the development build's (MEDIARECORDER_SCREENCAST_PLUGIN). The
+# roots above have no compositor; an arm64 plugin is only loaded there (--pipewire).
+if [ "$ARCH" = "$(uname -m)" ]; then
+    plugin_dir=$(mktemp -d)
+    "$PY" -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract(sys.argv[2], sys.argv[3])' \
+        "$wheel" mediarecorder/libmediarecorder_screencast.so "$plugin_dir"
+    echo "wheel-test: the wheel's screen-cast plugin in a headless Wayland session"
+    MEDIARECORDER_SCREENCAST_PLUGIN=$plugin_dir/mediarecorder/libmediarecorder_screencast.so \
+        "$PY" -m pytest -q -p no:cacheprovider tests/test_wayland.py
+    rm -rf "$plugin_dir"
+fi

@@ -28,16 +28,21 @@ source scripts/wheel/windows_env.sh
 windows_env "$STAGE"
 
 cargo build --release --target "$TARGET" -p mediarecorder-devices
-# The package folder holds the development build's Linux plugin: it is kept out of this wheel
-# and put back after; the DLL is there for this build only.
+# The package folder holds the development build's Linux plugins: they are kept out of this
+# wheel and put back after; the DLL is there for this build only.
 PKG=python/mediarecorder
 DLL=$PKG/mediarecorder_devices.dll
+HOST_PLUGINS=(libmediarecorder_devices.so libmediarecorder_screencast.so)
 restore() {
     rm -f "$DLL"
-    [ ! -f "$CARGO_TARGET_DIR/host-plugin.so" ] || mv "$CARGO_TARGET_DIR/host-plugin.so" "$PKG/libmediarecorder_devices.so"
+    for f in "${HOST_PLUGINS[@]}"; do
+        [ ! -f "$CARGO_TARGET_DIR/host-$f" ] || mv "$CARGO_TARGET_DIR/host-$f" "$PKG/$f"
+    done
 }
 trap restore EXIT
-[ ! -f "$PKG/libmediarecorder_devices.so" ] || mv "$PKG/libmediarecorder_devices.so" "$CARGO_TARGET_DIR/host-plugin.so"
+for f in "${HOST_PLUGINS[@]}"; do
+    [ ! -f "$PKG/$f" ] || mv "$PKG/$f" "$CARGO_TARGET_DIR/host-$f"
+done
 cp "$CARGO_TARGET_DIR/$TARGET/release/mediarecorder_devices.dll" "$DLL"
 
 mkdir -p "$OUT" && rm -f "$OUT"/mediarecorder-*-win_amd64.whl

@@ -4,6 +4,8 @@ H.264, Opus, AAC) and checks the results by decoding them.
 
     python installed_wheel_check.py --no-libasound   # the root has no sound stack
     python installed_wheel_check.py --device         # a private PulseAudio server plays a tone
+    python installed_wheel_check.py --pipewire       # libpipewire is installed: the screen-cast
+                                                     # plugin loads (--no-pipewire: it is named)
 
 Kept to Python 3.9 syntax: Debian 11's python3 runs it. Exits non-zero on the first failure.
 """
@@ -138,6 +140,27 @@ def check_no_libasound() -> None:
     print("ok without libasound: device calls raise NotReadableError naming libasound2")
 
 
+def check_screencast(pipewire: bool) -> None:
+    """The wheel's screen-cast plugin: where libpipewire is installed it loads and runs (and, with
+    no session bus here, finds no portal); where it is not, the error names the library."""
+    plugin = Path(mr.__file__).parent / "libmediarecorder_screencast.so"
+    assert plugin.is_file(), f"{plugin} is not in the wheel"
+    os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="no-bus-")
+    try:
+        mr.get_display_media(video={"backend": "wayland"})
+    except mr.NotSupportedError as e:
+        message = str(e)
+    else:
+        raise AssertionError("a Wayland capture started without a portal")
+    if pipewire:
+        assert "no screen-cast portal" in message, message
+        print(f"ok screen-cast plugin: loads with libpipewire, then {message!r}")
+    else:
+        assert "libpipewire-0.3.so.0" in message and "libpipewire-0.3-0" in message, message
+        print("ok screen-cast plugin without libpipewire: NotSupportedError names libpipewire")
+
+
 def check_device(out: Path) -> None:
     runtime = Path(tempfile.mkdtemp(prefix="pulse-"))
     env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
@@ -191,6 +214,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-libasound", action="store_true")
     ap.add_argument("--device", action="store_true")
+    pipewire = ap.add_mutually_exclusive_group()
+    pipewire.add_argument("--pipewire", action="store_true")
+    pipewire.add_argument("--no-pipewire", action="store_true")
     args = ap.parse_args()
     print(f"Python {sys.version.split()[0]}, mediarecorder {mr.__version__}, PyAV {av.__version__}")
     out = Path(tempfile.mkdtemp(prefix="wheel-check-"))
@@ -202,6 +228,8 @@ def main() -> None:
     check_av(out, "video/webm;codecs=av1,opus", "webm", "av1", "opus")
     if args.no_libasound:
         check_no_libasound()
+    if args.pipewire or args.no_pipewire:
+        check_screencast(args.pipewire)
     if args.device:
         check_device(out)
 
