@@ -251,3 +251,19 @@ def test_a_second_cast_with_the_restore_token_skips_the_chooser(
     assert abs(len(frames) - 30 * wall) <= 6, (len(frames), wall)
     for frame in frames:
         assert_colour(frame, GREEN)
+
+
+def test_the_cursor_constraint_is_the_portals_cursor_mode(wayland: WaylandSession) -> None:
+    """``cursor`` asks the portal to draw the pointer into the pictures ("embedded", 2) or to
+    leave it out ("hidden", 1). Drawing it is the compositor's part, and headless sway has no
+    pointer to draw; what is checked is what the portal was asked, in its own log."""
+    log = wayland.dir / "xdpw.log"
+    modes = []
+    with wayland.painting(GREEN):
+        for cursor in (True, False, "always", "never"):
+            before = log.read_text().count("option cursor_mode:")
+            stream = mr.get_display_media({"cursor": cursor})
+            stream.get_video_tracks()[0].stop()
+            asked = log.read_text().split("option cursor_mode:")[before + 1 :]
+            modes.append([int(a.split()[0]) for a in asked])
+    assert modes == [[2], [1], [2], [1]]
