@@ -267,3 +267,30 @@ def test_the_cursor_constraint_is_the_portals_cursor_mode(wayland: WaylandSessio
             asked = log.read_text().split("option cursor_mode:")[before + 1 :]
             modes.append([int(a.split()[0]) for a in asked])
     assert modes == [[2], [1], [2], [1]]
+
+
+def test_every_tick_is_a_frame_or_a_counted_drop(wayland: WaylandSession) -> None:
+    """The frames of 2 s at 30 a second: each tick of the capture is in the file or counted as
+    dropped (the track's and the recorder's counters), as for X11 screens (test_screen.py)."""
+    import io
+
+    with wayland.painting(BLUE):
+        stream = mr.get_display_media()
+        track = stream.get_video_tracks()[0]
+        chunks: list[bytes] = []
+        done = threading.Event()
+        rec = mr.MediaRecorder(stream, mime_type="video/webm;codecs=vp8")
+        rec.ondataavailable = lambda e: chunks.append(e.data)
+        rec.onstop = lambda e: done.set()
+        rec.start()
+        time.sleep(2.0)
+        rec.stop()
+        assert done.wait(10)
+        dropped = rec.stats["video_frames_dropped"] + track.stats["dropped_frames"]
+        track.stop()
+    with av.open(io.BytesIO(b"".join(chunks))) as c:
+        times = [float(f.time) for f in c.decode(video=0)]
+    duration = times[-1] - times[0] + 1 / 30
+    assert dropped <= 3, dropped
+    assert abs(len(times) + dropped - duration * 30) <= 2, (len(times), dropped, duration)
+    assert abs(duration - 2.0) < 0.15, duration
