@@ -145,8 +145,9 @@ case "$OUT" in /*) ;; *) OUT=$ROOT/$OUT ;; esac
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 # The plugins (devices/, screencast/), next to the extension inside the package. They have a
-# target folder of their own: cargo-zigbuild (pip's) and maturin's built-in copy of it are different versions with
-# different linker wrapper paths, which cargo counts in the host build scripts' fingerprints.
+# target folder of their own: cargo-zigbuild (pip's) and maturin's built-in copy of it are
+# different versions with different linker wrapper paths, which cargo counts in the host build
+# scripts' fingerprints.
 # In one folder each build threw away the other's, and every run rebuilt aws-lc, OpenH264 and
 # the rest (7 minutes for a build with nothing changed).
 (cd / && CARGO_TARGET_DIR=$TARGET_DIR/wheel-plugin cargo zigbuild --release --quiet \
