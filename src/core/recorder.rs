@@ -15,115 +15,22 @@ static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 use parking_lot::Mutex;
 
 use crate::core::bitrate::{self, DEFAULT_AUDIO_BPS, DEFAULT_VIDEO_BPS};
-use crate::core::encode::keyframes::KeyframeRule;
-use crate::core::encode::{self, BitrateMode, EncoderSettings};
+use crate::core::encode::BitrateMode;
 use crate::core::exit::{self, StopAtExit};
 use crate::core::level::Level;
-use crate::core::media::Media;
-use crate::core::mime::{self, MimeType, TopLevel};
-use crate::core::mux::Container;
-use crate::core::session::{
-    self, Command, Control, Outbox, Posted, SegmentDone, SessionConfig, SessionInput, TrackPlan,
-};
-use crate::core::session::{Budget, BudgetGuard};
-use crate::core::sink::Output;
+use crate::core::mime::{self, MimeType};
+use crate::core::session::{Budget, Command, Control, Posted, SessionInput};
 pub use crate::core::stats::RecorderStats;
 use crate::core::track::{Track, TrackKind};
 use crate::core::{Error, Result};
 
+mod start;
+mod types;
+
+pub use types::{AudioTracks, Event, RecorderOptions, RecordingState};
+
 /// Undelivered blobs a recorder may hold before its pipeline waits for the handlers.
 pub const BLOB_BUDGET: usize = 64 << 20;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecordingState {
-    Inactive,
-    Recording,
-    Paused,
-}
-
-impl RecordingState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecordingState::Inactive => "inactive",
-            RecordingState::Recording => "recording",
-            RecordingState::Paused => "paused",
-        }
-    }
-}
-
-/// `MediaRecorderOptions`, validated by the embedder for types.
-#[derive(Debug, Clone)]
-pub struct RecorderOptions {
-    pub mime_type: String,
-    pub audio_bits_per_second: Option<u32>,
-    pub video_bits_per_second: Option<u32>,
-    pub bits_per_second: Option<u32>,
-    pub audio_bitrate_mode: BitrateMode,
-    pub video_key_frame_interval_duration: Option<f64>,
-    pub video_key_frame_interval_count: Option<u32>,
-    /// Every chunk starts on a video keyframe (and a new Cluster), so it decodes on its own.
-    pub independent_chunks: bool,
-    /// What becomes of a stream's several live audio tracks.
-    pub audio_tracks: AudioTracks,
-    /// `start_on_speech`: `start()` arms the recorder and the recording begins this long
-    /// (ns, the pre-roll) before the onset of speech on its audio track (`arm.rs`).
-    pub start_on_speech: Option<i64>,
-}
-
-/// `audio_tracks`: the first audio track is recorded (as browsers do), every one as its own
-/// track, or every one mixed into one (`session/mixing.rs`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AudioTracks {
-    #[default]
-    First,
-    Separate,
-    Mix,
-}
-
-impl AudioTracks {
-    /// The option's value as the embedder names it ("first", "separate", "mix").
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "first" => Some(AudioTracks::First),
-            "separate" => Some(AudioTracks::Separate),
-            "mix" => Some(AudioTracks::Mix),
-            _ => None,
-        }
-    }
-}
-
-/// An event for the embedder to dispatch.
-#[derive(Debug)]
-pub enum Event {
-    Start,
-    /// `budget` returns the blob's bytes to the recorder's budget when the event is dropped.
-    DataAvailable {
-        data: Vec<u8>,
-        mime_type: String,
-        timecode: f64,
-        budget: BudgetGuard,
-    },
-    Pause,
-    Resume,
-    /// A segment file of a segmented recording was finished (not a web event).
-    Segment(SegmentDone),
-    Error(Error),
-    Stop,
-}
-
-impl Event {
-    pub fn type_(&self) -> &'static str {
-        match self {
-            Event::Start => "start",
-            Event::DataAvailable { .. } => "dataavailable",
-            Event::Pause => "pause",
-            Event::Resume => "resume",
-            Event::Segment(_) => "segment",
-            Event::Error(_) => "error",
-            Event::Stop => "stop",
-        }
-    }
-}
 
 /// Receives the recorder's queued tasks. `post` may be called from any thread, including
 /// from inside a task's run; it must not block on the delivery thread.
@@ -363,171 +270,6 @@ impl Recorder {
     }
     pub fn options(&self) -> RecorderOptions {
         self.shared.inner.lock().options.clone()
-    }
-
-    /// `start(timeslice)` (§2.3): `stream_tracks` is the stream's track set at this moment.
-    /// With `target` (opened here, once the state allows a start), the recording is also written there, and
-    /// finished (seekable: Duration, SeekHead, Cues, where it can seek) when the session ends.
-    pub fn start(
-        &self,
-        stream_tracks: &[Arc<Track>],
-        timeslice_ms: Option<u64>,
-        output: Option<Output>,
-    ) -> Result<()> {
-        let mut inner = self.shared.inner.lock();
-        if inner.state != RecordingState::Inactive {
-            return Err(Error::InvalidState(format!(
-                "start: the recorder is already {}",
-                inner.state.as_str()
-            )));
-        }
-        let live: Vec<&Arc<Track>> = stream_tracks.iter().filter(|t| t.is_live()).collect();
-        if live.is_empty() {
-            return Err(Error::NotSupported(
-                "start: the stream is inactive (it has no live track)".into(),
-            ));
-        }
-        // One track of each kind, the first, as Chrome does; or every audio track.
-        let mix = inner.options.audio_tracks == AudioTracks::Mix;
-        let many = if inner.options.audio_tracks == AudioTracks::First { 1 } else { usize::MAX };
-        let audios: Vec<&&Arc<Track>> =
-            live.iter().filter(|t| t.kind() == TrackKind::Audio).take(many).collect();
-        let audio = audios.first().copied();
-        let video = live.iter().find(|t| t.kind() == TrackKind::Video);
-        if audios.len() > 1
-            && !mix
-            && matches!(inner.parsed.container, Container::Ogg | Container::Wav)
-        {
-            return Err(Error::NotSupported(format!(
-                "start: {:?} holds one audio track; audio_tracks='separate' needs WebM, \
-                 Matroska or MP4",
-                inner.constrained
-            )));
-        }
-        if inner.parsed.top == Some(TopLevel::Audio) && video.is_some() {
-            return Err(Error::NotSupported(format!(
-                "start: {:?} cannot hold a video track",
-                inner.constrained
-            )));
-        }
-        let recorded: Vec<Arc<Track>> =
-            video.into_iter().chain(audios.iter().copied()).map(|t| (*t).clone()).collect();
-        let armed = inner.options.start_on_speech;
-        if armed.is_some() && (recorded.len() != 1 || video.is_some() || audio.is_none()) {
-            return Err(Error::NotSupported(
-                "start: start_on_speech records audio only, from one track".into(),
-            ));
-        }
-        let (video_bps, audio_bps) = match inner.options.bits_per_second {
-            Some(bps) => {
-                let encoded = if mix { audios.len().min(1) } else { audios.len() };
-                bitrate::select(bps, video.is_some() as u32, encoded as u32)
-            }
-            None => (inner.video_bps, inner.audio_bps),
-        };
-        let keyframes = match (
-            inner.options.video_key_frame_interval_count,
-            inner.options.video_key_frame_interval_duration,
-        ) {
-            (Some(n), _) => KeyframeRule::EveryFrames(n),
-            (None, Some(ms)) => KeyframeRule::EveryNs((ms * 1e6) as i64),
-            (None, None) => KeyframeRule::Auto,
-        };
-        let encoders = EncoderSettings {
-            audio: inner.parsed.audio_codec_id(),
-            video: inner.parsed.video_codec_id(),
-            audio_bps,
-            video_bps,
-            bitrate_mode: inner.options.audio_bitrate_mode,
-            keyframes,
-        };
-        let mut plans: Vec<TrackPlan> = recorded
-            .iter()
-            .map(|t| TrackPlan {
-                kind: t.kind(),
-                settings: t.settings(),
-                start: if armed.is_some() { session::FROM_FIRST } else { t.start_position() },
-                pushed: t.is_pushed(),
-            })
-            .collect();
-        // Mixed: the audio tracks become the mix's inputs, one audio track in their place.
-        let mixed = if mix && audios.len() > 1 {
-            let inputs = plans.split_off(video.is_some() as usize);
-            plans.push(session::mixed_plan(&inputs));
-            inputs
-        } else {
-            Vec::new()
-        };
-        // What the encoders cannot honour is refused here, before any state changes.
-        for plan in &plans {
-            encode::check(session::stream_params(plan), &encoders).map_err(|e| match e {
-                Error::NotSupported(why) => Error::NotSupported(format!("start: {why}")),
-                other => other,
-            })?;
-        }
-        (inner.video_bps, inner.audio_bps) = (video_bps, audio_bps);
-        let (target, segments) = match output {
-            None => (None, None),
-            Some(Output::Target(open)) => (Some(open()?), None),
-            Some(Output::Segments(mut plan)) => {
-                plan.open_first()?;
-                (None, Some(plan))
-            }
-        };
-        // Process-unique: tracks tell sessions apart by id, across recorders.
-        let id = NEXT_SESSION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mime =
-            mime::extended(&inner.constrained, &inner.parsed, audio.is_some(), video.is_some());
-        let (input, control_tx, inbox) = session::session_queues(self.shared.stats.clone());
-        let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(0);
-        // The mix's inputs come to the session as the indices after its tracks (`mixing.rs`).
-        let first_input = (!mixed.is_empty()).then_some(plans.len());
-        let config = SessionConfig {
-            tracks: plans,
-            mix: mixed,
-            timeslice_ms,
-            independent_chunks: inner.options.independent_chunks,
-            encoders,
-            container: inner.parsed.container,
-            post: self.outbox(id),
-            stats: self.shared.stats.clone(),
-            target,
-            segments,
-            after: inner.last_done.take(),
-            done: done_tx,
-        };
-        session::spawn(config, inbox)?;
-        inner.last_done = Some(done_rx);
-        let videos = video.is_some() as usize;
-        for (index, track) in recorded.iter().enumerate() {
-            let index = match first_input {
-                Some(first) if track.kind() == TrackKind::Audio => first + index - videos,
-                _ => index,
-            };
-            let joined = match armed {
-                Some(pre_roll) => track.arm(id, index, input.clone(), pre_roll),
-                None => track.attach(id, index, input.clone()),
-            };
-            if !joined {
-                input.send_media(track.kind(), index, Media::End);
-            }
-        }
-        inner.mimes.push((id, mime.clone()));
-        inner.started = id;
-        inner.recorded = recorded.clone();
-        inner.session =
-            Some(ActiveSession { id, control: control_tx, input, tracks: recorded, mime });
-        inner.state = RecordingState::Recording;
-        Ok(())
-    }
-
-    /// Where session `id` posts: each report becomes a task of this recorder.
-    fn outbox(&self, id: u64) -> Outbox {
-        let shared = self.shared.clone();
-        Outbox::new(self.shared.budget.clone(), move |posted| {
-            let task = Task { shared: shared.clone(), session: id, kind: TaskKind::Posted(posted) };
-            shared.outlet.post(task);
-        })
     }
 
     /// `stop()` (§2.5): never fails.
