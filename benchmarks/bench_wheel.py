@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -79,14 +80,15 @@ def in_root(root: Path, argv: list[str], timeout: float) -> str:
         'mount -t proc proc "$0/proc" && mount --rbind /dev "$0/dev" && exec chroot "$0" '
         '/usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"'
     )
-    done = subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(root), *argv],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    command = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(root)]
+    return output([*command, *argv], f"{' '.join(argv)} in {root.name}", timeout)
+
+
+def output(command: list[str], what: str, timeout: float, env: dict[str, str] | None = None) -> str:
+    """The command's standard output; its standard error's end in the error if it fails."""
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
     if done.returncode:
-        raise RuntimeError(f"{' '.join(argv)} in {root.name}: {done.stderr.strip()[-2000:]}")
+        raise RuntimeError(f"{what}: {done.stderr.strip()[-2000:]}")
     return done.stdout
 
 
@@ -99,8 +101,6 @@ def where_installed(wheel: Path) -> tuple[list[str], Path] | str:
             return "the Windows CPython is not there (make wheel-windows-test)"
         site = WINPYTHON.parent / "Lib" / "site-packages" / "mediarecorder" / "_native.pyd"
         with tempfile.TemporaryDirectory() as tmp:
-            import zipfile
-
             zipfile.ZipFile(wheel).extract("mediarecorder/_native.pyd", tmp)
             if not (site.exists() and filecmp.cmp(site, Path(tmp, "mediarecorder/_native.pyd"))):
                 return "another build is installed (make wheel-windows-test installs this one)"
@@ -125,16 +125,8 @@ def run_there(where: tuple[list[str], Path], argv: list[str], timeout: float) ->
     if runner[0] == "wine":
         env = {**os.environ, "WINEPREFIX": str(WINEPREFIX), "WINEDEBUG": "-all"}
         # python.exe under Wine 8 does not start with its output going to a file: a pipe.
-        done = subprocess.run(
-            [*runner, *[str(folder / a) if a.endswith(".py") else a for a in argv]],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=timeout,
-        )
-        if done.returncode:
-            raise RuntimeError(f"under Wine: {done.stderr.strip()[-2000:]}")
-        return done.stdout
+        command = [*runner, *[str(folder / a) if a.endswith(".py") else a for a in argv]]
+        return output(command, "under Wine", timeout, env)
     inside = "/opt/wheel-test/bench"
     return in_root(
         Path(runner[0]),

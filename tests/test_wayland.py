@@ -50,8 +50,9 @@ def wayland(monkeypatch: pytest.MonkeyPatch, desktop: WaylandSession) -> Wayland
     return desktop
 
 
-def record(stream: mr.MediaStream, seconds: float) -> tuple[bytes, float]:
-    """VP8 in WebM for ``seconds``; returns the bytes and the recorded wall time."""
+def recording(stream: mr.MediaStream, seconds: float) -> tuple[bytes, float, mr.MediaRecorder]:
+    """VP8 in WebM for ``seconds``; returns the bytes, the recorded wall time and the (stopped)
+    recorder, for its stats."""
     chunks: list[bytes] = []
     done = threading.Event()
     rec = mr.MediaRecorder(stream, mime_type="video/webm;codecs=vp8")
@@ -63,7 +64,13 @@ def record(stream: mr.MediaStream, seconds: float) -> tuple[bytes, float]:
     rec.stop()
     wall = time.monotonic() - t0
     assert done.wait(10)
-    return b"".join(chunks), wall
+    return b"".join(chunks), wall, rec
+
+
+def record(stream: mr.MediaStream, seconds: float) -> tuple[bytes, float]:
+    """``recording`` without the recorder."""
+    data, wall, _ = recording(stream, seconds)
+    return data, wall
 
 
 def decode(data: bytes) -> list[np.ndarray]:
@@ -277,18 +284,10 @@ def test_every_tick_is_a_frame_or_a_counted_drop(wayland: WaylandSession) -> Non
     with wayland.painting(BLUE):
         stream = mr.get_display_media()
         track = stream.get_video_tracks()[0]
-        chunks: list[bytes] = []
-        done = threading.Event()
-        rec = mr.MediaRecorder(stream, mime_type="video/webm;codecs=vp8")
-        rec.ondataavailable = lambda e: chunks.append(e.data)
-        rec.onstop = lambda e: done.set()
-        rec.start()
-        time.sleep(2.0)
-        rec.stop()
-        assert done.wait(10)
+        data, _, rec = recording(stream, 2.0)
         dropped = rec.stats["video_frames_dropped"] + track.stats["dropped_frames"]
         track.stop()
-    with av.open(io.BytesIO(b"".join(chunks))) as c:
+    with av.open(io.BytesIO(data)) as c:
         times = [float(f.time) for f in c.decode(video=0)]
     duration = times[-1] - times[0] + 1 / 30
     assert dropped <= 3, dropped

@@ -29,6 +29,7 @@ from pathlib import Path
 from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 
+
 def glibc_minor(tag: str) -> int:
     m = re.match(r"manylinux_2_(\d+)(_|$)", tag)
     if m:
@@ -117,13 +118,15 @@ def check(wheel: Path, policy: str, arch: str, allow: dict[str, str]) -> list[st
                 continue
             # auditwheel reads the platform tag, not each file: a binary of another machine
             # (a development build left in the package folder) passes it.
-            found = machine(z.read(info))
+            data = z.read(info)
+            found = machine(data)
             if found != MACHINES.get(arch, found):
                 problems.append(f"{info.filename} is built for {found}, not {arch}")
-            for lib in needed(z.read(info)):
+            libs = needed(data)
+            for lib in libs:
                 if lib in allow and base != allow[lib]:
                     problems.append(f"{info.filename} needs {lib}: only {allow[lib]} may")
-            print(f"{info.filename}: {info.file_size / 1e6:.2f} MB, needs {needed(z.read(info))}")
+            print(f"{info.filename}: {info.file_size / 1e6:.2f} MB, needs {libs}")
     print(f"{wheel.name}: {wheel.stat().st_size / 1e6:.2f} MB")
     return problems
 
